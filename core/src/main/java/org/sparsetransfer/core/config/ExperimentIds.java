@@ -1,0 +1,127 @@
+package org.sparsetransfer.core.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.sparsetransfer.core.checkpoint.CheckpointCodec;
+import org.sparsetransfer.core.prune.PruningMethod;
+
+/**
+ * Content-derived ids, as in OpenLTH: a stage's id hashes the hyperparameters that shape its
+ * output, keeping only values that differ from the defaults, plus its parent's id. Adding an
+ * option with a default therefore leaves every existing id unchanged, and the same config
+ * always yields the same ids (which is what lets a rerun skip finished stages).
+ */
+public final class ExperimentIds {
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+    /** Data keys that say where files are, not what the data is. */
+    private static final List<String> LOCATION_KEYS = List.of("dir", "fetch", "fashion_mnist", "mnist", "digits");
+
+    private final ExperimentConfig config;
+    private final ExperimentConfig defaults = new ExperimentConfig();
+
+    public ExperimentIds(ExperimentConfig config) {
+        this.config = config;
+    }
+
+    /** Identity of the ingested datasets: the split rules and sizes. */
+    public String dataHash() {
+        ObjectNode data = nonDefault(config.data, defaults.data);
+        LOCATION_KEYS.forEach(data::remove);
+        return hash("data", data);
+    }
+
+    /** The dense upstream checkpoint. */
+    public String denseId() {
+        ObjectNode key = JSON.createObjectNode();
+        key.put("data", dataHash());
+        key.put("seed", config.seed);
+        key.put("model", config.model);
+        key.set("upstream", nonDefault(config.upstream, defaults.upstream));
+        return "dense-" + hash("upstream", key);
+    }
+
+    /** A pruned checkpoint: the dense parent, the method's recipe and the target sparsity. */
+    public String prunedId(PruningMethod method, double sparsity) {
+        if (method == PruningMethod.DENSE) {
+            return denseId();
+        }
+        ObjectNode pruning = nonDefault(config.pruning, defaults.pruning);
+        pruning.remove("methods");
+        pruning.remove("sparsities");
+        for (PruningMethod other : PruningMethod.values()) {
+            if (other != method) {
+                pruning.remove(other.configKey());
+            }
+        }
+        ObjectNode key = JSON.createObjectNode();
+        key.put("parent", denseId());
+        key.put("method", method.key());
+        key.put("sparsity", sparsity);
+        key.set("pruning", pruning);
+        return String.format("%s-%04d-%s", method.key(), Math.round(sparsity * 10000), hash("prune", key));
+    }
+
+    /** Identity of the transfer recipe (not the grid: tasks, regimes and seeds are row keys). */
+    public String transferSettingsHash() {
+        ObjectNode transfer = nonDefault(config.transfer, defaults.transfer);
+        transfer.remove("tasks");
+        transfer.remove("regimes");
+        transfer.remove("seeds");
+        ObjectNode key = JSON.createObjectNode();
+        key.put("data", dataHash());
+        key.set("transfer", transfer);
+        return hash("transfer", key);
+    }
+
+    /** Fields of {@code value} whose JSON differs from {@code defaultValue}'s, recursively. */
+    static ObjectNode nonDefault(Object value, Object defaultValue) {
+        return diff((ObjectNode) JSON.valueToTree(value), (ObjectNode) JSON.valueToTree(defaultValue));
+    }
+
+    private static ObjectNode diff(ObjectNode actual, ObjectNode defaults) {
+        ObjectNode out = JSON.createObjectNode();
+        for (Iterator<Map.Entry<String, JsonNode>> it = actual.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            JsonNode d = defaults.get(e.getKey());
+            if (e.getValue().isObject() && d != null && d.isObject()) {
+                ObjectNode sub = diff((ObjectNode) e.getValue(), (ObjectNode) d);
+                if (!sub.isEmpty()) {
+                    out.set(e.getKey(), sub);
+                }
+            } else if (!e.getValue().equals(d)) {
+                out.set(e.getKey(), e.getValue());
+            }
+        }
+        return out;
+    }
+
+    private static String hash(String stage, JsonNode key) {
+        String canonical = stage + ":" + canonical(key);
+        return CheckpointCodec.checksum(canonical.getBytes(StandardCharsets.UTF_8)).substring(0, 16);
+    }
+
+    /** JSON with object keys sorted, so field order never changes a hash. */
+    private static String canonical(JsonNode node) {
+        if (node.isObject()) {
+            TreeMap<String, String> sorted = new TreeMap<>();
+            node.fields().forEachRemaining(e -> sorted.put(e.getKey(), canonical(e.getValue())));
+            StringBuilder sb = new StringBuilder("{");
+            sorted.forEach((k, v) -> sb.append(sb.length() > 1 ? "," : "").append('"').append(k).append("\":").append(v));
+            return sb.append('}').toString();
+        }
+        if (node.isArray()) {
+            StringBuilder sb = new StringBuilder("[");
+            node.forEach(n -> sb.append(sb.length() > 1 ? "," : "").append(canonical(n)));
+            return sb.append(']').toString();
+        }
+        return node.toString();
+    }
+}

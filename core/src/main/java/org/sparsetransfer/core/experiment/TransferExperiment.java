@@ -1,0 +1,137 @@
+package org.sparsetransfer.core.experiment;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.model.Architecture;
+import org.sparsetransfer.core.model.Network;
+import org.sparsetransfer.core.model.TorchThreads;
+import org.sparsetransfer.core.model.Weights;
+import org.sparsetransfer.core.prune.Mask;
+import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.train.Evaluator;
+import org.sparsetransfer.core.train.Scores;
+import org.sparsetransfer.core.train.TrainingData;
+import org.sparsetransfer.core.train.TrainingDivergedException;
+import org.sparsetransfer.core.train.TrainingLoop;
+import org.sparsetransfer.core.train.TrainingSchedule;
+import org.sparsetransfer.core.transfer.Regime;
+
+/**
+ * Transfer of one upstream checkpoint to one downstream task, for the requested regimes and
+ * seeds. Linear transfer extracts the frozen backbone's features once and trains a new linear
+ * head per seed; full transfer trains every layer with a new head, with the upstream mask
+ * re-applied after every step so the sparsity stays exact.
+ */
+public final class TransferExperiment {
+    /** Learning rate drops x0.1 at this fraction of a run (step decay, as in the paper). */
+    private static final double DECAY_AT = 2.0 / 3.0;
+
+    private final ExperimentConfig config;
+    private final Architecture architecture;
+    private final Device device;
+
+    /** One run's result; {@code error} is non-null when it failed (then scores are null). */
+    public record Outcome(Regime regime, long seed, Scores scores, int steps, double wallSeconds, String error)
+            implements Serializable {}
+
+    public TransferExperiment(ExperimentConfig config, Device device) {
+        this.config = config;
+        this.architecture = Architecture.byName(config.model);
+        this.device = device;
+    }
+
+    public List<Outcome> run(Weights upstream, Mask mask, int upstreamClasses, TaskRegistry.Splits task, List<Regime> regimes,
+            List<Long> seeds, TrainingLoop.Progress progress) throws Exception {
+        return TorchThreads.exclusive(() -> {
+            List<Outcome> outcomes = new ArrayList<>();
+            if (regimes.contains(Regime.LINEAR)) {
+                outcomes.addAll(linear(upstream, mask, upstreamClasses, task, seeds, progress));
+            }
+            if (regimes.contains(Regime.FULL)) {
+                for (long seed : seeds) {
+                    outcomes.add(full(upstream, mask, task, seed, progress));
+                }
+            }
+            return outcomes;
+        });
+    }
+
+    private List<Outcome> linear(Weights upstream, Mask mask, int upstreamClasses, TaskRegistry.Splits task, List<Long> seeds,
+            TrainingLoop.Progress progress) {
+        List<Outcome> outcomes = new ArrayList<>();
+        try (Network backbone = Network.classifier(architecture, upstreamClasses, 0, device)) {
+            backbone.load(upstream, backbone::isFeatureParameter);
+            if (mask != null) {
+                backbone.setMask(mask.restrictTo(featureTensors(backbone, mask)));
+            }
+            try (TrainingData trainImages = TrainingData.upload(backbone.manager(), task.train());
+                    TrainingData testImages = TrainingData.upload(backbone.manager(), task.test());
+                    TrainingData trainFeatures = features(backbone, trainImages);
+                    TrainingData testFeatures = features(backbone, testImages)) {
+                long featureCount = trainFeatures.inputs().getShape().get(1);
+                for (long seed : seeds) {
+                    long start = System.nanoTime();
+                    try (Network head = Network.create(Linear.builder().setUnits(task.train().numClasses()).build(), null,
+                            new Shape(1, featureCount), seed, device)) {
+                        outcomes.add(train(head, trainFeatures, testFeatures, config.transfer.linear, seed, Regime.LINEAR,
+                                progress, start));
+                    }
+                }
+            }
+        }
+        return outcomes;
+    }
+
+    private Outcome full(Weights upstream, Mask mask, TaskRegistry.Splits task, long seed, TrainingLoop.Progress progress) {
+        long start = System.nanoTime();
+        try (Network net = Network.classifier(architecture, task.train().numClasses(), seed, device)) {
+            net.load(upstream, net::isFeatureParameter);
+            if (mask != null) {
+                net.setMask(mask.restrictTo(featureTensors(net, mask)));
+            }
+            try (TrainingData train = TrainingData.upload(net.manager(), task.train());
+                    TrainingData test = TrainingData.upload(net.manager(), task.test())) {
+                return train(net, train, test, config.transfer.full, seed, Regime.FULL, progress, start);
+            }
+        }
+    }
+
+    private Outcome train(Network net, TrainingData train, TrainingData test, ExperimentConfig.Regime recipe, long seed,
+            Regime regime, TrainingLoop.Progress progress, long startNanos) {
+        TrainingSchedule schedule = TrainingSchedule.fixedMask(recipe.steps,
+                TrainingSchedule.LearningRate.stepDecay(recipe.lr, 0.1f, DECAY_AT));
+        TrainingLoop.Progress tagged = line -> progress.log(regime.key() + " seed " + seed + ": " + line);
+        TrainingLoop loop = new TrainingLoop(
+                new TrainingLoop.Settings(config.transfer.batchSize, config.transfer.momentum, recipe.weightDecay, seed), tagged);
+        try {
+            TrainingLoop.Result result = loop.run(net, train, schedule, null);
+            Scores scores = Evaluator.evaluate(net, test);
+            tagged.log(String.format("test top-1 %.2f%%  mean per class %.2f%%", 100 * scores.top1(), 100 * scores.meanPerClass()));
+            return new Outcome(regime, seed, scores, result.steps(), (System.nanoTime() - startNanos) / 1e9, null);
+        } catch (TrainingDivergedException e) {
+            tagged.log("FAILED: " + e.getMessage());
+            return new Outcome(regime, seed, null, 0, (System.nanoTime() - startNanos) / 1e9, e.getMessage());
+        }
+    }
+
+    private static java.util.Set<String> featureTensors(Network net, Mask mask) {
+        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+        for (String name : mask.tensorNames()) {
+            if (net.isFeatureParameter(name)) {
+                names.add(name);
+            }
+        }
+        return names;
+    }
+
+    private static TrainingData features(Network backbone, TrainingData images) {
+        NDArray features = Evaluator.mapInputs(images, backbone::features);
+        return new TrainingData(features, images.labelValues(), images.numClasses());
+    }
+}

@@ -1,0 +1,31 @@
+package org.sparsetransfer.core.model;
+
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Block;
+import ai.djl.nn.SequentialBlock;
+import java.util.List;
+import org.sparsetransfer.core.InvalidInputException;
+
+/**
+ * A model family: builds a classifier as {@code Sequential[backbone, head]}, so parameter names
+ * of the backbone do not depend on the head and transfer can swap heads.
+ */
+public interface Architecture {
+    String name();
+
+    /** Input shape for a batch of {@code batch} examples. */
+    Shape inputShape(long batch);
+
+    Classifier classifier(int numClasses);
+
+    /** The classifier and its backbone (a child of it whose output is the features). */
+    record Classifier(SequentialBlock model, Block backbone) {}
+
+    List<Architecture> KNOWN = List.of(new SmallCnn());
+
+    static Architecture byName(String name) {
+        return KNOWN.stream().filter(a -> a.name().equals(name)).findFirst()
+                .orElseThrow(() -> new InvalidInputException("Unknown model '" + name + "'; expected one of "
+                        + KNOWN.stream().map(Architecture::name).toList()));
+    }
+}

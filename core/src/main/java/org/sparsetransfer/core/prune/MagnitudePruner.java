@@ -1,0 +1,150 @@
+package org.sparsetransfer.core.prune;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.sparsetransfer.core.model.Weights;
+
+/**
+ * Magnitude pruning to an exact sparsity. Already-pruned elements stay pruned (masks only
+ * shrink), and exactly {@code round(sparsity * n)} elements end up pruned: the threshold is the
+ * k-th smallest score found by selection (O(n)), and ties at the threshold are pruned in index
+ * order until the count is met, so ties never overshoot the target.
+ */
+public final class MagnitudePruner {
+    /** One threshold over all prunable tensors, or the same fraction in each tensor. */
+    public enum Scope { GLOBAL, LAYERWISE }
+
+    private final Scope scope;
+
+    public MagnitudePruner(Scope scope) {
+        this.scope = scope;
+    }
+
+    public Mask prune(Weights weights, Mask current, double sparsity) {
+        if (!(sparsity >= 0.0 && sparsity < 1.0)) {
+            throw new IllegalArgumentException("sparsity must be in [0, 1), got " + sparsity);
+        }
+        Map<String, float[]> scores = new LinkedHashMap<>();
+        for (String name : current.tensorNames()) {
+            float[] v = weights.get(name).values();
+            boolean[] kept = current.bitsUnsafe(name);
+            float[] s = new float[v.length];
+            for (int i = 0; i < v.length; i++) {
+                // Pruned elements score below every kept one, so they are chosen first.
+                s[i] = kept[i] ? Math.abs(v[i]) : -1f;
+            }
+            scores.put(name, s);
+        }
+        Map<String, boolean[]> next = new LinkedHashMap<>();
+        if (scope == Scope.LAYERWISE) {
+            scores.forEach((name, s) -> next.put(name, keepLargest(new float[][] {s}, prunedCount(s.length, sparsity))[0]));
+        } else {
+            float[][] all = scores.values().toArray(new float[0][]);
+            long total = 0;
+            for (float[] s : all) {
+                total += s.length;
+            }
+            boolean[][] kept = keepLargest(all, prunedCount(total, sparsity));
+            int i = 0;
+            for (String name : scores.keySet()) {
+                next.put(name, kept[i++]);
+            }
+        }
+        return new Mask(next);
+    }
+
+    static long prunedCount(long n, double sparsity) {
+        return Math.round(sparsity * n);
+    }
+
+    /** Marks all but the {@code prune} smallest scores (over all arrays together) as kept. */
+    static boolean[][] keepLargest(float[][] scores, long prune) {
+        boolean[][] kept = new boolean[scores.length][];
+        for (int a = 0; a < scores.length; a++) {
+            kept[a] = new boolean[scores[a].length];
+            java.util.Arrays.fill(kept[a], true);
+        }
+        if (prune == 0) {
+            return kept;
+        }
+        float threshold = kthSmallest(flatten(scores), prune - 1);
+        long remaining = prune;
+        // Everything strictly below the threshold goes; then ties, in order, until the count is met.
+        for (int a = 0; a < scores.length; a++) {
+            float[] s = scores[a];
+            for (int i = 0; i < s.length; i++) {
+                if (s[i] < threshold) {
+                    kept[a][i] = false;
+                    remaining--;
+                }
+            }
+        }
+        for (int a = 0; a < scores.length && remaining > 0; a++) {
+            float[] s = scores[a];
+            for (int i = 0; i < s.length && remaining > 0; i++) {
+                if (s[i] == threshold) {
+                    kept[a][i] = false;
+                    remaining--;
+                }
+            }
+        }
+        return kept;
+    }
+
+    private static float[] flatten(float[][] arrays) {
+        int n = 0;
+        for (float[] a : arrays) {
+            n = Math.addExact(n, a.length);
+        }
+        float[] out = new float[n];
+        int at = 0;
+        for (float[] a : arrays) {
+            System.arraycopy(a, 0, out, at, a.length);
+            at += a.length;
+        }
+        return out;
+    }
+
+    /**
+     * The k-th smallest value (0-based) by iterative quickselect with median-of-three pivots;
+     * reorders {@code values}.
+     */
+    static float kthSmallest(float[] values, long k) {
+        int lo = 0;
+        int hi = values.length - 1;
+        int target = Math.toIntExact(k);
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            float pivot = medianOfThree(values[lo], values[mid], values[hi]);
+            int i = lo;
+            int j = hi;
+            while (i <= j) {
+                while (values[i] < pivot) {
+                    i++;
+                }
+                while (values[j] > pivot) {
+                    j--;
+                }
+                if (i <= j) {
+                    float t = values[i];
+                    values[i] = values[j];
+                    values[j] = t;
+                    i++;
+                    j--;
+                }
+            }
+            if (target <= j) {
+                hi = j;
+            } else if (target >= i) {
+                lo = i;
+            } else {
+                return values[target];
+            }
+        }
+        return values[target];
+    }
+
+    private static float medianOfThree(float a, float b, float c) {
+        return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
+    }
+}

@@ -1,0 +1,166 @@
+package org.sparsetransfer.core.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDScope;
+import ai.djl.nn.Parameter;
+import ai.djl.training.GradientCollector;
+import ai.djl.training.loss.Loss;
+import ai.djl.training.optimizer.Optimizer;
+import ai.djl.training.tracker.Tracker;
+import java.util.OptionalDouble;
+import java.util.SplittableRandom;
+import org.sparsetransfer.core.data.Sampling;
+import org.sparsetransfer.core.model.Network;
+import org.sparsetransfer.core.model.TorchThreads;
+import org.sparsetransfer.core.prune.MagnitudePruner;
+import org.sparsetransfer.core.prune.Mask;
+
+/**
+ * The one training loop: SGD with momentum over shuffled mini-batches, driven by a
+ * {@link TrainingSchedule}. Before a pruning step it recomputes the network's mask by
+ * magnitude; after every optimizer step it re-applies the mask, so pruned weights stay
+ * exactly zero. Callers hold {@link TorchThreads#exclusive} (one trainer per JVM).
+ */
+public final class TrainingLoop {
+    private final Settings settings;
+    private final Progress progress;
+
+    /** Optimizer and batching hyperparameters. */
+    public record Settings(int batchSize, float momentum, float weightDecay, long seed) {
+        public Settings {
+            if (batchSize <= 0) {
+                throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
+            }
+        }
+    }
+
+    /** What a run did. */
+    public record Result(int steps, long examplesSeen, double wallSeconds, double finalLoss, double finalTrainAccuracy) {}
+
+    /** Receives one line per epoch and per pruning step. */
+    @FunctionalInterface
+    public interface Progress {
+        void log(String line);
+
+        Progress SILENT = line -> {};
+    }
+
+    public TrainingLoop(Settings settings, Progress progress) {
+        this.settings = settings;
+        this.progress = progress;
+    }
+
+    public Result run(Network network, TrainingData data, TrainingSchedule schedule, MagnitudePruner pruner) {
+        TorchThreads.disableGrad();
+        int total = schedule.totalSteps();
+        int batch = Math.min(settings.batchSize(), data.size());
+        int stepsPerEpoch = Math.max(1, data.size() / batch);
+        int epochs = (total + stepsPerEpoch - 1) / stepsPerEpoch;
+        StepTracker lr = new StepTracker(schedule);
+        Optimizer sgd = Optimizer.sgd()
+                .setLearningRateTracker(lr)
+                .optMomentum(settings.momentum())
+                .optWeightDecays(settings.weightDecay())
+                .build();
+        Loss loss = Loss.softmaxCrossEntropyLoss();
+        SplittableRandom random = new SplittableRandom(settings.seed());
+        int[] order = Sampling.permutation(data.size(), random.nextLong());
+        int cursor = 0;
+        long start = System.nanoTime();
+        double epochLoss = 0;
+        long epochCorrect = 0;
+        long epochSeen = 0;
+        double lastLoss = Double.NaN;
+        double lastAccuracy = Double.NaN;
+
+        for (int step = 0; step < total; step++) {
+            OptionalDouble pruneTo = schedule.pruneBefore(step);
+            if (pruneTo.isPresent()) {
+                pruneTo(network, pruner, pruneTo.getAsDouble(), step, total);
+            }
+            if (cursor + batch > order.length) {
+                Sampling.shuffle(order, random);
+                cursor = 0;
+            }
+            long[] indices = new long[batch];
+            for (int i = 0; i < batch; i++) {
+                indices[i] = order[cursor++];
+            }
+            lr.step = step;
+            try (NDScope scope = new NDScope()) {
+                scope.suppressNotUsedWarning();
+                NDArray[] xy = data.batch(data.inputs().getManager().create(indices));
+                float stepLoss;
+                long correct;
+                try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                    NDArray logits = network.forward(xy[0], true);
+                    NDArray value = loss.evaluate(new NDList(xy[1]), new NDList(logits));
+                    collector.backward(value);
+                    stepLoss = value.getFloat();
+                    correct = logits.argMax(1).eq(xy[1]).countNonzero().getLong();
+                }
+                if (!Float.isFinite(stepLoss)) {
+                    throw new TrainingDivergedException(step, stepLoss);
+                }
+                epochLoss += stepLoss * batch;
+                epochCorrect += correct;
+                epochSeen += batch;
+            }
+            // Outside the step's scope: the optimizer creates its momentum buffers on first use.
+            for (Parameter p : network.parameters().values()) {
+                if (p.requiresGradient()) {
+                    NDArray w = p.getArray();
+                    try (NDArray grad = w.getGradient()) {
+                        sgd.update(p.getId(), w, grad);
+                    }
+                }
+            }
+            network.applyMask();
+            boolean epochEnd = (step + 1) % stepsPerEpoch == 0 || step + 1 == total;
+            if (epochEnd) {
+                lastLoss = epochLoss / epochSeen;
+                lastAccuracy = (double) epochCorrect / epochSeen;
+                int epoch = (step + stepsPerEpoch) / stepsPerEpoch;
+                progress.log(String.format("epoch %d/%d  step %d/%d  loss %.4f  train acc %.2f%%  lr %.5f%s  %.1fs",
+                        epoch, epochs, step + 1, total, lastLoss, 100 * lastAccuracy, schedule.learningRate(step),
+                        network.mask() == null ? "" : String.format("  sparsity %.4f", network.mask().sparsity()),
+                        seconds(start)));
+                epochLoss = 0;
+                epochCorrect = 0;
+                epochSeen = 0;
+            }
+        }
+        return new Result(total, (long) total * batch, seconds(start), lastLoss, lastAccuracy);
+    }
+
+    private void pruneTo(Network network, MagnitudePruner pruner, double sparsity, int step, int total) {
+        Mask current = network.mask();
+        if (current == null) {
+            throw new IllegalStateException("a pruning schedule needs the network's mask set (dense to start)");
+        }
+        Mask next = pruner.prune(network.weights(), current, sparsity);
+        network.setMask(next);
+        progress.log(String.format("step %d/%d  pruned to sparsity %.4f (target %.4f)", step, total, next.sparsity(), sparsity));
+    }
+
+    private static double seconds(long startNanos) {
+        return (System.nanoTime() - startNanos) / 1e9;
+    }
+
+    /** Feeds the schedule's learning rate for the current step to DJL's optimizer. */
+    private static final class StepTracker implements Tracker {
+        private final TrainingSchedule schedule;
+        private int step;
+
+        StepTracker(TrainingSchedule schedule) {
+            this.schedule = schedule;
+        }
+
+        @Override
+        public float getNewValue(int numUpdate) {
+            return schedule.learningRate(step);
+        }
+    }
+}

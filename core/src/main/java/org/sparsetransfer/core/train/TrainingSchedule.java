@@ -1,0 +1,58 @@
+package org.sparsetransfer.core.train;
+
+import java.util.OptionalDouble;
+
+/**
+ * What happens at each optimizer step of a run: the learning rate, and whether the mask is
+ * recomputed to a new sparsity before the step. Dense training, fine-tuning with a fixed mask
+ * and every pruning schedule are instances, so one training loop serves them all.
+ */
+public interface TrainingSchedule {
+    int totalSteps();
+
+    float learningRate(int step);
+
+    /** The sparsity to prune to just before {@code step}, if that step is a pruning step. */
+    default OptionalDouble pruneBefore(int step) {
+        return OptionalDouble.empty();
+    }
+
+    /** A schedule with no pruning steps. */
+    static TrainingSchedule fixedMask(int steps, LearningRate lr) {
+        return new TrainingSchedule() {
+            @Override
+            public int totalSteps() {
+                return steps;
+            }
+
+            @Override
+            public float learningRate(int step) {
+                return lr.at(step, steps);
+            }
+        };
+    }
+
+    /** Learning rate as a function of step and run length. */
+    @FunctionalInterface
+    interface LearningRate {
+        float at(int step, int totalSteps);
+
+        /** Linear decay from {@code max} at step 0 to {@code min} at the last step. */
+        static LearningRate linear(float max, float min) {
+            return (step, total) -> total <= 1 ? max : max + (min - max) * step / (float) (total - 1);
+        }
+
+        /** {@code base}, multiplied by {@code factor} at each listed fraction of the run. */
+        static LearningRate stepDecay(float base, float factor, double... atFractions) {
+            return (step, total) -> {
+                float lr = base;
+                for (double f : atFractions) {
+                    if (step >= f * total) {
+                        lr *= factor;
+                    }
+                }
+                return lr;
+            };
+        }
+    }
+}
