@@ -1,5 +1,6 @@
 package org.sparsetransfer.core.config;
 
+import com.fasterxml.jackson.annotation.JsonMerge;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
@@ -7,7 +8,8 @@ import java.util.List;
 /**
  * An experiment's hyperparameters, as read from YAML (snake_case keys). Every field has a
  * default here, so a config names only what it changes; experiment ids hash only the
- * non-default values (OpenLTH), so adding an option later keeps old ids valid.
+ * non-default values (OpenLTH), so adding an option later keeps old ids valid. Sections are
+ * merged into their defaults ({@code @JsonMerge}); lists replace theirs.
  */
 public final class ExperimentConfig implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -18,9 +20,13 @@ public final class ExperimentConfig implements Serializable {
     public long seed = 0;
     /** Architecture name (see `Architecture.KNOWN`). */
     public String model = "small_cnn";
+    @JsonMerge
     public Data data = new Data();
+    @JsonMerge
     public Upstream upstream = new Upstream();
+    @JsonMerge
     public Pruning pruning = new Pruning();
+    @JsonMerge
     public Transfer transfer = new Transfer();
 
     /** Where the demo's real data comes from and how it is split. */
@@ -69,8 +75,10 @@ public final class ExperimentConfig implements Serializable {
         public int batchSize = 128;
         public float momentum = 0.9f;
         public float weightDecay = 5e-4f;
-        public OneShot oneshot = new OneShot();
-        public GmpStar gmpStar = new GmpStar();
+        @JsonMerge
+    public OneShot oneshot = new OneShot();
+        @JsonMerge
+    public GmpStar gmpStar = new GmpStar();
     }
 
     /** One-shot pruning then fine-tuning with a fixed mask (linear LR decay). */
@@ -101,8 +109,10 @@ public final class ExperimentConfig implements Serializable {
         public List<Long> seeds = new ArrayList<>(List.of(0L, 1L));
         public int batchSize = 64;
         public float momentum = 0.9f;
-        public Regime linear = new Regime(300, 0.05f);
-        public Regime full = new Regime(300, 0.01f);
+        @JsonMerge
+    public Regime linear = new Regime(300, 0.05f);
+        @JsonMerge
+    public Regime full = new Regime(300, 0.01f);
     }
 
     /** SGD steps with step decay x0.1 at 2/3 of the run. */

@@ -46,12 +46,12 @@ public final class TransferExperiment {
         this.device = device;
     }
 
-    public List<Outcome> run(Weights upstream, Mask mask, int upstreamClasses, TaskRegistry.Splits task, List<Regime> regimes,
+    public List<Outcome> run(Weights upstream, Mask mask, TaskRegistry.Splits task, List<Regime> regimes,
             List<Long> seeds, TrainingLoop.Progress progress) throws Exception {
         return TorchThreads.exclusive(() -> {
             List<Outcome> outcomes = new ArrayList<>();
             if (regimes.contains(Regime.LINEAR)) {
-                outcomes.addAll(linear(upstream, mask, upstreamClasses, task, seeds, progress));
+                outcomes.addAll(linear(upstream, mask, task, seeds, progress));
             }
             if (regimes.contains(Regime.FULL)) {
                 for (long seed : seeds) {
@@ -62,10 +62,11 @@ public final class TransferExperiment {
         });
     }
 
-    private List<Outcome> linear(Weights upstream, Mask mask, int upstreamClasses, TaskRegistry.Splits task, List<Long> seeds,
+    private List<Outcome> linear(Weights upstream, Mask mask, TaskRegistry.Splits task, List<Long> seeds,
             TrainingLoop.Progress progress) {
         List<Outcome> outcomes = new ArrayList<>();
-        try (Network backbone = Network.classifier(architecture, upstreamClasses, 0, device)) {
+        // Only the backbone is loaded and used; the head this builds is never trained.
+        try (Network backbone = Network.classifier(architecture, task.train().numClasses(), 0, device)) {
             backbone.load(upstream, backbone::isFeatureParameter);
             if (mask != null) {
                 backbone.setMask(mask.restrictTo(featureTensors(backbone, mask)));

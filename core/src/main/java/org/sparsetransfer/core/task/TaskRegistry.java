@@ -19,7 +19,7 @@ public final class TaskRegistry {
     public static final String UPSTREAM = "fashion_mnist";
 
     /** A task's splits. {@code val} is null for downstream tasks. */
-    public record Splits(ImageSet train, ImageSet val, ImageSet test) {}
+    public record Splits(ImageSet train, ImageSet val, ImageSet test) implements java.io.Serializable {}
 
     /** A downstream task. */
     public record Task(String name, Metric metric, String description) {}

@@ -24,6 +24,7 @@ import org.sparsetransfer.core.prune.Mask;
  * exactly zero. Callers hold {@link TorchThreads#exclusive} (one trainer per JVM).
  */
 public final class TrainingLoop {
+    private static final int LOG_LINES = 5;
     private final Settings settings;
     private final Progress progress;
 
@@ -58,6 +59,8 @@ public final class TrainingLoop {
         int batch = Math.min(settings.batchSize(), data.size());
         int stepsPerEpoch = Math.max(1, data.size() / batch);
         int epochs = (total + stepsPerEpoch - 1) / stepsPerEpoch;
+        // At most about LOG_LINES progress lines per run, however many epochs it has.
+        int logEveryEpochs = Math.max(1, (epochs + LOG_LINES - 1) / LOG_LINES);
         StepTracker lr = new StepTracker(schedule);
         Optimizer sgd = Optimizer.sgd()
                 .setLearningRateTracker(lr)
@@ -119,12 +122,12 @@ public final class TrainingLoop {
             }
             network.applyMask();
             boolean epochEnd = (step + 1) % stepsPerEpoch == 0 || step + 1 == total;
-            if (epochEnd) {
+            int epochNumber = (step + stepsPerEpoch) / stepsPerEpoch;
+            if (epochEnd && (epochNumber % logEveryEpochs == 0 || step + 1 == total)) {
                 lastLoss = epochLoss / epochSeen;
                 lastAccuracy = (double) epochCorrect / epochSeen;
-                int epoch = (step + stepsPerEpoch) / stepsPerEpoch;
                 progress.log(String.format("epoch %d/%d  step %d/%d  loss %.4f  train acc %.2f%%  lr %.5f%s  %.1fs",
-                        epoch, epochs, step + 1, total, lastLoss, 100 * lastAccuracy, schedule.learningRate(step),
+                        epochNumber, epochs, step + 1, total, lastLoss, 100 * lastAccuracy, schedule.learningRate(step),
                         network.mask() == null ? "" : String.format("  sparsity %.4f", network.mask().sparsity()),
                         seconds(start)));
                 epochLoss = 0;

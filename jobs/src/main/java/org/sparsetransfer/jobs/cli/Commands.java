@@ -1,0 +1,132 @@
+package org.sparsetransfer.jobs.cli;
+
+import org.sparsetransfer.jobs.stages.IngestStage;
+import org.sparsetransfer.jobs.stages.Pipeline;
+import org.sparsetransfer.jobs.stages.PruneStage;
+import org.sparsetransfer.jobs.stages.ReportStage;
+import org.sparsetransfer.jobs.stages.StageContext;
+import org.sparsetransfer.jobs.stages.TransferStage;
+import org.sparsetransfer.jobs.stages.UpstreamStage;
+import picocli.CommandLine.Command;
+
+/**
+ * The stage commands. Each is also a main class for spark-submit
+ * ({@code --class org.sparsetransfer.jobs.cli.Commands$Pipeline}, or use {@link SparseTransferCli}).
+ */
+public final class Commands {
+    private Commands() {}
+
+    @Command(name = "ingest", mixinStandardHelpOptions = true,
+            description = "Read the real datasets (fetching the demo's when missing), build the fixed seeded splits "
+                    + "and store them in the Delta table datasets.")
+    public static final class Ingest extends StageCommand {
+        @Override
+        String stageName() {
+            return IngestStage.NAME;
+        }
+
+        @Override
+        void run(StageContext ctx) {
+            new IngestStage().run(ctx);
+        }
+
+        public static void main(String[] args) {
+            SparseTransferCli.exit(new Ingest(), args);
+        }
+    }
+
+    @Command(name = "upstream", mixinStandardHelpOptions = true,
+            description = "Train the dense upstream model on Fashion-MNIST and store it as the root checkpoint.")
+    public static final class Upstream extends StageCommand {
+        @Override
+        String stageName() {
+            return UpstreamStage.NAME;
+        }
+
+        @Override
+        void run(StageContext ctx) {
+            new UpstreamStage().run(ctx);
+        }
+
+        public static void main(String[] args) {
+            SparseTransferCli.exit(new Upstream(), args);
+        }
+    }
+
+    @Command(name = "prune", mixinStandardHelpOptions = true,
+            description = "Run every pruning method of the config at every target sparsity from the dense checkpoint, "
+                    + "one Spark task per run, storing each checkpoint as it finishes.")
+    public static final class Prune extends StageCommand {
+        @Override
+        String stageName() {
+            return PruneStage.NAME;
+        }
+
+        @Override
+        void run(StageContext ctx) {
+            new PruneStage().run(ctx);
+        }
+
+        public static void main(String[] args) {
+            SparseTransferCli.exit(new Prune(), args);
+        }
+    }
+
+    @Command(name = "transfer", mixinStandardHelpOptions = true,
+            description = "Fine-tune every checkpoint on every downstream task (linear and/or full, every seed), "
+                    + "one Spark task per checkpoint x task; results are merged into the Delta table transfer_results.")
+    public static final class Transfer extends StageCommand {
+        @Override
+        String stageName() {
+            return TransferStage.NAME;
+        }
+
+        @Override
+        void run(StageContext ctx) {
+            new TransferStage().run(ctx);
+        }
+
+        public static void main(String[] args) {
+            SparseTransferCli.exit(new Transfer(), args);
+        }
+    }
+
+    @Command(name = "report", mixinStandardHelpOptions = true,
+            description = "Join the transfer results into the Delta table transfer_table and write "
+                    + "OUT/report/transfer_table.csv and transfer_table.md.")
+    public static final class Report extends StageCommand {
+        @Override
+        String stageName() {
+            return ReportStage.NAME;
+        }
+
+        @Override
+        void run(StageContext ctx) {
+            System.out.println(new ReportStage().run(ctx));
+        }
+
+        public static void main(String[] args) {
+            SparseTransferCli.exit(new Report(), args);
+        }
+    }
+
+    @Command(name = "pipeline", mixinStandardHelpOptions = true,
+            description = "Run ingest, upstream, prune, transfer and report in order, skipping what is already done, "
+                    + "and print the transfer table.")
+    public static final class RunPipeline extends StageCommand {
+        @Override
+        String stageName() {
+            return Pipeline.NAME;
+        }
+
+        @Override
+        void run(StageContext ctx) {
+            System.out.println();
+            System.out.println(new Pipeline().run(ctx));
+        }
+
+        public static void main(String[] args) {
+            SparseTransferCli.exit(new RunPipeline(), args);
+        }
+    }
+}

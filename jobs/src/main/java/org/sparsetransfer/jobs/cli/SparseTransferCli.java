@@ -1,0 +1,61 @@
+package org.sparsetransfer.jobs.cli;
+
+import java.io.PrintWriter;
+import org.sparsetransfer.core.InvalidInputException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code sparse-transfer <command> [options]}: the launcher's entry point and a spark-submit main class. */
+@Command(name = "sparse-transfer", mixinStandardHelpOptions = true, version = "sparse-transfer 0.1.0",
+        description = "Sparse transfer learning experiments on Spark: train a dense upstream model, prune it "
+                + "(dense, oneshot, gmp_star), fine-tune every checkpoint on downstream tasks, and report transfer accuracy.",
+        subcommands = {Commands.Ingest.class, Commands.Upstream.class, Commands.Prune.class, Commands.Transfer.class,
+                Commands.Report.class, Commands.RunPipeline.class, CommandLine.HelpCommand.class})
+public final class SparseTransferCli implements Runnable {
+    /** Exit code for bad input (config, data, arguments). */
+    public static final int EXIT_BAD_INPUT = 2;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.out);
+    }
+
+    public static void main(String[] args) {
+        exit(new SparseTransferCli(), args);
+    }
+
+    static void exit(Object command, String[] args) {
+        System.exit(execute(command, args));
+    }
+
+    /** Runs a command; bad input prints one "error:" line and returns {@link #EXIT_BAD_INPUT}. */
+    public static int execute(Object command, String... args) {
+        CommandLine cli = new CommandLine(command);
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            InvalidInputException bad = userError(e);
+            PrintWriter err = commandLine.getErr();
+            if (bad != null) {
+                err.println("error: " + bad.getMessage());
+                err.flush();
+                return EXIT_BAD_INPUT;
+            }
+            e.printStackTrace(err);
+            err.flush();
+            return 1;
+        });
+        cli.setExitCodeExceptionMapper(e -> userError(e) != null ? EXIT_BAD_INPUT : 1);
+        return cli.execute(args);
+    }
+
+    private static InvalidInputException userError(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof InvalidInputException iie) {
+                return iie;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,34 @@
+package org.sparsetransfer.jobs.spark;
+
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
+
+/** The one way the jobs build a SparkSession: Delta Lake, Kryo with the project's registrator. */
+public final class SparkSessions {
+    public static final String DEFAULT_MASTER = "local[*]";
+
+    private SparkSessions() {}
+
+    /**
+     * @param master the Spark master, or null to keep the one spark-submit set (local[*] if none)
+     */
+    public static SparkSession create(String appName, String master) {
+        SparkConf conf = new SparkConf(true);
+        if (master != null) {
+            conf.setMaster(master);
+        } else if (!conf.contains("spark.master")) {
+            conf.setMaster(DEFAULT_MASTER);
+        }
+        conf.setIfMissing("spark.app.name", appName)
+                .setIfMissing("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+                .setIfMissing("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+                .setIfMissing("spark.serializer", "org.apache.spark.serializer.KryoSerializer")
+                .setIfMissing("spark.kryo.registrator", KryoRegistrator.class.getName())
+                .setIfMissing("spark.kryoserializer.buffer.max", "512m")
+                // Tables here are small; the default of 200 shuffle partitions only adds overhead.
+                .setIfMissing("spark.sql.shuffle.partitions", "4")
+                .setIfMissing("spark.databricks.delta.snapshotPartitions", "2")
+                .setIfMissing("spark.ui.showConsoleProgress", "false");
+        return SparkSession.builder().config(conf).getOrCreate();
+    }
+}

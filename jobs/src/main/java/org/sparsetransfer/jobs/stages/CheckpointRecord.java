@@ -1,0 +1,46 @@
+package org.sparsetransfer.jobs.stages;
+
+import java.io.Serializable;
+import java.sql.Timestamp;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.sparsetransfer.core.checkpoint.CheckpointCodec;
+import org.sparsetransfer.core.experiment.TrainedModel;
+
+/**
+ * One row of the checkpoints table: lineage (id, parent), what produced it, how sparse and how
+ * accurate it is upstream, what training cost, and the encoded weights with their checksum.
+ */
+public record CheckpointRecord(String id, String parentId, String method, String stage, double targetSparsity,
+        double actualSparsity, double upstreamTop1, double upstreamValTop1, int trainSteps, long examplesSeen,
+        double wallSeconds, long prunableParams, long totalParams, byte[] payload, String checksum, String experiment)
+        implements Serializable {
+
+    /** Encodes a trained model (sparsity measured over the mask's tensors, accuracies in percent). */
+    public static CheckpointRecord of(String id, String parentId, String method, String stage, double target,
+            TrainedModel model, String experiment) {
+        byte[] payload = CheckpointCodec.encode(model.weights(), model.mask());
+        return new CheckpointRecord(id, parentId, method, stage, target, model.sparsity(), 100 * model.test().top1(),
+                100 * model.val().top1(), model.trainSteps(), model.examplesSeen(), model.wallSeconds(),
+                model.mask() == null ? 0 : model.mask().size(), model.weights().parameterCount(), payload,
+                CheckpointCodec.checksum(payload), experiment);
+    }
+
+    /** The weights and mask, after verifying the checksum. */
+    public CheckpointCodec.Decoded decode() {
+        return CheckpointCodec.decode(payload, checksum, id);
+    }
+
+    public Row toRow() {
+        return RowFactory.create(id, parentId, method, stage, targetSparsity, actualSparsity, upstreamTop1, upstreamValTop1,
+                trainSteps, examplesSeen, wallSeconds, prunableParams, totalParams, payload, (long) payload.length, checksum,
+                experiment, new Timestamp(System.currentTimeMillis()));
+    }
+
+    public static CheckpointRecord fromRow(Row r) {
+        return new CheckpointRecord(r.getAs("id"), r.getAs("parent_id"), r.getAs("method"), r.getAs("stage"),
+                r.getAs("target_sparsity"), r.getAs("actual_sparsity"), r.getAs("upstream_top1"), r.getAs("upstream_val_top1"),
+                r.getAs("train_steps"), r.getAs("examples_seen"), r.getAs("wall_s"), r.getAs("prunable_params"),
+                r.getAs("total_params"), r.getAs("payload"), r.getAs("checksum"), r.getAs("experiment"));
+    }
+}

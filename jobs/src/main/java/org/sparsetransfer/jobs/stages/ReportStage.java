@@ -1,0 +1,226 @@
+package org.sparsetransfer.jobs.stages;
+
+import static org.apache.spark.sql.functions.avg;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.count;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.stddev_samp;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvSchema;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.task.TaskRegistry;
+
+/**
+ * Joins the config's transfer results into the transfer table (method x sparsity x regime x
+ * task: mean and std over seeds, delta vs dense), stored as a Delta table and exported to
+ * {@code report/transfer_table.csv} and a readable Markdown pivot.
+ */
+public final class ReportStage {
+    public static final String NAME = "report";
+    public static final String CSV_NAME = "transfer_table.csv";
+    public static final String MARKDOWN_NAME = "transfer_table.md";
+
+    static final StructType SCHEMA = new StructType()
+            .add("method", DataTypes.StringType, false)
+            .add("sparsity", DataTypes.DoubleType, false)
+            .add("regime", DataTypes.StringType, false)
+            .add("task", DataTypes.StringType, false)
+            .add("metric", DataTypes.StringType, false)
+            .add("mean", DataTypes.DoubleType, false)
+            .add("std", DataTypes.DoubleType, true)
+            .add("n_seeds", DataTypes.LongType, false)
+            .add("delta_vs_dense", DataTypes.DoubleType, true)
+            .add("n_failed", DataTypes.LongType, false);
+
+    /** One cell of the table: a (method, sparsity, regime, task) over seeds; n_failed counts diverged seeds. */
+    public record Cell(String method, double sparsity, String regime, String task, String metric, double mean, Double std,
+            long nSeeds, Double deltaVsDense, long nFailed) {}
+
+    /** Builds the table, writes it everywhere, and returns the Markdown. */
+    public String run(StageContext ctx) {
+        List<CheckpointRecord> checkpoints = TransferStage.checkpoints(ctx);
+        List<Cell> cells = cells(ctx, checkpoints);
+        if (cells.isEmpty()) {
+            throw new InvalidInputException("No transfer results for this config in " + ctx.warehouse().transferResults()
+                    + "; run the transfer command first");
+        }
+        List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.sparsity(), c.regime(), c.task(), c.metric(),
+                c.mean(), c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed())).toList();
+        ctx.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
+                .option("overwriteSchema", "true").save(ctx.warehouse().transferTable());
+        String markdown = markdown(ctx.config(), cells, checkpoints);
+        Path dir = ctx.warehouse().reportDir();
+        writeAtomically(dir.resolve(CSV_NAME), csv(cells));
+        writeAtomically(dir.resolve(MARKDOWN_NAME), markdown);
+        StageContext.log(NAME, cells.size() + " cells written to " + ctx.warehouse().transferTable() + ", "
+                + dir.resolve(CSV_NAME) + " and " + dir.resolve(MARKDOWN_NAME));
+        return markdown;
+    }
+
+    static List<Cell> cells(StageContext ctx, List<CheckpointRecord> checkpoints) {
+        ExperimentConfig.Transfer t = ctx.config().transfer;
+        List<String> ids = checkpoints.stream().map(CheckpointRecord::id).toList();
+        Dataset<Row> results = ctx.results().table()
+                .where(col("settings_hash").equalTo(lit(ctx.ids().transferSettingsHash()))
+                        .and(col("checkpoint_id").isin(ids.toArray()))
+                        .and(col("task").isin(t.tasks.toArray()))
+                        .and(col("regime").isin(t.regimes.toArray()))
+                        .and(col("seed").isin(t.seeds.toArray())));
+        List<Row> grouped = results.groupBy("method", "sparsity", "regime", "task", "metric")
+                .agg(avg(when(col("status").equalTo("ok"), col("value"))).as("mean"),
+                        stddev_samp(when(col("status").equalTo("ok"), col("value"))).as("std"),
+                        sum(when(col("status").equalTo("ok"), 1).otherwise(0)).as("n_seeds"),
+                        count(lit(1)).as("n_runs"))
+                .collectAsList();
+        Map<String, Double> denseMeans = new LinkedHashMap<>();
+        for (Row r : grouped) {
+            if (r.getString(0).equals("dense") && !r.isNullAt(5)) {
+                denseMeans.put(r.getString(2) + "|" + r.getString(3), r.getDouble(5));
+            }
+        }
+        List<Cell> cells = new ArrayList<>();
+        for (Row r : grouped) {
+            if (r.isNullAt(5)) {
+                continue; // every seed of this cell failed: reported by n_failed of nothing; see the results table
+            }
+            Double dense = denseMeans.get(r.getString(2) + "|" + r.getString(3));
+            double mean = r.getDouble(5);
+            cells.add(new Cell(r.getString(0), r.getDouble(1), r.getString(2), r.getString(3), r.getString(4), mean,
+                    r.isNullAt(6) ? null : r.getDouble(6), r.getLong(7), dense == null ? null : mean - dense,
+                    r.getLong(8) - r.getLong(7)));
+        }
+        List<String> methods = new ArrayList<>(List.of("dense"));
+        ctx.config().pruning.methods.stream().filter(m -> !m.equals("dense")).forEach(methods::add);
+        cells.sort(Comparator.<Cell>comparingInt(c -> methods.indexOf(c.method()))
+                .thenComparingDouble(Cell::sparsity)
+                .thenComparingInt(c -> t.regimes.indexOf(c.regime()))
+                .thenComparingInt(c -> t.tasks.indexOf(c.task())));
+        return cells;
+    }
+
+    static String csv(List<Cell> cells) {
+        CsvMapper mapper = new CsvMapper();
+        CsvSchema schema = CsvSchema.builder()
+                .addColumn("method").addColumn("sparsity").addColumn("regime").addColumn("task").addColumn("metric")
+                .addColumn("mean").addColumn("std").addColumn("n_seeds").addColumn("delta_vs_dense")
+                .build().withHeader();
+        List<List<Object>> values = new ArrayList<>();
+        for (Cell c : cells) {
+            List<Object> row = new ArrayList<>();
+            row.add(c.method());
+            row.add(fmt(c.sparsity()));
+            row.add(c.regime());
+            row.add(c.task());
+            row.add(c.metric());
+            row.add(fmt(c.mean()));
+            row.add(c.std() == null ? "" : fmt(c.std()));
+            row.add(c.nSeeds());
+            row.add(c.deltaVsDense() == null ? "" : fmt(c.deltaVsDense()));
+            values.add(row);
+        }
+        try {
+            return mapper.writer(schema).writeValueAsString(values);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String fmt(double v) {
+        return String.format(Locale.ROOT, "%.4f", v);
+    }
+
+    /** Per regime: one row per (method, sparsity), one column per task, then the mean over tasks. */
+    static String markdown(ExperimentConfig config, List<Cell> cells, List<CheckpointRecord> checkpoints) {
+        StringBuilder md = new StringBuilder();
+        md.append("# Transfer accuracy: ").append(config.name).append("\n\n");
+        md.append("Mean ± std over seeds ").append(config.transfer.seeds).append(", in percent. Metric per task: ");
+        List<String> metrics = new ArrayList<>();
+        for (String task : config.transfer.tasks) {
+            metrics.add(task + " " + TaskRegistry.get(task, "transfer.tasks").metric().key());
+        }
+        md.append(String.join(", ", metrics)).append(". Δ is the mean over tasks minus dense's.\n");
+        for (String regime : config.transfer.regimes) {
+            md.append("\n## ").append(regime).append(" finetuning\n\n| method | sparsity |");
+            config.transfer.tasks.forEach(task -> md.append(' ').append(task).append(" |"));
+            md.append(" mean over tasks | Δ vs dense |\n|---|---:|");
+            config.transfer.tasks.forEach(task -> md.append("---:|"));
+            md.append("---:|---:|\n");
+            Map<String, Map<String, Cell>> byRow = new LinkedHashMap<>();
+            for (Cell c : cells) {
+                if (c.regime().equals(regime)) {
+                    byRow.computeIfAbsent(c.method() + "|" + c.sparsity(), k -> new LinkedHashMap<>()).put(c.task(), c);
+                }
+            }
+            Double denseMean = null;
+            for (Map.Entry<String, Map<String, Cell>> e : byRow.entrySet()) {
+                Cell any = e.getValue().values().iterator().next();
+                md.append("| ").append(any.method()).append(" | ").append(String.format(Locale.ROOT, "%.2f", any.sparsity())).append(" |");
+                double sum = 0;
+                int n = 0;
+                for (String task : config.transfer.tasks) {
+                    Cell c = e.getValue().get(task);
+                    if (c == null) {
+                        md.append(" – |");
+                    } else {
+                        md.append(' ').append(String.format(Locale.ROOT, "%.2f", c.mean()));
+                        if (c.std() != null) {
+                            md.append(String.format(Locale.ROOT, " ± %.2f", c.std()));
+                        }
+                        if (c.nFailed() > 0) {
+                            md.append(" (").append(c.nFailed()).append(" failed)");
+                        }
+                        md.append(" |");
+                        sum += c.mean();
+                        n++;
+                    }
+                }
+                double mean = n == 0 ? Double.NaN : sum / n;
+                boolean complete = n == config.transfer.tasks.size();
+                if (any.method().equals("dense") && complete) {
+                    denseMean = mean;
+                }
+                md.append(complete ? String.format(Locale.ROOT, " %.2f |", mean) : " – |");
+                md.append(complete && denseMean != null ? String.format(Locale.ROOT, " %+.2f |", mean - denseMean) : " – |");
+                md.append('\n');
+            }
+        }
+        md.append("\n## Upstream checkpoints\n\n| method | target sparsity | actual sparsity | upstream test top-1 | train steps | wall s | stored bytes |\n")
+                .append("|---|---:|---:|---:|---:|---:|---:|\n");
+        for (CheckpointRecord r : checkpoints) {
+            md.append(String.format(Locale.ROOT, "| %s | %.2f | %.4f | %.2f | %d | %.1f | %d |%n", r.method(), r.targetSparsity(),
+                    r.actualSparsity(), r.upstreamTop1(), r.trainSteps(), r.wallSeconds(), r.payload().length));
+        }
+        return md.toString();
+    }
+
+    private static void writeAtomically(Path target, String content) {
+        try {
+            Files.createDirectories(target.getParent());
+            Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
+            Files.writeString(tmp, content);
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

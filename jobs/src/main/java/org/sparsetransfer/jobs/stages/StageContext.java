@@ -1,0 +1,42 @@
+package org.sparsetransfer.jobs.stages;
+
+import java.time.LocalTime;
+import java.time.format.DateTimeFormatter;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.config.ExperimentIds;
+import org.sparsetransfer.jobs.tables.CheckpointTable;
+import org.sparsetransfer.jobs.tables.DatasetTable;
+import org.sparsetransfer.jobs.tables.ResultTable;
+import org.sparsetransfer.jobs.tables.Warehouse;
+
+/** What every stage works with: the session, the validated config, and the warehouse's tables. */
+public record StageContext(SparkSession spark, ExperimentConfig config, Warehouse warehouse) {
+
+    public JavaSparkContext jsc() {
+        return JavaSparkContext.fromSparkContext(spark.sparkContext());
+    }
+
+    public ExperimentIds ids() {
+        return new ExperimentIds(config);
+    }
+
+    public DatasetTable datasets() {
+        return new DatasetTable(spark, warehouse);
+    }
+
+    public CheckpointTable checkpoints() {
+        return new CheckpointTable(spark, warehouse);
+    }
+
+    public ResultTable results() {
+        return new ResultTable(spark, warehouse);
+    }
+
+    /** A progress line on the console, stamped with the time and the stage. */
+    public static void log(String stage, String message) {
+        System.out.println(LocalTime.now().format(DateTimeFormatter.ofPattern("HH:mm:ss")) + " [" + stage + "] " + message);
+        System.out.flush();
+    }
+}

@@ -1,0 +1,76 @@
+package org.sparsetransfer.jobs.tables;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.sparsetransfer.jobs.stages.CheckpointRecord;
+
+/** The checkpoints table: one row per checkpoint id, written by MERGE so reruns never duplicate. */
+public final class CheckpointTable {
+    public static final StructType SCHEMA = new StructType()
+            .add("id", DataTypes.StringType, false)
+            .add("parent_id", DataTypes.StringType, true)
+            .add("method", DataTypes.StringType, false)
+            .add("stage", DataTypes.StringType, false)
+            .add("target_sparsity", DataTypes.DoubleType, false)
+            .add("actual_sparsity", DataTypes.DoubleType, false)
+            .add("upstream_top1", DataTypes.DoubleType, false)
+            .add("upstream_val_top1", DataTypes.DoubleType, false)
+            .add("train_steps", DataTypes.IntegerType, false)
+            .add("examples_seen", DataTypes.LongType, false)
+            .add("wall_s", DataTypes.DoubleType, false)
+            .add("prunable_params", DataTypes.LongType, false)
+            .add("total_params", DataTypes.LongType, false)
+            .add("payload", DataTypes.BinaryType, false)
+            .add("payload_bytes", DataTypes.LongType, false)
+            .add("checksum", DataTypes.StringType, false)
+            .add("experiment", DataTypes.StringType, false)
+            .add("created_at", DataTypes.TimestampType, false);
+
+    private final SparkSession spark;
+    private final String path;
+
+    public CheckpointTable(SparkSession spark, Warehouse warehouse) {
+        this.spark = spark;
+        this.path = warehouse.checkpoints();
+    }
+
+    public void write(List<CheckpointRecord> records) {
+        Dataset<Row> rows = spark.createDataFrame(records.stream().map(CheckpointRecord::toRow).toList(), SCHEMA);
+        DeltaTables.merge(spark, path, SCHEMA, rows, List.of("id"));
+    }
+
+    /** Which of {@code ids} are already stored. */
+    public Set<String> existing(Collection<String> ids) {
+        if (ids.isEmpty() || !DeltaTables.exists(spark, path)) {
+            return Set.of();
+        }
+        return table().where(col("id").isin(ids.toArray())).select("id").collectAsList().stream()
+                .map(r -> r.getString(0)).collect(Collectors.toSet());
+    }
+
+    public Optional<CheckpointRecord> get(String id) {
+        List<CheckpointRecord> found = getAll(List.of(id));
+        return found.isEmpty() ? Optional.empty() : Optional.of(found.get(0));
+    }
+
+    public List<CheckpointRecord> getAll(Collection<String> ids) {
+        if (ids.isEmpty() || !DeltaTables.exists(spark, path)) {
+            return List.of();
+        }
+        return table().where(col("id").isin(ids.toArray())).collectAsList().stream().map(CheckpointRecord::fromRow).toList();
+    }
+
+    public Dataset<Row> table() {
+        return DeltaTables.read(spark, path, SCHEMA);
+    }
+}

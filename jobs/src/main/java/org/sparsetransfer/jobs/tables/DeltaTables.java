@@ -1,0 +1,48 @@
+package org.sparsetransfer.jobs.tables;
+
+import io.delta.tables.DeltaTable;
+import java.util.List;
+import java.util.stream.Collectors;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
+
+/** Creating Delta tables and writing to them idempotently. */
+public final class DeltaTables {
+    private DeltaTables() {}
+
+    /** Creates the table at {@code path} with {@code schema} unless it exists. */
+    public static DeltaTable ensure(SparkSession spark, String path, StructType schema, String... partitionColumns) {
+        return DeltaTable.createIfNotExists(spark)
+                .location(path)
+                .addColumns(schema)
+                .partitionedBy(partitionColumns)
+                .execute();
+    }
+
+    public static boolean exists(SparkSession spark, String path) {
+        return DeltaTable.isDeltaTable(spark, path);
+    }
+
+    /**
+     * Upserts {@code rows} keyed by {@code keys}: a row whose key exists replaces it, others are
+     * inserted. Running it twice, or after a retried task, leaves exactly one row per key.
+     */
+    public static void merge(SparkSession spark, String path, StructType schema, Dataset<Row> rows, List<String> keys) {
+        String on = keys.stream().map(k -> "t." + k + " = s." + k).collect(Collectors.joining(" AND "));
+        ensure(spark, path, schema).as("t")
+                .merge(rows.as("s"), on)
+                .whenMatched().updateAll()
+                .whenNotMatched().insertAll()
+                .execute();
+    }
+
+    /** Reads the table, or an empty frame with {@code schema} if it does not exist yet. */
+    public static Dataset<Row> read(SparkSession spark, String path, StructType schema) {
+        if (!exists(spark, path)) {
+            return spark.createDataFrame(List.of(), schema);
+        }
+        return spark.read().format("delta").load(path);
+    }
+}
