@@ -33,17 +33,23 @@ public final class SparseTransferCli implements Runnable {
 
     /** Runs a command; bad input prints one "error:" line and returns {@link #EXIT_BAD_INPUT}. */
     public static int execute(Object command, String... args) {
+        return execute(command, new PrintWriter(System.err, true), args);
+    }
+
+    /** As {@link #execute(Object, String...)}, with errors printed to {@code err}. */
+    public static int execute(Object command, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(command);
+        cli.setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             InvalidInputException bad = userError(e);
-            PrintWriter err = commandLine.getErr();
+            PrintWriter out = commandLine.getErr();
             if (bad != null) {
-                err.println("error: " + bad.getMessage());
-                err.flush();
+                out.println("error: " + bad.getMessage());
+                out.flush();
                 return EXIT_BAD_INPUT;
             }
-            e.printStackTrace(err);
-            err.flush();
+            e.printStackTrace(out);
+            out.flush();
             return 1;
         });
         cli.setExitCodeExceptionMapper(e -> userError(e) != null ? EXIT_BAD_INPUT : 1);

@@ -19,6 +19,7 @@ public final class IngestStage {
     public static final String NAME = "ingest";
 
     public void run(StageContext ctx) {
+        ctx.describe(NAME, "checking ingested datasets");
         String dataHash = ctx.ids().dataHash();
         List<String> wanted = new ArrayList<>();
         wanted.add(TaskRegistry.UPSTREAM);
@@ -51,7 +52,7 @@ public final class IngestStage {
             built.put(dataset, splits);
         }
         built.forEach((dataset, splits) -> {
-            ctx.spark().sparkContext().setJobDescription(NAME + ": writing dataset " + dataset);
+            ctx.describe(NAME, "writing dataset " + dataset);
             ctx.datasets().write(dataset, dataHash, splits);
             StringBuilder sizes = new StringBuilder();
             splits.forEach((split, images) -> sizes.append(sizes.length() == 0 ? "" : ", ").append(split).append(' ').append(images.size()));

@@ -28,6 +28,7 @@ public final class PruneStage {
     }
 
     public void run(StageContext ctx) {
+        ctx.describe(NAME, "planning pruning runs");
         String denseId = ctx.ids().denseId();
         CheckpointRecord dense = ctx.checkpoints().get(denseId).orElseThrow(() -> new InvalidInputException(
                 "The dense checkpoint " + denseId + " is not in " + ctx.warehouse().checkpoints() + "; run the upstream command first"));

@@ -58,6 +58,7 @@ public final class ReportStage {
 
     /** Builds the table, writes it everywhere, and returns the Markdown. */
     public String run(StageContext ctx) {
+        ctx.describe(NAME, "joining transfer results");
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(ctx);
         List<Cell> cells = cells(ctx, checkpoints);
         if (cells.isEmpty()) {

@@ -34,6 +34,11 @@ public record StageContext(SparkSession spark, ExperimentConfig config, Warehous
         return new ResultTable(spark, warehouse);
     }
 
+    /** Names the Spark jobs this thread starts next (shown in the Spark UI and event logs). */
+    public void describe(String stage, String what) {
+        spark.sparkContext().setJobDescription(stage + ": " + what);
+    }
+
     /** A progress line on the console, stamped with the time and the stage. */
     public static void log(String stage, String message) {
         System.out.println(LocalTime.now().format(DateTimeFormatter.ofPattern("HH:mm:ss")) + " [" + stage + "] " + message);

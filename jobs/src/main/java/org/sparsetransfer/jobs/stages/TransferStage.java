@@ -45,6 +45,7 @@ public final class TransferStage {
     public record RunResult(Job job, List<TransferExperiment.Outcome> outcomes, String device) implements Serializable {}
 
     public void run(StageContext ctx) {
+        ctx.describe(NAME, "planning transfer runs");
         ExperimentConfig config = ctx.config();
         List<CheckpointRecord> checkpoints = checkpoints(ctx);
         String settings = ctx.ids().transferSettingsHash();

@@ -17,6 +17,7 @@ public final class UpstreamStage {
     public record Job(String id, ExperimentConfig config) implements Serializable {}
 
     public void run(StageContext ctx) {
+        ctx.describe(NAME, "looking for the dense checkpoint");
         String id = ctx.ids().denseId();
         if (!ctx.checkpoints().existing(List.of(id)).isEmpty()) {
             StageContext.log(NAME, "dense checkpoint " + id + " exists, skipping");

@@ -1,0 +1,91 @@
+package org.sparsetransfer.core.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.prune.PruningMethod;
+
+class ConfigLoaderTest {
+    private static ExperimentConfig parse(String yaml) {
+        return ConfigLoader.parse(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "test.yaml");
+    }
+
+    private static String error(String yaml) {
+        return assertThrows(InvalidInputException.class, () -> parse(yaml)).getMessage();
+    }
+
+    @Test
+    void sectionsMergeIntoDefaultsAndListsReplaceThem() {
+        ExperimentConfig c = parse("""
+                transfer:
+                  full:
+                    steps: 7
+                pruning:
+                  sparsities: [0.5]
+                """);
+        assertEquals(7, c.transfer.full.steps);
+        assertEquals(new ExperimentConfig().transfer.full.lr, c.transfer.full.lr);
+        assertEquals(List.of(0.5), c.pruning.sparsities);
+        assertEquals(List.of("dense", "oneshot", "gmp_star"), c.pruning.methods);
+    }
+
+    @Test
+    void unknownKeyIsNamedWithItsPathAndTheKnownKeys() {
+        String message = error("upstream:\n  epochz: 3\n");
+        assertTrue(message.contains("Unknown key 'epochz'") && message.contains("upstream.epochz")
+                && message.contains("epochs") && message.contains("line 2"), message);
+    }
+
+    @Test
+    void badValuesAreNamed() {
+        assertTrue(error("pruning:\n  sparsities: [0.5, 1.0]\n").contains("pruning.sparsities[1]"));
+        assertTrue(error("pruning:\n  sparsities: [-0.1]\n").contains("[0, 1)"));
+        assertTrue(error("pruning:\n  methods: [dense, magic]\n").contains("Unknown pruning method 'magic'"));
+        assertTrue(error("transfer:\n  tasks: [cifar99]\n").contains("Unknown task 'cifar99'"));
+        assertTrue(error("transfer:\n  regimes: [partial]\n").contains("Unknown transfer regime 'partial'"));
+        assertTrue(error("upstream:\n  epochs: lots\n").contains("upstream.epochs"));
+        assertTrue(error("model: resnet9000\n").contains("Unknown model 'resnet9000'"));
+        assertTrue(error("upstream: [1, 2\n").contains("not valid YAML"));
+    }
+
+    @Test
+    void missingFileIsNamed() {
+        String message = assertThrows(InvalidInputException.class, () -> ConfigLoader.load(Path.of("/no/such/config.yaml"))).getMessage();
+        assertTrue(message.contains("Config file not found: /no/such/config.yaml"), message);
+    }
+
+    @Test
+    void idsIgnoreExplicitDefaultsButNotChanges() {
+        ExperimentIds plain = new ExperimentIds(parse("name: a\n"));
+        ExperimentIds explicitDefault = new ExperimentIds(parse("name: b\nupstream:\n  epochs: 4\n"));
+        ExperimentIds changed = new ExperimentIds(parse("upstream:\n  epochs: 5\n"));
+        assertEquals(plain.denseId(), explicitDefault.denseId());
+        assertNotEquals(plain.denseId(), changed.denseId());
+        assertNotEquals(plain.prunedId(PruningMethod.ONESHOT, 0.9), changed.prunedId(PruningMethod.ONESHOT, 0.9),
+                "a new parent gives a new child");
+    }
+
+    @Test
+    void idsDependOnlyOnWhatShapesTheStage() {
+        ExperimentIds base = new ExperimentIds(parse("{}"));
+        ExperimentIds otherGmp = new ExperimentIds(parse("pruning:\n  gmp_star:\n    interval: 7\n"));
+        ExperimentIds otherTransfer = new ExperimentIds(parse("transfer:\n  seeds: [5]\n  full:\n    lr: 0.5\n"));
+        assertEquals(base.denseId(), otherGmp.denseId());
+        assertEquals(base.prunedId(PruningMethod.ONESHOT, 0.9), otherGmp.prunedId(PruningMethod.ONESHOT, 0.9));
+        assertNotEquals(base.prunedId(PruningMethod.GMP_STAR, 0.9), otherGmp.prunedId(PruningMethod.GMP_STAR, 0.9));
+        assertNotEquals(base.prunedId(PruningMethod.GMP_STAR, 0.9), base.prunedId(PruningMethod.GMP_STAR, 0.8));
+        assertEquals(base.prunedId(PruningMethod.GMP_STAR, 0.9), otherTransfer.prunedId(PruningMethod.GMP_STAR, 0.9));
+        assertNotEquals(base.transferSettingsHash(), otherTransfer.transferSettingsHash());
+        assertEquals(base.denseId(), base.prunedId(PruningMethod.DENSE, 0.0));
+        ExperimentIds movedData = new ExperimentIds(parse("data:\n  dir: /elsewhere\n  fetch: false\n"));
+        assertEquals(base.dataHash(), movedData.dataHash(), "where files live is not what they are");
+    }
+}

@@ -1,0 +1,48 @@
+package org.sparsetransfer.core.experiment;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.sparsetransfer.core.Synthetic;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.train.TrainingLoop;
+import org.sparsetransfer.core.transfer.Regime;
+
+/** Upstream, pruning and both transfer regimes on generated data, end to end without Spark. */
+class TransferExperimentTest {
+    @Test
+    void prunedUpstreamModelsTransferInBothRegimes() throws Exception {
+        ExperimentConfig config = new ExperimentConfig();
+        config.upstream.epochs = 4;
+        config.upstream.batchSize = 32;
+        config.pruning.oneshot.steps = 30;
+        config.transfer.linear.steps = 60;
+        config.transfer.full.steps = 40;
+        config.transfer.batchSize = 32;
+        TaskRegistry.Splits upstream = new TaskRegistry.Splits(Synthetic.squares("up", 600, 9, 1, 0),
+                Synthetic.squares("up", 200, 9, 2, 0), Synthetic.squares("up", 200, 9, 3, 0));
+        UpstreamExperiment experiment = new UpstreamExperiment(config, upstream, Device.cpu());
+        TrainedModel dense = experiment.trainDense(TrainingLoop.Progress.SILENT);
+        assertTrue(dense.test().top1() > 0.9, "dense upstream accuracy " + dense.test().top1());
+
+        TrainedModel pruned = experiment.prune(PruningMethod.ONESHOT, 0.9, dense.weights(), TrainingLoop.Progress.SILENT);
+        assertEquals(0.9, pruned.sparsity(), 1e-3);
+
+        // A related task: 4 classes, squares moved by 2 pixels.
+        TaskRegistry.Splits task = new TaskRegistry.Splits(Synthetic.squares("down", 300, 4, 4, 2), null,
+                Synthetic.squares("down", 200, 4, 5, 2));
+        List<TransferExperiment.Outcome> outcomes = new TransferExperiment(config, Device.cpu()).run(pruned.weights(),
+                pruned.mask(), task, List.of(Regime.LINEAR, Regime.FULL), List.of(0L, 1L), TrainingLoop.Progress.SILENT);
+        assertEquals(4, outcomes.size());
+        for (TransferExperiment.Outcome o : outcomes) {
+            assertNull(o.error());
+            assertTrue(o.scores().top1() > 0.6, o.regime() + " seed " + o.seed() + " accuracy " + o.scores().top1());
+        }
+    }
+}

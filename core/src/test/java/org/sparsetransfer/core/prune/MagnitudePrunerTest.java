@@ -1,0 +1,105 @@
+package org.sparsetransfer.core.prune;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.sparsetransfer.core.Synthetic;
+import org.sparsetransfer.core.model.Tensor;
+import org.sparsetransfer.core.model.Weights;
+
+class MagnitudePrunerTest {
+    private final Weights weights = new Weights(Map.of(
+            "a", Synthetic.gaussian(1, 64, 3, 3, 3),
+            "b", Synthetic.gaussian(2, 1000, 7),
+            "bias", Synthetic.gaussian(3, 7)));
+    private final Set<String> prunable = Set.of("a", "b");
+    private final MagnitudePruner global = new MagnitudePruner(MagnitudePruner.Scope.GLOBAL);
+
+    @Test
+    void globalPruningHitsTheTargetCountExactly() {
+        Mask dense = Mask.dense(weights, prunable);
+        long n = dense.size();
+        for (double s : new double[] {0.0, 0.1, 0.5, 0.8, 0.9, 0.95, 0.999}) {
+            Mask m = global.prune(weights, dense, s);
+            assertEquals(Math.round(s * n), m.prunedCount(), "sparsity " + s);
+            assertTrue(Math.abs(m.sparsity() - s) <= 0.5 / n + 1e-12);
+        }
+    }
+
+    @Test
+    void globalPruningRemovesTheSmallestMagnitudesAcrossTensors() {
+        Mask m = global.prune(weights, Mask.dense(weights, prunable), 0.7);
+        float maxPruned = 0;
+        float minKept = Float.MAX_VALUE;
+        for (String name : prunable) {
+            float[] v = weights.get(name).values();
+            boolean[] kept = m.bits(name);
+            for (int i = 0; i < v.length; i++) {
+                if (kept[i]) {
+                    minKept = Math.min(minKept, Math.abs(v[i]));
+                } else {
+                    maxPruned = Math.max(maxPruned, Math.abs(v[i]));
+                }
+            }
+        }
+        assertTrue(maxPruned <= minKept, maxPruned + " > " + minKept);
+        assertTrue(!m.covers("bias"));
+    }
+
+    @Test
+    void tiesNeverOvershootTheTarget() {
+        float[] same = new float[1001];
+        Arrays.fill(same, 0.5f);
+        Weights flat = new Weights(Map.of("w", new Tensor(new long[] {7, 143}, same)));
+        Mask m = global.prune(flat, Mask.dense(flat, Set.of("w")), 0.9);
+        assertEquals(Math.round(0.9 * 1001), m.prunedCount());
+    }
+
+    @Test
+    void prunedWeightsStayPrunedWhenSparsityGrows() {
+        Mask first = global.prune(weights, Mask.dense(weights, prunable), 0.5);
+        // Perturb the weights so that magnitudes reorder: previously pruned elements must stay out.
+        Map<String, Tensor> grown = new LinkedHashMap<>();
+        SplittableRandom random = new SplittableRandom(9);
+        first.apply(weights).tensors().forEach((name, t) -> {
+            float[] v = t.values().clone();
+            for (int i = 0; i < v.length; i++) {
+                v[i] += (float) random.nextDouble(-0.5, 0.5);
+            }
+            grown.put(name, new Tensor(t.shape(), v));
+        });
+        Mask second = global.prune(new Weights(grown), first, 0.8);
+        assertEquals(second, second.intersect(first), "the new mask keeps nothing the old one pruned");
+        assertEquals(Math.round(0.8 * first.size()), second.prunedCount());
+    }
+
+    @Test
+    void layerwisePruningGivesEachTensorTheSameFraction() {
+        Mask m = new MagnitudePruner(MagnitudePruner.Scope.LAYERWISE).prune(weights, Mask.dense(weights, prunable), 0.75);
+        for (String name : prunable) {
+            Mask one = m.restrictTo(Set.of(name));
+            assertEquals(Math.round(0.75 * one.size()), one.prunedCount(), name);
+        }
+    }
+
+    @Test
+    void selectionAgreesWithSorting() {
+        SplittableRandom random = new SplittableRandom(4);
+        for (int trial = 0; trial < 50; trial++) {
+            float[] v = new float[1 + random.nextInt(500)];
+            for (int i = 0; i < v.length; i++) {
+                v[i] = random.nextInt(20) / 4f; // many ties
+            }
+            float[] sorted = v.clone();
+            Arrays.sort(sorted);
+            int k = random.nextInt(v.length);
+            assertEquals(sorted[k], MagnitudePruner.kthSmallest(v.clone(), k));
+        }
+    }
+}
