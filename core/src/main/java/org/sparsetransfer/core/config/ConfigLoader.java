@@ -1,6 +1,8 @@
 package org.sparsetransfer.core.config;
 
+import com.fasterxml.jackson.annotation.JsonMerge;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -9,6 +11,7 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -63,7 +66,11 @@ public final class ConfigLoader {
     public static ExperimentConfig parse(InputStream in, String source) {
         ExperimentConfig config;
         try {
-            config = yamlMapper().readValue(in, ExperimentConfig.class);
+            byte[] yaml = in.readAllBytes();
+            ObjectMapper mapper = yamlMapper();
+            // Jackson silently ignores a scalar where a merged section belongs: check shapes first.
+            checkSections(mapper.readTree(yaml), ExperimentConfig.class, "", source);
+            config = mapper.readValue(yaml, ExperimentConfig.class);
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream()
                     .map(Object::toString).map(ConfigLoader::snake).collect(Collectors.toCollection(TreeSet::new)).toString();
@@ -83,6 +90,24 @@ public final class ConfigLoader {
         }
         validate(config, source);
         return config;
+    }
+
+    /** Every {@code @JsonMerge} section present in the YAML must be a mapping. */
+    private static void checkSections(JsonNode node, Class<?> type, String prefix, String source) {
+        if (node == null || !node.isObject()) {
+            return;
+        }
+        for (Field field : type.getFields()) {
+            if (field.isAnnotationPresent(JsonMerge.class)) {
+                String key = snake(field.getName());
+                JsonNode value = node.get(key);
+                if (value != null && !value.isNull() && !value.isObject()) {
+                    throw new InvalidInputException("Bad value at " + prefix + key + " in " + source + ": " + value
+                            + "; expected a section of key: value pairs");
+                }
+                checkSections(value, field.getType(), prefix + key + ".", source);
+            }
+        }
     }
 
     /** Checks every value a YAML type check cannot: ranges, names of methods, tasks and regimes. */

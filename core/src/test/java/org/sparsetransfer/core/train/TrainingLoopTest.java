@@ -66,7 +66,7 @@ class TrainingLoopTest {
             boolean[] kept = mask.bits(name);
             for (int i = 0; i < v.length; i++) {
                 if (!kept[i]) {
-                    assertEquals(0f, v[i], name + "[" + i + "] was pruned but is " + v[i]);
+                    assertTrue(v[i] == 0f, name + "[" + i + "] was pruned but is " + v[i]); // -0.0 is zero too
                 }
             }
         }

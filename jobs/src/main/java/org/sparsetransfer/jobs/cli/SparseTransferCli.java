@@ -52,7 +52,6 @@ public final class SparseTransferCli implements Runnable {
             out.flush();
             return 1;
         });
-        cli.setExitCodeExceptionMapper(e -> userError(e) != null ? EXIT_BAD_INPUT : 1);
         return cli.execute(args);
     }
 

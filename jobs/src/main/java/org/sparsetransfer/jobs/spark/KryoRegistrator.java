@@ -2,6 +2,10 @@ package org.sparsetransfer.jobs.spark;
 
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.sparsetransfer.core.data.ImageSet;
 import org.sparsetransfer.core.experiment.TrainedModel;
@@ -31,6 +35,12 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
             TransferStage.Inputs.class,
             TransferStage.RunResult.class);
 
+    /**
+     * Spark and Delta internals that travel in task results (e.g. Delta's AddFile after a write),
+     * listed by name because several are not accessible from Java code.
+     */
+    static final String LIBRARY_CLASSES = "/sparse-transfer/kryo-classes.txt";
+
     @Override
     public void registerClasses(Kryo kryo) {
         for (Class<?> type : JAVA_SERIALIZED) {
@@ -39,5 +49,25 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
         kryo.register(Object[].class);
         kryo.register(byte[].class);
         kryo.register(java.util.ArrayList.class);
+        for (String name : libraryClassNames()) {
+            try {
+                kryo.register(Class.forName(name, false, KryoRegistrator.class.getClassLoader()));
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException("Kryo registration list names a missing class " + name
+                        + " (Spark or Delta version changed?)", e);
+            }
+        }
+    }
+
+    static List<String> libraryClassNames() {
+        try (InputStream in = KryoRegistrator.class.getResourceAsStream(LIBRARY_CLASSES)) {
+            if (in == null) {
+                throw new IllegalStateException(LIBRARY_CLASSES + " is missing from the build");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::strip)
+                    .filter(line -> !line.isEmpty() && !line.startsWith("#")).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 }
