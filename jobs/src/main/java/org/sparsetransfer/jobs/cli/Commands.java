@@ -4,7 +4,6 @@ import org.sparsetransfer.jobs.stages.IngestStage;
 import org.sparsetransfer.jobs.stages.Pipeline;
 import org.sparsetransfer.jobs.stages.PruneStage;
 import org.sparsetransfer.jobs.stages.ReportStage;
-import org.sparsetransfer.jobs.stages.StageContext;
 import org.sparsetransfer.jobs.stages.TransferStage;
 import org.sparsetransfer.jobs.stages.UpstreamStage;
 import picocli.CommandLine.Command;
@@ -20,14 +19,8 @@ public final class Commands {
             description = "Read the real datasets (fetching the demo's when missing), build the fixed seeded splits "
                     + "and store them in the Delta table datasets.")
     public static final class Ingest extends StageCommand {
-        @Override
-        String stageName() {
-            return IngestStage.NAME;
-        }
-
-        @Override
-        void run(StageContext ctx) {
-            new IngestStage().run(ctx);
+        public Ingest() {
+            super(IngestStage.NAME, ctx -> new IngestStage().run(ctx));
         }
 
         public static void main(String[] args) {
@@ -38,14 +31,8 @@ public final class Commands {
     @Command(name = "upstream", mixinStandardHelpOptions = true,
             description = "Train the dense upstream model on Fashion-MNIST and store it as the root checkpoint.")
     public static final class Upstream extends StageCommand {
-        @Override
-        String stageName() {
-            return UpstreamStage.NAME;
-        }
-
-        @Override
-        void run(StageContext ctx) {
-            new UpstreamStage().run(ctx);
+        public Upstream() {
+            super(UpstreamStage.NAME, ctx -> new UpstreamStage().run(ctx));
         }
 
         public static void main(String[] args) {
@@ -57,14 +44,8 @@ public final class Commands {
             description = "Run every pruning method of the config at every target sparsity from the dense checkpoint, "
                     + "one Spark task per run, storing each checkpoint as it finishes.")
     public static final class Prune extends StageCommand {
-        @Override
-        String stageName() {
-            return PruneStage.NAME;
-        }
-
-        @Override
-        void run(StageContext ctx) {
-            new PruneStage().run(ctx);
+        public Prune() {
+            super(PruneStage.NAME, ctx -> new PruneStage().run(ctx));
         }
 
         public static void main(String[] args) {
@@ -76,14 +57,8 @@ public final class Commands {
             description = "Fine-tune every checkpoint on every downstream task (linear and/or full, every seed), "
                     + "one Spark task per checkpoint x task; results are merged into the Delta table transfer_results.")
     public static final class Transfer extends StageCommand {
-        @Override
-        String stageName() {
-            return TransferStage.NAME;
-        }
-
-        @Override
-        void run(StageContext ctx) {
-            new TransferStage().run(ctx);
+        public Transfer() {
+            super(TransferStage.NAME, ctx -> new TransferStage().run(ctx));
         }
 
         public static void main(String[] args) {
@@ -95,14 +70,8 @@ public final class Commands {
             description = "Join the transfer results into the Delta table transfer_table and write "
                     + "OUT/report/transfer_table.csv and transfer_table.md.")
     public static final class Report extends StageCommand {
-        @Override
-        String stageName() {
-            return ReportStage.NAME;
-        }
-
-        @Override
-        void run(StageContext ctx) {
-            System.out.println(new ReportStage().run(ctx));
+        public Report() {
+            super(ReportStage.NAME, ctx -> System.out.println(new ReportStage().run(ctx)));
         }
 
         public static void main(String[] args) {
@@ -114,15 +83,8 @@ public final class Commands {
             description = "Run ingest, upstream, prune, transfer and report in order, skipping what is already done, "
                     + "and print the transfer table.")
     public static final class RunPipeline extends StageCommand {
-        @Override
-        String stageName() {
-            return Pipeline.NAME;
-        }
-
-        @Override
-        void run(StageContext ctx) {
-            System.out.println();
-            System.out.println(new Pipeline().run(ctx));
+        public RunPipeline() {
+            super(Pipeline.NAME, ctx -> System.out.println(System.lineSeparator() + new Pipeline().run(ctx)));
         }
 
         public static void main(String[] args) {

@@ -1,6 +1,7 @@
 package org.sparsetransfer.jobs.cli;
 
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import org.apache.spark.sql.SparkSession;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
@@ -17,19 +18,23 @@ abstract class StageCommand implements Callable<Integer> {
     @Mixin
     CommonOptions options;
 
-    abstract String stageName();
+    private final String stageName;
+    private final Consumer<StageContext> stage;
 
-    abstract void run(StageContext ctx);
+    StageCommand(String stageName, Consumer<StageContext> stage) {
+        this.stageName = stageName;
+        this.stage = stage;
+    }
 
     @Override
     public Integer call() {
         ExperimentConfig config = options.config == null ? ConfigLoader.embeddedDemo() : ConfigLoader.load(options.config);
-        StageContext.log(stageName(), "config " + (options.config == null ? "embedded demo" : options.config)
+        StageContext.log(stageName, "config " + (options.config == null ? "embedded demo" : options.config)
                 + " (" + config.name + "), warehouse " + options.out.toAbsolutePath().normalize());
         options.sparkConf.forEach(System::setProperty);
-        SparkSession spark = SparkSessions.create("sparse-transfer " + stageName(), options.master);
+        SparkSession spark = SparkSessions.create("sparse-transfer " + stageName, options.master, options.out);
         try {
-            run(new StageContext(spark, config, new Warehouse(options.out)));
+            stage.accept(new StageContext(spark, config, new Warehouse(options.out)));
         } finally {
             spark.stop();
         }

@@ -13,11 +13,20 @@ public final class SparkSessions {
      * @param master the Spark master, or null to keep the one spark-submit set (local[*] if none)
      */
     public static SparkSession create(String appName, String master) {
+        return create(appName, master, null);
+    }
+
+    /** As {@link #create(String, String)}, keeping Spark's catalog directory under {@code out}. */
+    public static SparkSession create(String appName, String master, java.nio.file.Path out) {
         SparkConf conf = new SparkConf(true);
         if (master != null) {
             conf.setMaster(master);
         } else if (!conf.contains("spark.master")) {
             conf.setMaster(DEFAULT_MASTER);
+        }
+        if (out != null) {
+            // Otherwise Spark SQL leaves a spark-warehouse/ in whatever directory the user ran from.
+            conf.setIfMissing("spark.sql.warehouse.dir", out.toAbsolutePath().resolve("spark-warehouse").toUri().toString());
         }
         conf.setIfMissing("spark.app.name", appName)
                 .setIfMissing("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
