@@ -157,6 +157,41 @@ public final class ConfigLoader {
         positive(source, "pruning.gmp_star.interval", g.interval);
         nonNegative(source, "pruning.gmp_star.recovery_steps", g.recoverySteps);
         positive(source, "pruning.gmp_star.lr_max", g.lrMax);
+        if (!(g.hardness >= 0 && g.hardness <= 1)) {
+            throw bad(source, "pruning.gmp_star.hardness", g.hardness, "a weight in [0, 1] (0 turns distillation off)");
+        }
+        positive(source, "pruning.gmp_star.temperature", g.temperature);
+        ExperimentConfig.Gmp classic = p.gmp;
+        nonNegative(source, "pruning.gmp.pruning_steps", classic.pruningSteps);
+        positive(source, "pruning.gmp.interval", classic.interval);
+        nonNegative(source, "pruning.gmp.recovery_steps", classic.recoverySteps);
+        positive(source, "pruning.gmp.lr_max", classic.lrMax);
+        if (!List.of("global", "layerwise").contains(classic.criterion)) {
+            throw bad(source, "pruning.gmp.criterion", classic.criterion, "global or layerwise");
+        }
+        ExperimentConfig.Imp imp = p.imp;
+        nonNegative(source, "pruning.imp.rewind_step", imp.rewindStep);
+        fraction(source, "pruning.imp.prune_fraction", imp.pruneFraction);
+        positive(source, "pruning.imp.retrain_steps", imp.retrainSteps);
+        positive(source, "pruning.imp.finetune_lr", imp.finetuneLr);
+        if (!List.of("weight_rewind", "lr_rewind", "finetune", "linear_decay").contains(imp.mode)) {
+            throw bad(source, "pruning.imp.mode", imp.mode, "weight_rewind, lr_rewind, finetune or linear_decay");
+        }
+        ExperimentConfig.ColtRecipe colt = p.colt;
+        if (colt.segments < 2 || colt.segments > 10) {
+            throw bad(source, "pruning.colt.segments", colt.segments, "2 to 10 (at most one per upstream class)");
+        }
+        if (!List.of("classes", "random").contains(colt.split)) {
+            throw bad(source, "pruning.colt.split", colt.split, "classes or random");
+        }
+        fraction(source, "pruning.colt.prune_fraction", colt.pruneFraction);
+        positive(source, "pruning.colt.train_steps", colt.trainSteps);
+        positive(source, "pruning.colt.final_steps", colt.finalSteps);
+        positive(source, "pruning.colt.lr", colt.lr);
+        fraction(source, "pruning.colt.tolerance", colt.tolerance);
+        positive(source, "pruning.colt.max_rounds", colt.maxRounds);
+
+        nonNegative(source, "fault.exit_after_stored_runs", c.fault.exitAfterStoredRuns);
 
         ExperimentConfig.Transfer t = c.transfer;
         nonEmpty(source, "transfer.tasks", t.tasks);
@@ -192,6 +227,12 @@ public final class ConfigLoader {
     private static void nonNegative(String source, String key, double value) {
         if (!(value >= 0)) {
             throw bad(source, key, value, "zero or more");
+        }
+    }
+
+    private static void fraction(String source, String key, double value) {
+        if (!(value > 0 && value < 1)) {
+            throw bad(source, key, value, "a fraction in (0, 1)");
         }
     }
 

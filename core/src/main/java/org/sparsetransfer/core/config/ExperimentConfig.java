@@ -28,6 +28,16 @@ public final class ExperimentConfig implements Serializable {
     public Pruning pruning = new Pruning();
     @JsonMerge
     public Transfer transfer = new Transfer();
+    /** Test switches; never part of an id. */
+    @JsonMerge
+    public Fault fault = new Fault();
+
+    /** Fault injection, for testing that an interrupted pipeline resumes. */
+    public static final class Fault implements Serializable {
+        private static final long serialVersionUID = 1L;
+        /** Halt the JVM right after this many training runs are stored (0: off). */
+        public int exitAfterStoredRuns = 0;
+    }
 
     /** Where the demo's real data comes from and how it is split. */
     public static final class Data implements Serializable {
@@ -76,9 +86,15 @@ public final class ExperimentConfig implements Serializable {
         public float momentum = 0.9f;
         public float weightDecay = 5e-4f;
         @JsonMerge
-    public OneShot oneshot = new OneShot();
+        public OneShot oneshot = new OneShot();
         @JsonMerge
-    public GmpStar gmpStar = new GmpStar();
+        public GmpStar gmpStar = new GmpStar();
+        @JsonMerge
+        public Gmp gmp = new Gmp();
+        @JsonMerge
+        public Imp imp = new Imp();
+        @JsonMerge
+        public ColtRecipe colt = new ColtRecipe();
     }
 
     /** One-shot pruning then fine-tuning with a fixed mask (linear LR decay). */
@@ -99,6 +115,54 @@ public final class ExperimentConfig implements Serializable {
         public int recoverySteps = 200;
         public float lrMax = 0.02f;
         public float lrMin = 0.0f;
+        /** Weight of the distillation loss from the dense upstream model; 0 turns distillation off. */
+        public float hardness = 0.0f;
+        public float temperature = 2.0f;
+    }
+
+    /** Classic GMP (Zhu and Gupta 2017): cubic from 0, no jump, no re-warm, one linear LR decay. */
+    public static final class Gmp implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public int pruningSteps = 8;
+        public int interval = 50;
+        public int recoverySteps = 200;
+        public float lrMax = 0.02f;
+        /** Classic GMP prunes each layer to the same fraction. */
+        public String criterion = "layerwise";
+    }
+
+    /** Iterative magnitude pruning with rewinding (Frankle and Carbin; Renda et al.). */
+    public static final class Imp implements Serializable {
+        private static final long serialVersionUID = 1L;
+        /** Dense training step whose weights are the rewind point (0: the lottery ticket's init). */
+        public int rewindStep = 100;
+        /** Fraction of the remaining weights each round prunes (rounds are evened out per target). */
+        public double pruneFraction = 0.3;
+        /** Optimizer steps of retraining after each round. */
+        public int retrainSteps = 200;
+        /** weight_rewind, lr_rewind, finetune or linear_decay. */
+        public String mode = "weight_rewind";
+        /** Constant learning rate of the finetune mode. */
+        public float finetuneLr = 0.002f;
+    }
+
+    /** Cyclic Overlapping Lottery Tickets (Hossain et al.). */
+    public static final class ColtRecipe implements Serializable {
+        private static final long serialVersionUID = 1L;
+        /** Number of data segments, and of models. */
+        public int segments = 2;
+        /** classes (disjoint class ranges) or random (a random split of the examples). */
+        public String split = "classes";
+        /** Fraction of the remaining weights each model prunes per round. */
+        public double pruneFraction = 0.15;
+        /** Steps each model trains on its segment per round. */
+        public int trainSteps = 150;
+        /** Steps the final ticket trains on the whole upstream dataset with a full head. */
+        public int finalSteps = 400;
+        public float lr = 0.05f;
+        /** How close the shared mask must land to each target sparsity. */
+        public double tolerance = 0.005;
+        public int maxRounds = 40;
     }
 
     /** Downstream transfer grid and the two regimes' recipes. */
@@ -110,9 +174,9 @@ public final class ExperimentConfig implements Serializable {
         public int batchSize = 64;
         public float momentum = 0.9f;
         @JsonMerge
-    public Regime linear = new Regime(300, 0.05f);
+        public Regime linear = new Regime(300, 0.05f);
         @JsonMerge
-    public Regime full = new Regime(300, 0.01f);
+        public Regime full = new Regime(300, 0.01f);
     }
 
     /** SGD steps with step decay x0.1 at 2/3 of the run. */

@@ -66,7 +66,34 @@ public final class ExperimentIds {
         key.put("method", method.key());
         key.put("sparsity", sparsity);
         key.set("pruning", pruning);
+        if (method.chained()) {
+            // A chain's checkpoint depends on the targets it passed through on the way.
+            key.set("chain", JSON.valueToTree(config.pruning.sparsities.stream().filter(s -> s <= sparsity).sorted().toList()));
+        }
         return String.format("%s-%04d-%s", method.key(), Math.round(sparsity * 10000), hash("prune", key));
+    }
+
+    /** The dense weights after {@code pruning.imp.rewind_step} steps (IMP's rewind point). */
+    public String rewindId() {
+        ObjectNode key = JSON.createObjectNode();
+        key.put("parent", denseId());
+        key.put("rewind_step", config.pruning.imp.rewindStep);
+        return "rewind-" + hash("rewind", key);
+    }
+
+    /** COLT's shared mask after round {@code round} (1-based). */
+    public String coltRoundId(int round) {
+        ObjectNode key = JSON.createObjectNode();
+        key.put("parent", denseId());
+        key.put("round", round);
+        key.set("colt", nonDefault(config.pruning.colt, defaults.pruning.colt));
+        ObjectNode common = nonDefault(config.pruning, defaults.pruning);
+        for (String section : List.of("methods", "sparsities", "oneshot", "gmp_star", "gmp", "imp", "colt")) {
+            common.remove(section);
+        }
+        key.set("pruning", common);
+        key.set("targets", JSON.valueToTree(config.pruning.sparsities.stream().sorted().toList()));
+        return String.format("colt-round%02d-%s", round, hash("colt-round", key));
     }
 
     /** Identity of the transfer recipe (not the grid: tasks, regimes and seeds are row keys). */

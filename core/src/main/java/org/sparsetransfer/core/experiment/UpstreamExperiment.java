@@ -1,8 +1,10 @@
 package org.sparsetransfer.core.experiment;
 
 import ai.djl.Device;
+import java.util.LinkedHashSet;
 import java.util.Set;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.data.ImageSet;
 import org.sparsetransfer.core.model.Architecture;
 import org.sparsetransfer.core.model.Network;
 import org.sparsetransfer.core.model.PrunablePolicy;
@@ -15,21 +17,27 @@ import org.sparsetransfer.core.prune.OneShotSchedule;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.Evaluator;
+import org.sparsetransfer.core.train.Objective;
 import org.sparsetransfer.core.train.Scores;
 import org.sparsetransfer.core.train.TrainingData;
 import org.sparsetransfer.core.train.TrainingLoop;
 import org.sparsetransfer.core.train.TrainingSchedule;
+import org.sparsetransfer.core.train.TrainingSchedule.LearningRate;
 
 /**
- * Upstream work on one dataset's splits: dense training from scratch, and each pruning method
- * from the dense weights. Every method is a {@link TrainingSchedule} run by the same
- * {@link TrainingLoop}; this class only chooses the schedule and the hyperparameters.
+ * Upstream work on one dataset's splits: dense training from scratch, and each pruning method.
+ * Every method is a {@link TrainingSchedule} run by the same {@link TrainingLoop}; this class
+ * chooses schedules and hyperparameters, and does the between-round mask work of IMP and COLT.
+ * Each public method is one unit of work for one Spark task.
  */
 public final class UpstreamExperiment {
     private final ExperimentConfig config;
     private final TaskRegistry.Splits splits;
     private final Architecture architecture;
     private final Device device;
+
+    /** A dense run, and its weights after {@code rewindStep} steps when asked for. */
+    public record DenseRun(TrainedModel model, Weights rewind) {}
 
     public UpstreamExperiment(ExperimentConfig config, TaskRegistry.Splits splits, Device device) {
         this.config = config;
@@ -38,31 +46,56 @@ public final class UpstreamExperiment {
         this.device = device;
     }
 
+    private int classes() {
+        return splits.train().numClasses();
+    }
+
+    /** Steps of the dense run. */
+    public int denseSteps() {
+        return config.upstream.epochs * Math.max(1, splits.train().size() / config.upstream.batchSize);
+    }
+
     /** Trains the dense model from an initialization seeded by the config's seed. */
     public TrainedModel trainDense(TrainingLoop.Progress progress) throws Exception {
+        return trainDense(progress, -1).model();
+    }
+
+    /** As {@link #trainDense(TrainingLoop.Progress)}, keeping the weights after {@code rewindStep} steps (if >= 0). */
+    public DenseRun trainDense(TrainingLoop.Progress progress, int rewindStep) throws Exception {
         return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, splits.train().numClasses(), config.seed, device)) {
+            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
                 ExperimentConfig.Upstream u = config.upstream;
-                int steps = u.epochs * Math.max(1, splits.train().size() / u.batchSize);
-                TrainingSchedule schedule = TrainingSchedule.fixedMask(steps, TrainingSchedule.LearningRate.linear(u.lr, 0f));
-                TrainingLoop loop = new TrainingLoop(new TrainingLoop.Settings(u.batchSize, u.momentum, u.weightDecay, config.seed), progress);
-                return trainAndScore(net, loop, schedule, null, progress);
+                TrainingSchedule schedule = TrainingSchedule.fixedMask(denseSteps(), LearningRate.linear(u.lr, 0f));
+                Weights[] rewind = new Weights[1];
+                TrainingLoop loop = loop(u.batchSize, u.momentum, u.weightDecay, config.seed, progress)
+                        .withStepListener((done, network) -> {
+                            if (done == rewindStep) {
+                                rewind[0] = network.weights();
+                            }
+                        });
+                return new DenseRun(trainAndScore(net, loop, schedule, null, progress), rewind[0]);
             }
         });
     }
 
-    /** Prunes the dense weights to {@code sparsity} with {@code method}. */
+    /** The dense model's initialization (theta_0 of lottery tickets and COLT). */
+    public Weights initialWeights() throws Exception {
+        return TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
+                return net.weights();
+            }
+        });
+    }
+
+    /** One-shot, GMP* or classic GMP from the dense weights to {@code sparsity}. */
     public TrainedModel prune(PruningMethod method, double sparsity, Weights dense, TrainingLoop.Progress progress)
             throws Exception {
-        if (method == PruningMethod.DENSE) {
-            throw new IllegalArgumentException("the dense method is the upstream checkpoint itself");
-        }
         ExperimentConfig.Pruning p = config.pruning;
-        MagnitudePruner pruner = new MagnitudePruner(
-                "layerwise".equals(p.criterion) ? MagnitudePruner.Scope.LAYERWISE : MagnitudePruner.Scope.GLOBAL);
-        TrainingSchedule schedule = switch (method) {
-            case ONESHOT -> new OneShotSchedule(sparsity, p.oneshot.steps, TrainingSchedule.LearningRate.linear(p.oneshot.lr, 0f));
-            case GMP_STAR -> GmpSchedule.star(sparsity)
+        MagnitudePruner pruner = MagnitudePruner.forCriterion(p.criterion);
+        TrainingSchedule schedule;
+        switch (method) {
+            case ONESHOT -> schedule = new OneShotSchedule(sparsity, p.oneshot.steps, LearningRate.linear(p.oneshot.lr, 0f));
+            case GMP_STAR -> schedule = GmpSchedule.star(sparsity)
                     .initialSparsity(p.gmpStar.initialSparsity)
                     .warmupSteps(p.gmpStar.warmupSteps)
                     .pruningSteps(p.gmpStar.pruningSteps)
@@ -70,27 +103,160 @@ public final class UpstreamExperiment {
                     .recoverySteps(p.gmpStar.recoverySteps)
                     .learningRate(p.gmpStar.lrMax, p.gmpStar.lrMin)
                     .build();
-            case DENSE -> throw new AssertionError();
-        };
-        // Each (method, sparsity) run shuffles differently but reproducibly.
-        long runSeed = config.seed * 31 + method.ordinal() * 1_000_003L + Math.round(sparsity * 1e4);
+            case GMP -> {
+                schedule = GmpSchedule.classic(sparsity)
+                        .pruningSteps(p.gmp.pruningSteps)
+                        .interval(p.gmp.interval)
+                        .recoverySteps(p.gmp.recoverySteps)
+                        .learningRate(p.gmp.lrMax, 0f)
+                        .build();
+                pruner = MagnitudePruner.forCriterion(p.gmp.criterion);
+            }
+            default -> throw new IllegalArgumentException(method.key() + " is not a single-run pruning method");
+        }
+        long runSeed = runSeed(method, sparsity);
+        MagnitudePruner chosen = pruner;
         return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, splits.train().numClasses(), runSeed, device)) {
+            try (Network net = Network.classifier(architecture, classes(), runSeed, device)) {
                 net.load(dense, name -> true);
-                Set<String> prunable = net.prunableTensors(new PrunablePolicy(p.pruneFirstLayer, p.pruneHead));
-                net.setMask(Mask.dense(dense, prunable));
-                TrainingLoop loop = new TrainingLoop(new TrainingLoop.Settings(p.batchSize, p.momentum, p.weightDecay, runSeed), progress);
-                return trainAndScore(net, loop, schedule, pruner, progress);
+                net.setMask(Mask.dense(dense, prunable(net)));
+                TrainingLoop loop = loop(p.batchSize, p.momentum, p.weightDecay, runSeed, progress);
+                if (method == PruningMethod.GMP_STAR && p.gmpStar.hardness > 0) {
+                    try (Network teacher = Network.classifier(architecture, classes(), runSeed, device)) {
+                        teacher.load(dense, name -> true);
+                        loop = loop.withObjective(Objective.distillation(teacher, p.gmpStar.hardness, p.gmpStar.temperature));
+                        return trainAndScore(net, loop, schedule, chosen, progress);
+                    }
+                }
+                return trainAndScore(net, loop, schedule, chosen, progress);
             }
         });
     }
 
+    /**
+     * IMP rounds from {@code start} (weights and mask; mask null when dense) through {@code rounds}
+     * (sparsity after each round): prune by global magnitude, reset by the retraining mode, retrain.
+     *
+     * @param rewind the weights after the rewind step of dense training (used by weight_rewind)
+     */
+    public TrainedModel impRounds(Weights start, Mask startMask, Weights rewind, double[] rounds, TrainingLoop.Progress progress)
+            throws Exception {
+        ExperimentConfig.Pruning p = config.pruning;
+        ExperimentConfig.Imp imp = p.imp;
+        // LR at the rewind step of the dense run's linear decay: where rewinding resumes the schedule.
+        float lrAtRewind = config.upstream.lr * (1f - Math.min(1f, imp.rewindStep / (float) denseSteps()));
+        LearningRate lr = switch (imp.mode) {
+            case "weight_rewind", "lr_rewind" -> LearningRate.linear(lrAtRewind, 0f);
+            case "finetune" -> (step, total) -> imp.finetuneLr;
+            case "linear_decay" -> LearningRate.linear(config.upstream.lr, 0f);
+            default -> throw new IllegalArgumentException("unknown IMP mode " + imp.mode);
+        };
+        MagnitudePruner pruner = MagnitudePruner.forCriterion(p.criterion);
+        long runSeed = runSeed(PruningMethod.IMP, rounds[rounds.length - 1]);
+        return TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, classes(), runSeed, device)) {
+                net.load(start, name -> true);
+                Mask mask = startMask != null ? startMask : Mask.dense(start, prunable(net));
+                TrainingLoop loop = loop(p.batchSize, p.momentum, p.weightDecay, runSeed, progress);
+                TrainingLoop.Result total = null;
+                try (TrainingData train = upload(net, splits.train())) {
+                    for (int r = 0; r < rounds.length; r++) {
+                        mask = pruner.prune(net.weights(), mask, rounds[r]);
+                        if (imp.mode.equals("weight_rewind")) {
+                            net.load(rewind, name -> true);
+                        }
+                        net.setMask(mask);
+                        progress.log(String.format("round %d/%d: pruned to sparsity %.4f, %s", r + 1, rounds.length,
+                                mask.sparsity(), imp.mode.replace('_', ' ')));
+                        TrainingLoop.Result result = loop.run(net, train, TrainingSchedule.fixedMask(imp.retrainSteps, lr), null);
+                        total = total == null ? result : add(total, result);
+                    }
+                }
+                return score(net, total, progress);
+            }
+        });
+    }
+
+    /** COLT: one segment model trained from theta_0 under the shared mask; returns its weights. */
+    public Weights coltSegment(Weights theta0, Mask shared, ImageSet segment, int index, TrainingLoop.Progress progress)
+            throws Exception {
+        ExperimentConfig.Pruning p = config.pruning;
+        // The head's init is part of theta_0: seeded per segment, so rewinding restores it.
+        long headSeed = config.seed * 7919 + 101 + index;
+        return TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, segment.numClasses(), headSeed, device)) {
+                net.load(theta0, net::isFeatureParameter);
+                net.setMask(shared);
+                TrainingLoop loop = loop(p.batchSize, p.momentum, p.weightDecay, headSeed, progress);
+                try (TrainingData data = TrainingData.upload(net.manager(), segment)) {
+                    loop.run(net, data, TrainingSchedule.fixedMask(p.colt.trainSteps, LearningRate.linear(p.colt.lr, 0f)), null);
+                }
+                return net.weights();
+            }
+        });
+    }
+
+    /** COLT's upstream model: the ticket (theta_0 under the mask) trained on all upstream data with a full head. */
+    public TrainedModel coltFinal(Weights theta0, Mask mask, TrainingLoop.Progress progress) throws Exception {
+        ExperimentConfig.Pruning p = config.pruning;
+        long runSeed = runSeed(PruningMethod.COLT, mask.sparsity());
+        return TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
+                net.load(theta0, name -> true);
+                net.setMask(mask);
+                TrainingLoop loop = loop(p.batchSize, p.momentum, p.weightDecay, runSeed, progress);
+                TrainingSchedule schedule = TrainingSchedule.fixedMask(p.colt.finalSteps, LearningRate.linear(p.colt.lr, 0f));
+                return trainAndScore(net, loop, schedule, null, progress);
+            }
+        });
+    }
+
+    /** The tensors COLT masks: the prunable ones of the backbone (heads differ per segment). */
+    public Set<String> coltTensors() throws Exception {
+        return TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
+                Set<String> names = new LinkedHashSet<>();
+                for (String name : prunable(net)) {
+                    if (net.isFeatureParameter(name)) {
+                        names.add(name);
+                    }
+                }
+                return names;
+            }
+        });
+    }
+
+    private Set<String> prunable(Network net) {
+        return net.prunableTensors(new PrunablePolicy(config.pruning.pruneFirstLayer, config.pruning.pruneHead));
+    }
+
+    /** Each (method, sparsity) run shuffles differently but reproducibly. */
+    private long runSeed(PruningMethod method, double sparsity) {
+        return config.seed * 31 + method.ordinal() * 1_000_003L + Math.round(sparsity * 1e4);
+    }
+
+    private TrainingLoop loop(int batch, float momentum, float weightDecay, long seed, TrainingLoop.Progress progress) {
+        return new TrainingLoop(new TrainingLoop.Settings(batch, momentum, weightDecay, seed), progress);
+    }
+
+    private static TrainingData upload(Network net, ImageSet images) {
+        return TrainingData.upload(net.manager(), images);
+    }
+
+    private static TrainingLoop.Result add(TrainingLoop.Result a, TrainingLoop.Result b) {
+        return new TrainingLoop.Result(a.steps() + b.steps(), a.examplesSeen() + b.examplesSeen(),
+                a.wallSeconds() + b.wallSeconds(), b.finalLoss(), b.finalTrainAccuracy());
+    }
+
     private TrainedModel trainAndScore(Network net, TrainingLoop loop, TrainingSchedule schedule, MagnitudePruner pruner,
             TrainingLoop.Progress progress) {
-        try (TrainingData train = TrainingData.upload(net.manager(), splits.train());
-                TrainingData val = TrainingData.upload(net.manager(), splits.val());
-                TrainingData test = TrainingData.upload(net.manager(), splits.test())) {
-            TrainingLoop.Result result = loop.run(net, train, schedule, pruner);
+        try (TrainingData train = upload(net, splits.train())) {
+            return score(net, loop.run(net, train, schedule, pruner), progress);
+        }
+    }
+
+    private TrainedModel score(Network net, TrainingLoop.Result result, TrainingLoop.Progress progress) {
+        try (TrainingData val = upload(net, splits.val()); TrainingData test = upload(net, splits.test())) {
             Scores valScores = Evaluator.evaluate(net, val);
             Scores testScores = Evaluator.evaluate(net, test);
             progress.log(String.format("done: val top-1 %.2f%%  test top-1 %.2f%%  sparsity %.4f  %d steps  %.1fs",

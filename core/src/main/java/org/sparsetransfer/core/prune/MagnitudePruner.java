@@ -20,6 +20,11 @@ public final class MagnitudePruner {
         this.scope = scope;
     }
 
+    /** The pruner a config's criterion names: "global" or "layerwise". */
+    public static MagnitudePruner forCriterion(String criterion) {
+        return new MagnitudePruner("layerwise".equals(criterion) ? Scope.LAYERWISE : Scope.GLOBAL);
+    }
+
     public Mask prune(Weights weights, Mask current, double sparsity) {
         if (!(sparsity >= 0.0 && sparsity < 1.0)) {
             throw new IllegalArgumentException("sparsity must be in [0, 1), got " + sparsity);

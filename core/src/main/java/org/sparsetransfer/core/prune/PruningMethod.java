@@ -10,7 +10,13 @@ public enum PruningMethod {
     /** Global magnitude prune to the target, then fine-tune with the mask fixed. */
     ONESHOT("oneshot", "oneshot"),
     /** Gradual magnitude pruning, tuned (DESIGN section 5). */
-    GMP_STAR("gmp_star", "gmp_star");
+    GMP_STAR("gmp_star", "gmp_star"),
+    /** Classic gradual magnitude pruning (Zhu and Gupta 2017). */
+    GMP("gmp", "gmp"),
+    /** Iterative magnitude pruning with rewinding: one chain of rounds through all targets. */
+    IMP("imp", "imp"),
+    /** Cyclic overlapping lottery tickets: K segment models per round, masks intersected. */
+    COLT("colt", "colt");
 
     private final String key;
     private final String configKey;
@@ -28,6 +34,11 @@ public enum PruningMethod {
     /** Its recipe's section under {@code pruning:} in the config, or null. */
     public String configKey() {
         return configKey;
+    }
+
+    /** Whether the method's checkpoints form one chain through the targets (each the next's parent). */
+    public boolean chained() {
+        return this == IMP || this == COLT;
     }
 
     public static PruningMethod parse(String name, String where) {

@@ -2,11 +2,9 @@ package org.sparsetransfer.core.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDScope;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
-import ai.djl.training.loss.Loss;
 import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import java.util.OptionalDouble;
@@ -27,6 +25,8 @@ public final class TrainingLoop {
     private static final int LOG_LINES = 5;
     private final Settings settings;
     private final Progress progress;
+    private final Objective objective;
+    private final StepListener listener;
 
     /** Optimizer and batching hyperparameters. */
     public record Settings(int batchSize, float momentum, float weightDecay, long seed) {
@@ -48,9 +48,31 @@ public final class TrainingLoop {
         Progress SILENT = line -> {};
     }
 
+    /** Called with 0 before the first step and after every step with the number of steps done. */
+    @FunctionalInterface
+    public interface StepListener {
+        void afterSteps(int stepsDone, Network network);
+    }
+
     public TrainingLoop(Settings settings, Progress progress) {
+        this(settings, progress, Objective.crossEntropy(), (steps, network) -> {});
+    }
+
+    private TrainingLoop(Settings settings, Progress progress, Objective objective, StepListener listener) {
         this.settings = settings;
         this.progress = progress;
+        this.objective = objective;
+        this.listener = listener;
+    }
+
+    /** The same loop minimizing {@code newObjective} instead of cross-entropy. */
+    public TrainingLoop withObjective(Objective newObjective) {
+        return new TrainingLoop(settings, progress, newObjective, listener);
+    }
+
+    /** The same loop, calling {@code newListener} around steps (e.g. to keep rewind weights). */
+    public TrainingLoop withStepListener(StepListener newListener) {
+        return new TrainingLoop(settings, progress, objective, newListener);
     }
 
     public Result run(Network network, TrainingData data, TrainingSchedule schedule, MagnitudePruner pruner) {
@@ -67,7 +89,6 @@ public final class TrainingLoop {
                 .optMomentum(settings.momentum())
                 .optWeightDecays(settings.weightDecay())
                 .build();
-        Loss loss = Loss.softmaxCrossEntropyLoss();
         SplittableRandom random = new SplittableRandom(settings.seed());
         int[] order = Sampling.permutation(data.size(), random.nextLong());
         int cursor = 0;
@@ -78,6 +99,7 @@ public final class TrainingLoop {
         double lastLoss = Double.NaN;
         double lastAccuracy = Double.NaN;
 
+        listener.afterSteps(0, network);
         for (int step = 0; step < total; step++) {
             OptionalDouble pruneTo = schedule.pruneBefore(step);
             if (pruneTo.isPresent()) {
@@ -97,9 +119,10 @@ public final class TrainingLoop {
                 NDArray[] xy = data.batch(data.inputs().getManager().create(indices));
                 float stepLoss;
                 long correct;
+                NDArray targets = objective.targets(xy[0]);
                 try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
                     NDArray logits = network.forward(xy[0], true);
-                    NDArray value = loss.evaluate(new NDList(xy[1]), new NDList(logits));
+                    NDArray value = objective.loss(logits, xy[1], targets);
                     collector.backward(value);
                     stepLoss = value.getFloat();
                     correct = logits.argMax(1).eq(xy[1]).countNonzero().getLong();
@@ -121,6 +144,7 @@ public final class TrainingLoop {
                 }
             }
             network.applyMask();
+            listener.afterSteps(step + 1, network);
             boolean epochEnd = (step + 1) % stepsPerEpoch == 0 || step + 1 == total;
             int epochNumber = (step + stepsPerEpoch) / stepsPerEpoch;
             if (epochEnd && (epochNumber % logEveryEpochs == 0 || step + 1 == total)) {

@@ -6,7 +6,9 @@ import org.sparsetransfer.jobs.stages.PruneStage;
 import org.sparsetransfer.jobs.stages.ReportStage;
 import org.sparsetransfer.jobs.stages.TransferStage;
 import org.sparsetransfer.jobs.stages.UpstreamStage;
+import org.sparsetransfer.jobs.stages.StageContext;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 /**
  * The stage commands. Each is also a main class for spark-submit
@@ -70,8 +72,27 @@ public final class Commands {
             description = "Join the transfer results into the Delta table transfer_table and write "
                     + "OUT/report/transfer_table.csv and transfer_table.md.")
     public static final class Report extends StageCommand {
+        @Option(names = "--as-of-run", paramLabel = "RUN_ID",
+                description = "Rebuild the report of an earlier run from its recorded config and table versions "
+                        + "(Delta time travel) into OUT/report/runs/RUN_ID/.")
+        String asOfRun;
+
         public Report() {
             super(ReportStage.NAME, ctx -> System.out.println(new ReportStage().run(ctx)));
+        }
+
+        @Override
+        void run(StageContext ctx) {
+            if (asOfRun == null) {
+                super.run(ctx);
+            } else {
+                System.out.println(new ReportStage().runAsOf(ctx.spark(), ctx.warehouse(), asOfRun));
+            }
+        }
+
+        @Override
+        boolean records() {
+            return asOfRun == null;
         }
 
         public static void main(String[] args) {

@@ -8,9 +8,9 @@ import picocli.CommandLine.Command;
 /** {@code sparse-transfer <command> [options]}: the launcher's entry point and a spark-submit main class. */
 @Command(name = "sparse-transfer", mixinStandardHelpOptions = true, version = "sparse-transfer 0.1.0",
         description = "Sparse transfer learning experiments on Spark: train a dense upstream model, prune it "
-                + "(dense, oneshot, gmp_star), fine-tune every checkpoint on downstream tasks, and report transfer accuracy.",
+                + "(dense, oneshot, gmp, gmp_star, imp, colt), fine-tune every checkpoint on downstream tasks, and report transfer accuracy.",
         subcommands = {Commands.Ingest.class, Commands.Upstream.class, Commands.Prune.class, Commands.Transfer.class,
-                Commands.Report.class, Commands.RunPipeline.class, CommandLine.HelpCommand.class})
+                Commands.Report.class, Commands.RunPipeline.class, LineageCommand.class, CommandLine.HelpCommand.class})
 public final class SparseTransferCli implements Runnable {
     /** Exit code for bad input (config, data, arguments). */
     public static final int EXIT_BAD_INPUT = 2;

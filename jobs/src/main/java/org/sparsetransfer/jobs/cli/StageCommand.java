@@ -1,20 +1,31 @@
 package org.sparsetransfer.jobs.cli;
 
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import org.apache.spark.sql.SparkSession;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.jobs.spark.SparkSessions;
+import org.sparsetransfer.jobs.stages.FaultInjection;
 import org.sparsetransfer.jobs.stages.StageContext;
+import org.sparsetransfer.jobs.tables.RunTable;
 import org.sparsetransfer.jobs.tables.Warehouse;
+import org.sparsetransfer.jobs.tables.WarehouseLock;
 import picocli.CommandLine.Mixin;
 
 /**
- * A command that runs one stage: loads and validates the config before touching anything,
- * then opens a Spark session for the stage and closes it after.
+ * A command that runs one stage: validates the config before touching anything, takes the
+ * warehouse's lock, runs the stage in a Spark session, and records the run (config and table
+ * versions before and after) in the runs table.
  */
 abstract class StageCommand implements Callable<Integer> {
+    private static final DateTimeFormatter RUN_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+
     @Mixin
     CommonOptions options;
 
@@ -26,17 +37,42 @@ abstract class StageCommand implements Callable<Integer> {
         this.stage = stage;
     }
 
+    /** Runs the stage; a command may do something else instead (report --as-of-run). */
+    void run(StageContext ctx) {
+        stage.accept(ctx);
+    }
+
+    /** Whether this invocation writes the warehouse (and so is recorded as a run). */
+    boolean records() {
+        return true;
+    }
+
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
         ExperimentConfig config = options.config == null ? ConfigLoader.embeddedDemo() : ConfigLoader.load(options.config);
+        Warehouse warehouse = new Warehouse(options.out);
         StageContext.log(stageName, "config " + (options.config == null ? "embedded demo" : options.config)
-                + " (" + config.name + "), warehouse " + options.out.toAbsolutePath().normalize());
+                + " (" + config.name + "), warehouse " + warehouse.root());
         options.sparkConf.forEach(System::setProperty);
-        SparkSession spark = SparkSessions.create("sparse-transfer " + stageName, options.master, options.out);
-        try {
-            stage.accept(new StageContext(spark, config, new Warehouse(options.out)));
+        try (WarehouseLock lock = WarehouseLock.acquire(warehouse, stageName)) {
+            FaultInjection.arm(config.fault.exitAfterStoredRuns);
+            SparkSession spark = SparkSessions.create("sparse-transfer " + stageName, options.master, options.out);
+            try {
+                Instant started = Instant.now();
+                RunTable runs = new RunTable(spark, warehouse);
+                Map<String, Long> before = runs.versions();
+                run(new StageContext(spark, config, warehouse));
+                if (records()) {
+                    String runId = RUN_TIME.format(started) + "-" + UUID.randomUUID().toString().substring(0, 8);
+                    runs.record(runId, stageName, config.name, started, ConfigLoader.yamlMapper().writeValueAsString(config),
+                            before, runs.versions());
+                    StageContext.log(stageName, "recorded as run " + runId + " (report --as-of-run " + runId + " rebuilds its report)");
+                }
+            } finally {
+                spark.stop();
+            }
         } finally {
-            spark.stop();
+            FaultInjection.disarm();
         }
         return 0;
     }

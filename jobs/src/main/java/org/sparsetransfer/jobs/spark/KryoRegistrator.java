@@ -7,7 +7,10 @@ import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.model.Weights;
+import org.sparsetransfer.core.prune.Mask;
 import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.TransferExperiment;
 import org.sparsetransfer.core.task.TaskRegistry;
@@ -29,8 +32,16 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
             TrainedModel.class,
             TransferExperiment.Outcome.class,
             CheckpointRecord.class,
+            ExperimentConfig.class,
+            Weights.class,
+            Mask.class,
             UpstreamStage.Job.class,
             PruneStage.Job.class,
+            PruneStage.ImpJob.class,
+            PruneStage.RewindJob.class,
+            PruneStage.ColtJob.class,
+            PruneStage.ColtFinalJob.class,
+            PruneStage.ColtInit.class,
             TransferStage.Job.class,
             TransferStage.Inputs.class,
             TransferStage.RunResult.class);

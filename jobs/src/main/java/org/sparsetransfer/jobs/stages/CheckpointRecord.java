@@ -6,6 +6,8 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.sparsetransfer.core.checkpoint.CheckpointCodec;
 import org.sparsetransfer.core.experiment.TrainedModel;
+import org.sparsetransfer.core.model.Weights;
+import org.sparsetransfer.core.prune.Mask;
 
 /**
  * One row of the checkpoints table: lineage (id, parent), what produced it, how sparse and how
@@ -24,6 +26,25 @@ public record CheckpointRecord(String id, String parentId, String method, String
                 100 * model.val().top1(), model.trainSteps(), model.examplesSeen(), model.wallSeconds(),
                 model.mask() == null ? 0 : model.mask().size(), model.weights().parameterCount(), payload,
                 CheckpointCodec.checksum(payload), experiment);
+    }
+
+    /**
+     * A checkpoint that is a step of a schedule, not a trained upstream model (IMP's rewind point,
+     * a COLT round's shared mask): its accuracies are NaN.
+     */
+    public static CheckpointRecord intermediate(String id, String parentId, String method, String stage, double target,
+            Weights weights, Mask mask, int trainSteps, long examplesSeen, double wallSeconds, String experiment) {
+        byte[] payload = CheckpointCodec.encode(weights, mask);
+        return new CheckpointRecord(id, parentId, method, stage, target, mask == null ? 0.0 : mask.sparsity(), Double.NaN,
+                Double.NaN, trainSteps, examplesSeen, wallSeconds, mask == null ? 0 : mask.size(), weights.parameterCount(),
+                payload, CheckpointCodec.checksum(payload), experiment);
+    }
+
+    /** This record with the training cost of its chain so far added (IMP and COLT count the whole schedule). */
+    public CheckpointRecord afterChain(int steps, long examples, double seconds) {
+        return new CheckpointRecord(id, parentId, method, stage, targetSparsity, actualSparsity, upstreamTop1, upstreamValTop1,
+                trainSteps + steps, examplesSeen + examples, wallSeconds + seconds, prunableParams, totalParams, payload, checksum,
+                experiment);
     }
 
     /** The weights and mask, after verifying the checksum. */

@@ -3,78 +3,237 @@ package org.sparsetransfer.jobs.stages;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.checkpoint.CheckpointCodec;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.config.ExperimentIds;
+import org.sparsetransfer.core.data.ImageSet;
 import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
+import org.sparsetransfer.core.model.Weights;
+import org.sparsetransfer.core.prune.Colt;
+import org.sparsetransfer.core.prune.ImpPlan;
+import org.sparsetransfer.core.prune.MagnitudePruner;
+import org.sparsetransfer.core.prune.Mask;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
 
 /**
- * Runs every (method, target sparsity) of the config from the dense checkpoint, one Spark task
- * each, storing each pruned checkpoint as it finishes; existing checkpoints are skipped.
+ * Runs every pruning method of the config from the dense checkpoint, storing each checkpoint as
+ * it finishes; existing checkpoints are skipped. One-shot, GMP and GMP* are one Spark task per
+ * target; IMP is one chain through the targets (one task per target's rounds, each resuming
+ * from the previous target's checkpoint); COLT is a chain of rounds, each round's K segment
+ * trainings running as K parallel Spark tasks and its shared mask stored as a checkpoint.
  */
 public final class PruneStage {
     public static final String NAME = "prune";
 
-    /** One pruning run. */
-    public record Job(String id, String parentId, PruningMethod method, double sparsity, ExperimentConfig config)
-            implements Serializable {
-        String describe() {
-            return String.format("%s to sparsity %.2f (%s)", method.key(), sparsity, id);
-        }
-    }
+    /** A one-shot, GMP or GMP* run. */
+    public record Job(String id, PruningMethod method, double sparsity, ExperimentConfig config) implements Serializable {}
+
+    /** IMP's rounds from {@code start} to one target. */
+    public record ImpJob(CheckpointRecord start, CheckpointRecord rewind, double[] rounds, ExperimentConfig config)
+            implements Serializable {}
+
+    /** A dense training that keeps the weights of the rewind step. */
+    public record RewindJob(int step, ExperimentConfig config) implements Serializable {}
+
+    /** One COLT segment model's training in one round. */
+    public record ColtJob(int segment, Weights theta0, Mask shared, ExperimentConfig config) implements Serializable {}
+
+    /** COLT's final ticket trained on the whole upstream dataset. */
+    public record ColtFinalJob(Weights theta0, Mask mask, ExperimentConfig config) implements Serializable {}
+
+    /** theta_0 and the tensors COLT masks, computed where the engine runs. */
+    public record ColtInit(Weights theta0, Set<String> tensors) implements Serializable {}
 
     public void run(StageContext ctx) {
         ctx.describe(NAME, "planning pruning runs");
-        String denseId = ctx.ids().denseId();
+        ExperimentIds ids = ctx.ids();
+        String denseId = ids.denseId();
         CheckpointRecord dense = ctx.checkpoints().get(denseId).orElseThrow(() -> new InvalidInputException(
                 "The dense checkpoint " + denseId + " is not in " + ctx.warehouse().checkpoints() + "; run the upstream command first"));
         dense.decode(); // verify the checksum here, once, before any task relies on it
-        List<Job> wanted = new ArrayList<>();
+        List<Double> targets = ctx.config().pruning.sparsities.stream().distinct().sorted().toList();
+        List<String> wanted = new ArrayList<>();
+        List<PruningMethod> methods = new ArrayList<>();
         for (String name : ctx.config().pruning.methods) {
             PruningMethod method = PruningMethod.parse(name, "pruning.methods");
-            if (method == PruningMethod.DENSE) {
-                continue;
-            }
-            for (double sparsity : ctx.config().pruning.sparsities) {
-                wanted.add(new Job(ctx.ids().prunedId(method, sparsity), denseId, method, sparsity, ctx.config()));
+            if (method != PruningMethod.DENSE) {
+                methods.add(method);
+                targets.forEach(s -> wanted.add(ids.prunedId(method, s)));
             }
         }
-        Set<String> done = ctx.checkpoints().existing(wanted.stream().map(Job::id).toList());
-        List<TrainingJobs.Described<Job>> todo = new ArrayList<>();
-        for (Job job : wanted) {
-            if (done.contains(job.id())) {
-                StageContext.log(NAME, "checkpoint " + job.id() + " exists, skipping");
-            } else {
-                todo.add(new TrainingJobs.Described<>(job, job.describe()));
-            }
-        }
-        if (todo.isEmpty()) {
+        Set<String> done = ctx.checkpoints().existing(wanted);
+        if (done.size() == wanted.size()) {
             StageContext.log(NAME, "all " + wanted.size() + " pruned checkpoints exist");
             return;
         }
-        StageContext.log(NAME, todo.size() + " of " + wanted.size() + " pruning runs to do");
+        done.forEach(id -> StageContext.log(NAME, "checkpoint " + id + " exists, skipping"));
+        StageContext.log(NAME, (wanted.size() - done.size()) + " of " + wanted.size() + " pruned checkpoints to make");
+
         Broadcast<TaskRegistry.Splits> data = ctx.jsc().broadcast(UpstreamStage.readUpstream(ctx));
         Broadcast<CheckpointRecord> parent = ctx.jsc().broadcast(dense);
-        TrainingJobs.run(ctx.jsc(), NAME, todo,
-                job -> prune(job, data.value(), parent.value()),
-                record -> {
-                    ctx.checkpoints().write(List.of(record));
-                    StageContext.log(NAME, String.format("stored %s: sparsity %.4f, upstream test top-1 %.2f%%",
-                            record.id(), record.actualSparsity(), record.upstreamTop1()));
-                });
+        List<TrainingJobs.Described> units = new ArrayList<>();
+        for (PruningMethod method : methods) {
+            List<Double> missing = targets.stream().filter(s -> !done.contains(ids.prunedId(method, s))).toList();
+            if (missing.isEmpty()) {
+                continue;
+            }
+            switch (method) {
+                case IMP -> units.add(new TrainingJobs.Described(() -> imp(ctx, dense, data), "imp chain to " + missing));
+                case COLT -> units.add(new TrainingJobs.Described(() -> colt(ctx, dense, data), "colt rounds to " + missing));
+                default -> missing.forEach(s -> units.add(new TrainingJobs.Described(() -> {
+                    Job job = new Job(ids.prunedId(method, s), method, s, ctx.config());
+                    CheckpointRecord record = TrainingJobs.onExecutor(ctx.jsc(), job, j -> single(j, data.value(), parent.value()));
+                    store(ctx, record);
+                }, String.format("%s to sparsity %.2f", method.key(), s))));
+            }
+        }
+        TrainingJobs.run(ctx.jsc(), NAME, units);
         data.destroy();
         parent.destroy();
     }
 
-    private static CheckpointRecord prune(Job job, TaskRegistry.Splits splits, CheckpointRecord dense) throws Exception {
+    private static void store(StageContext ctx, CheckpointRecord record) {
+        TrainingJobs.persist(() -> ctx.checkpoints().write(List.of(record)));
+        StageContext.log(NAME, Double.isNaN(record.upstreamTop1())
+                ? String.format("stored %s: sparsity %.4f", record.id(), record.actualSparsity())
+                : String.format("stored %s: sparsity %.4f, upstream test top-1 %.2f%%, %d steps",
+                        record.id(), record.actualSparsity(), record.upstreamTop1(), record.trainSteps()));
+    }
+
+    private static CheckpointRecord single(Job job, TaskRegistry.Splits splits, CheckpointRecord dense) throws Exception {
         String tag = NAME + " " + job.method().key() + " " + job.sparsity();
-        UpstreamExperiment experiment = new UpstreamExperiment(job.config(), splits, Devices.forTask());
-        TrainedModel pruned = experiment.prune(job.method(), job.sparsity(), dense.decode().weights(),
-                line -> StageContext.log(tag, line));
-        return CheckpointRecord.of(job.id(), job.parentId(), job.method().key(), NAME, job.sparsity(), pruned, job.config().name);
+        TrainedModel pruned = new UpstreamExperiment(job.config(), splits, Devices.forTask())
+                .prune(job.method(), job.sparsity(), dense.decode().weights(), line -> StageContext.log(tag, line));
+        return CheckpointRecord.of(job.id(), dense.id(), job.method().key(), NAME, job.sparsity(), pruned, job.config().name);
+    }
+
+    /** IMP: the rewind point, then one task per target, each continuing from the previous checkpoint. */
+    private static void imp(StageContext ctx, CheckpointRecord dense, Broadcast<TaskRegistry.Splits> data) {
+        ExperimentConfig config = ctx.config();
+        ExperimentIds ids = ctx.ids();
+        JavaSparkContext jsc = ctx.jsc();
+        String rewindId = ids.rewindId();
+        String denseId = dense.id();
+        CheckpointRecord rewind = ctx.checkpoints().get(rewindId).orElseGet(() -> {
+            StageContext.log(NAME, "imp: retraining the dense model to keep its weights at step " + config.pruning.imp.rewindStep);
+            RewindJob job = new RewindJob(config.pruning.imp.rewindStep, config);
+            CheckpointRecord record = TrainingJobs.onExecutor(jsc, job, j -> {
+                UpstreamExperiment.DenseRun run = new UpstreamExperiment(j.config(), data.value(), Devices.forTask())
+                        .trainDense(line -> StageContext.log(NAME + " imp rewind", line), j.step());
+                return CheckpointRecord.intermediate(rewindId, denseId, PruningMethod.IMP.key(), "rewind", 0.0,
+                        run.rewind(), null, j.step(), (long) j.step() * j.config().upstream.batchSize, 0.0, j.config().name);
+            });
+            store(ctx, record);
+            return record;
+        });
+        List<Double> targets = config.pruning.sparsities.stream().distinct().sorted().toList();
+        List<double[]> plan = ImpPlan.plan(targets, config.pruning.imp.pruneFraction);
+        CheckpointRecord previous = dense;
+        for (int i = 0; i < targets.size(); i++) {
+            String id = ids.prunedId(PruningMethod.IMP, targets.get(i));
+            Optional<CheckpointRecord> existing = ctx.checkpoints().get(id);
+            if (existing.isPresent()) {
+                previous = existing.get();
+                continue;
+            }
+            ImpJob job = new ImpJob(previous, rewind, plan.get(i), config);
+            double target = targets.get(i);
+            CheckpointRecord record = TrainingJobs.onExecutor(jsc, job, j -> {
+                CheckpointCodec.Decoded start = j.start().decode();
+                TrainedModel model = new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).impRounds(start.weights(),
+                        start.mask(), j.rewind().decode().weights(), j.rounds(), line -> StageContext.log(NAME + " imp " + target, line));
+                return CheckpointRecord.of(id, j.start().id(), PruningMethod.IMP.key(), "imp", target, model, j.config().name);
+            });
+            if (previous.method().equals(PruningMethod.IMP.key())) {
+                record = record.afterChain(previous.trainSteps(), previous.examplesSeen(), previous.wallSeconds());
+            }
+            store(ctx, record);
+            previous = record;
+        }
+    }
+
+    /**
+     * COLT: rounds of K parallel segment trainings from theta_0 under the shared mask, then the
+     * intersection of their pruned masks; a round that would cross a target is bisected to land
+     * on it, and the ticket found there is trained on the whole upstream dataset.
+     */
+    private static void colt(StageContext ctx, CheckpointRecord dense, Broadcast<TaskRegistry.Splits> data) {
+        ExperimentConfig config = ctx.config();
+        ExperimentConfig.ColtRecipe recipe = config.pruning.colt;
+        ExperimentIds ids = ctx.ids();
+        JavaSparkContext jsc = ctx.jsc();
+        ColtInit init = TrainingJobs.onExecutor(jsc, config, c -> {
+            UpstreamExperiment experiment = new UpstreamExperiment(c, data.value(), Devices.forTask());
+            return new ColtInit(experiment.initialWeights(), experiment.coltTensors());
+        });
+        MagnitudePruner pruner = MagnitudePruner.forCriterion(config.pruning.criterion);
+        List<Double> targets = new ArrayList<>(config.pruning.sparsities.stream().distinct().sorted().toList());
+        Mask shared = Mask.dense(init.theta0(), init.tensors());
+        String parentId = dense.id();
+        int steps = 0;
+        long examples = 0;
+        double seconds = 0;
+        for (int round = 1; !targets.isEmpty(); round++) {
+            if (round > recipe.maxRounds) {
+                throw new IllegalStateException("colt: " + recipe.maxRounds + " rounds did not reach sparsities " + targets
+                        + " (shared mask at " + shared.sparsity() + "); raise pruning.colt.max_rounds or prune_fraction");
+            }
+            String roundId = ids.coltRoundId(round);
+            Optional<CheckpointRecord> stored = ctx.checkpoints().get(roundId);
+            CheckpointRecord roundRecord;
+            if (stored.isPresent()) {
+                roundRecord = stored.get();
+                shared = roundRecord.decode().mask();
+            } else {
+                long start = System.nanoTime();
+                List<ColtJob> jobs = new ArrayList<>();
+                for (int k = 0; k < recipe.segments; k++) {
+                    jobs.add(new ColtJob(k, init.theta0(), shared, config));
+                }
+                int r = round;
+                List<Weights> trained = TrainingJobs.onExecutors(jsc, jobs, j -> {
+                    List<ImageSet> segments = Colt.segments(data.value().train(), j.config().pruning.colt.segments,
+                            j.config().pruning.colt.split.equals("classes"), j.config().data.splitSeed);
+                    return new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).coltSegment(j.theta0(), j.shared(),
+                            segments.get(j.segment()), j.segment(), line -> StageContext.log(NAME + " colt round " + r + " segment " + j.segment(), line));
+                });
+                Colt.Round next = Colt.round(trained, shared, recipe.pruneFraction, targets.get(0), recipe.tolerance,
+                        pruner);
+                shared = next.mask();
+                steps += recipe.segments * recipe.trainSteps;
+                examples += (long) recipe.segments * recipe.trainSteps * config.pruning.batchSize;
+                seconds += (System.nanoTime() - start) / 1e9;
+                roundRecord = CheckpointRecord.intermediate(roundId, parentId, PruningMethod.COLT.key(), "colt_round",
+                        targets.get(0), shared.apply(init.theta0()), shared, steps, examples, seconds, config.name);
+                StageContext.log(NAME, String.format("colt round %d: each model pruned %.4f of the remaining weights; "
+                        + "shared mask sparsity %.4f", round, next.pruneFraction(), shared.sparsity()));
+                store(ctx, roundRecord);
+            }
+            steps = roundRecord.trainSteps();
+            examples = roundRecord.examplesSeen();
+            seconds = roundRecord.wallSeconds();
+            parentId = roundId;
+            while (!targets.isEmpty() && shared.sparsity() >= targets.get(0) - recipe.tolerance) {
+                double target = targets.remove(0);
+                String id = ids.prunedId(PruningMethod.COLT, target);
+                if (ctx.checkpoints().get(id).isPresent()) {
+                    continue;
+                }
+                ColtFinalJob job = new ColtFinalJob(init.theta0(), shared, config);
+                String landedAt = roundId;
+                CheckpointRecord ticket = TrainingJobs.onExecutor(jsc, job, j -> CheckpointRecord.of(id, landedAt,
+                        PruningMethod.COLT.key(), "colt_ticket", target,
+                        new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).coltFinal(j.theta0(), j.mask(),
+                                line -> StageContext.log(NAME + " colt ticket " + target, line)), j.config().name));
+                store(ctx, ticket.afterChain(steps, examples, seconds));
+            }
+        }
     }
 }

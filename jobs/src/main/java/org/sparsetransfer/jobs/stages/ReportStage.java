@@ -27,7 +27,11 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.sparsetransfer.core.InvalidInputException;
+import org.apache.spark.sql.SparkSession;
+import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.jobs.tables.RunTable;
+import org.sparsetransfer.jobs.tables.Warehouse;
 import org.sparsetransfer.core.task.TaskRegistry;
 
 /**
@@ -39,6 +43,7 @@ public final class ReportStage {
     public static final String NAME = "report";
     public static final String CSV_NAME = "transfer_table.csv";
     public static final String MARKDOWN_NAME = "transfer_table.md";
+    public static final String UPSTREAM_CSV_NAME = "upstream_table.csv";
 
     static final StructType SCHEMA = new StructType()
             .add("method", DataTypes.StringType, false)
@@ -61,20 +66,38 @@ public final class ReportStage {
         ctx.describe(NAME, "joining transfer results");
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(ctx);
         List<Cell> cells = cells(ctx, checkpoints);
-        if (cells.isEmpty()) {
-            throw new InvalidInputException("No transfer results for this config in " + ctx.warehouse().transferResults()
-                    + "; run the transfer command first");
-        }
         List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.sparsity(), c.regime(), c.task(), c.metric(),
                 c.mean(), c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed())).toList();
         ctx.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
                 .option("overwriteSchema", "true").save(ctx.warehouse().transferTable());
+        return export(ctx, ctx.warehouse().reportDir(), cells, checkpoints);
+    }
+
+    /**
+     * Rebuilds the report of an earlier run from its recorded config and table versions (Delta
+     * time travel) into {@code report/runs/RUN_ID/}; the current tables are left alone.
+     */
+    public String runAsOf(SparkSession spark, Warehouse warehouse, String runId) {
+        RunTable.Run run = new RunTable(spark, warehouse).get(runId);
+        ExperimentConfig config = ConfigLoader.parse(
+                new java.io.ByteArrayInputStream(run.configYaml().getBytes(java.nio.charset.StandardCharsets.UTF_8)), "run " + runId);
+        StageContext past = new StageContext(spark, config, warehouse, run.versionsAfter());
+        past.describe(NAME, "rebuilding the report of run " + runId + " at table versions " + run.versionsAfter());
+        List<CheckpointRecord> checkpoints = TransferStage.checkpoints(past);
+        return export(past, warehouse.reportDir().resolve("runs").resolve(runId), cells(past, checkpoints), checkpoints);
+    }
+
+    private String export(StageContext ctx, Path dir, List<Cell> cells, List<CheckpointRecord> checkpoints) {
+        if (cells.isEmpty()) {
+            throw new InvalidInputException("No transfer results for this config in " + ctx.warehouse().transferResults()
+                    + "; run the transfer command first");
+        }
         String markdown = markdown(ctx.config(), cells, checkpoints);
-        Path dir = ctx.warehouse().reportDir();
         writeAtomically(dir.resolve(CSV_NAME), csv(cells));
         writeAtomically(dir.resolve(MARKDOWN_NAME), markdown);
-        StageContext.log(NAME, cells.size() + " cells written to " + ctx.warehouse().transferTable() + ", "
-                + dir.resolve(CSV_NAME) + " and " + dir.resolve(MARKDOWN_NAME));
+        writeAtomically(dir.resolve(UPSTREAM_CSV_NAME), upstreamCsv(checkpoints));
+        StageContext.log(NAME, cells.size() + " cells written to " + dir.resolve(CSV_NAME) + ", " + MARKDOWN_NAME + " and "
+                + UPSTREAM_CSV_NAME);
         return markdown;
     }
 
@@ -141,6 +164,22 @@ public final class ReportStage {
         }
         try {
             return mapper.writer(schema).writeValueAsString(values);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** One row per checkpoint the report covers, dense included. */
+    static String upstreamCsv(List<CheckpointRecord> checkpoints) {
+        CsvSchema schema = CsvSchema.builder().addColumn("method").addColumn("sparsity").addColumn("actual_sparsity")
+                .addColumn("upstream_top1").addColumn("train_steps").addColumn("wall_s").build().withHeader();
+        List<List<Object>> values = new ArrayList<>();
+        for (CheckpointRecord r : checkpoints) {
+            values.add(List.of(r.method(), fmt(r.targetSparsity()), fmt(r.actualSparsity()), fmt(r.upstreamTop1()),
+                    r.trainSteps(), String.format(Locale.ROOT, "%.1f", r.wallSeconds())));
+        }
+        try {
+            return new CsvMapper().writer(schema).writeValueAsString(values);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

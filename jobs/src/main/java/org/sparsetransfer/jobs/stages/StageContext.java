@@ -2,6 +2,7 @@ package org.sparsetransfer.jobs.stages;
 
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
+import java.util.Map;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.sparsetransfer.core.config.ExperimentConfig;
@@ -11,8 +12,15 @@ import org.sparsetransfer.jobs.tables.DatasetTable;
 import org.sparsetransfer.jobs.tables.ResultTable;
 import org.sparsetransfer.jobs.tables.Warehouse;
 
-/** What every stage works with: the session, the validated config, and the warehouse's tables. */
-public record StageContext(SparkSession spark, ExperimentConfig config, Warehouse warehouse) {
+/**
+ * What every stage works with: the session, the validated config, and the warehouse's tables,
+ * read at their latest versions or, for a report of an earlier run, at {@code asOf}.
+ */
+public record StageContext(SparkSession spark, ExperimentConfig config, Warehouse warehouse, Map<String, Long> asOf) {
+
+    public StageContext(SparkSession spark, ExperimentConfig config, Warehouse warehouse) {
+        this(spark, config, warehouse, Map.of());
+    }
 
     public JavaSparkContext jsc() {
         return JavaSparkContext.fromSparkContext(spark.sparkContext());
@@ -27,11 +35,11 @@ public record StageContext(SparkSession spark, ExperimentConfig config, Warehous
     }
 
     public CheckpointTable checkpoints() {
-        return new CheckpointTable(spark, warehouse);
+        return new CheckpointTable(spark, warehouse, asOf.get("checkpoints"));
     }
 
     public ResultTable results() {
-        return new ResultTable(spark, warehouse);
+        return new ResultTable(spark, warehouse, asOf.get("transfer_results"));
     }
 
     /** Names the Spark jobs this thread starts next (shown in the Spark UI and event logs). */

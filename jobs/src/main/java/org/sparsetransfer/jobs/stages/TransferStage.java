@@ -52,7 +52,7 @@ public final class TransferStage {
         Set<String> done = ctx.results().completed(settings);
         List<Regime> regimes = config.transfer.regimes.stream().map(r -> Regime.parse(r, "transfer.regimes")).toList();
 
-        List<TrainingJobs.Described<Job>> todo = new ArrayList<>();
+        List<Job> todo = new ArrayList<>();
         int total = 0;
         int skipped = 0;
         for (CheckpointRecord checkpoint : checkpoints) {
@@ -76,8 +76,7 @@ public final class TransferStage {
                     }
                 }
                 if (!unitRegimes.isEmpty()) {
-                    Job job = new Job(checkpoint, task, unitRegimes, unitSeeds, config);
-                    todo.add(new TrainingJobs.Described<>(job, job.describe()));
+                    todo.add(new Job(checkpoint, task, unitRegimes, unitSeeds, config));
                 }
             }
         }
@@ -95,9 +94,11 @@ public final class TransferStage {
             tasks.put(task, new TaskRegistry.Splits(ctx.datasets().read(task, "train"), null, ctx.datasets().read(task, "test")));
         }
         Broadcast<Inputs> inputs = ctx.jsc().broadcast(new Inputs(tasks));
-        TrainingJobs.run(ctx.jsc(), NAME, todo,
-                job -> transfer(job, inputs.value()),
-                result -> ctx.results().write(rows(result, settings)));
+        List<TrainingJobs.Described> units = todo.stream().map(job -> new TrainingJobs.Described(() -> {
+            RunResult result = TrainingJobs.onExecutor(ctx.jsc(), job, j -> transfer(j, inputs.value()));
+            TrainingJobs.persist(() -> ctx.results().write(rows(result, settings)));
+        }, job.describe())).toList();
+        TrainingJobs.run(ctx.jsc(), NAME, units);
         inputs.destroy();
     }
 

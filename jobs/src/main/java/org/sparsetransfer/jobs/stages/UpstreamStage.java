@@ -1,10 +1,10 @@
 package org.sparsetransfer.jobs.stages;
 
 import java.io.Serializable;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.broadcast.Broadcast;
 import org.sparsetransfer.core.config.ExperimentConfig;
-import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
@@ -14,7 +14,7 @@ public final class UpstreamStage {
     public static final String NAME = "upstream";
 
     /** The work one task does. */
-    public record Job(String id, ExperimentConfig config) implements Serializable {}
+    public record Job(String id, int rewindStep, ExperimentConfig config) implements Serializable {}
 
     public void run(StageContext ctx) {
         ctx.describe(NAME, "looking for the dense checkpoint");
@@ -27,12 +27,16 @@ public final class UpstreamStage {
         StageContext.log(NAME, String.format("training dense %s on %s: %d train / %d val / %d test examples",
                 ctx.config().model, TaskRegistry.UPSTREAM, splits.train().size(), splits.val().size(), splits.test().size()));
         Broadcast<TaskRegistry.Splits> data = ctx.jsc().broadcast(splits);
-        TrainingJobs.run(ctx.jsc(), NAME, List.of(new TrainingJobs.Described<>(new Job(id, ctx.config()), "dense training " + id)),
-                job -> train(job, data.value()),
-                record -> {
-                    ctx.checkpoints().write(List.of(record));
-                    StageContext.log(NAME, String.format("stored %s: upstream test top-1 %.2f%%", record.id(), record.upstreamTop1()));
-                });
+        // With IMP in the config, keep the weights of its rewind step from this same run.
+        boolean keepRewind = ctx.config().pruning.methods.contains(PruningMethod.IMP.key());
+        String rewindId = ctx.ids().rewindId();
+        Job job = new Job(id, keepRewind ? ctx.config().pruning.imp.rewindStep : -1, ctx.config());
+        TrainingJobs.run(ctx.jsc(), NAME, List.of(new TrainingJobs.Described(() -> {
+            List<CheckpointRecord> records = TrainingJobs.onExecutor(ctx.jsc(), job, j -> train(j, rewindId, data.value()));
+            TrainingJobs.persist(() -> ctx.checkpoints().write(records));
+            StageContext.log(NAME, String.format("stored %s: upstream test top-1 %.2f%%", records.get(0).id(),
+                    records.get(0).upstreamTop1()));
+        }, "dense training " + id)));
         data.destroy();
     }
 
@@ -41,9 +45,16 @@ public final class UpstreamStage {
                 ctx.datasets().read(TaskRegistry.UPSTREAM, "val"), ctx.datasets().read(TaskRegistry.UPSTREAM, "test"));
     }
 
-    private static CheckpointRecord train(Job job, TaskRegistry.Splits splits) throws Exception {
+    /** The dense checkpoint, then the rewind checkpoint if the job asked to keep one. */
+    private static List<CheckpointRecord> train(Job job, String rewindId, TaskRegistry.Splits splits) throws Exception {
         UpstreamExperiment experiment = new UpstreamExperiment(job.config(), splits, Devices.forTask());
-        TrainedModel dense = experiment.trainDense(line -> StageContext.log(NAME, line));
-        return CheckpointRecord.of(job.id(), null, PruningMethod.DENSE.key(), NAME, 0.0, dense, job.config().name);
+        UpstreamExperiment.DenseRun run = experiment.trainDense(line -> StageContext.log(NAME, line), job.rewindStep());
+        List<CheckpointRecord> records = new ArrayList<>();
+        records.add(CheckpointRecord.of(job.id(), null, PruningMethod.DENSE.key(), NAME, 0.0, run.model(), job.config().name));
+        if (run.rewind() != null) {
+            records.add(CheckpointRecord.intermediate(rewindId, job.id(), PruningMethod.IMP.key(), "rewind", 0.0, run.rewind(),
+                    null, job.rewindStep(), (long) job.rewindStep() * job.config().upstream.batchSize, 0.0, job.config().name));
+        }
+        return records;
     }
 }

@@ -38,10 +38,17 @@ public final class CheckpointTable {
 
     private final SparkSession spark;
     private final String path;
+    private final Long version;
 
     public CheckpointTable(SparkSession spark, Warehouse warehouse) {
+        this(spark, warehouse, null);
+    }
+
+    /** Reads the table as of {@code version} (time travel), or the latest when null. */
+    public CheckpointTable(SparkSession spark, Warehouse warehouse, Long version) {
         this.spark = spark;
         this.path = warehouse.checkpoints();
+        this.version = version;
     }
 
     public void write(List<CheckpointRecord> records) {
@@ -51,7 +58,7 @@ public final class CheckpointTable {
 
     /** Which of {@code ids} are already stored. */
     public Set<String> existing(Collection<String> ids) {
-        if (ids.isEmpty() || !DeltaTables.exists(spark, path)) {
+        if (ids.isEmpty()) {
             return Set.of();
         }
         return table().where(col("id").isin(ids.toArray())).select("id").collectAsList().stream()
@@ -64,13 +71,13 @@ public final class CheckpointTable {
     }
 
     public List<CheckpointRecord> getAll(Collection<String> ids) {
-        if (ids.isEmpty() || !DeltaTables.exists(spark, path)) {
+        if (ids.isEmpty()) {
             return List.of();
         }
         return table().where(col("id").isin(ids.toArray())).collectAsList().stream().map(CheckpointRecord::fromRow).toList();
     }
 
     public Dataset<Row> table() {
-        return DeltaTables.read(spark, path, SCHEMA);
+        return DeltaTables.read(spark, path, SCHEMA, version);
     }
 }

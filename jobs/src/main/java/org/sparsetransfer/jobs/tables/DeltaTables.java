@@ -40,9 +40,23 @@ public final class DeltaTables {
 
     /** Reads the table, or an empty frame with {@code schema} if it does not exist yet. */
     public static Dataset<Row> read(SparkSession spark, String path, StructType schema) {
-        if (!exists(spark, path)) {
+        return read(spark, path, schema, null);
+    }
+
+    /** As {@link #read(SparkSession, String, StructType)}, at {@code version} (time travel) unless null. */
+    public static Dataset<Row> read(SparkSession spark, String path, StructType schema, Long version) {
+        if (version != null && version < 0 || !exists(spark, path)) {
             return spark.createDataFrame(List.of(), schema);
         }
-        return spark.read().format("delta").load(path);
+        return version == null ? spark.read().format("delta").load(path)
+                : spark.read().format("delta").option("versionAsOf", version).load(path);
+    }
+
+    /** The table's latest version, or -1 if it does not exist. */
+    public static long version(SparkSession spark, String path) {
+        if (!exists(spark, path)) {
+            return -1;
+        }
+        return DeltaTable.forPath(spark, path).history(1).select("version").first().getLong(0);
     }
 }

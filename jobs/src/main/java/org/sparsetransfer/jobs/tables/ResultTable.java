@@ -40,10 +40,17 @@ public final class ResultTable {
 
     private final SparkSession spark;
     private final String path;
+    private final Long version;
 
     public ResultTable(SparkSession spark, Warehouse warehouse) {
+        this(spark, warehouse, null);
+    }
+
+    /** Reads the table as of {@code version} (time travel), or the latest when null. */
+    public ResultTable(SparkSession spark, Warehouse warehouse, Long version) {
         this.spark = spark;
         this.path = warehouse.transferResults();
+        this.version = version;
     }
 
     public void write(List<Row> rows) {
@@ -65,6 +72,6 @@ public final class ResultTable {
     }
 
     public Dataset<Row> table() {
-        return DeltaTables.read(spark, path, SCHEMA);
+        return DeltaTables.read(spark, path, SCHEMA, version);
     }
 }

@@ -24,6 +24,20 @@ public record Warehouse(Path root) {
         return table("transfer_table");
     }
 
+    public String runs() {
+        return table("runs");
+    }
+
+    /** The tables a run's record tracks, by name. */
+    public java.util.Map<String, String> trackedTables() {
+        java.util.Map<String, String> tables = new java.util.LinkedHashMap<>();
+        tables.put("datasets", datasets());
+        tables.put("checkpoints", checkpoints());
+        tables.put("transfer_results", transferResults());
+        tables.put("transfer_table", transferTable());
+        return tables;
+    }
+
     public Path reportDir() {
         return root.resolve("report");
     }

@@ -1,0 +1,112 @@
+package org.sparsetransfer.core.prune;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.Sampling;
+import org.sparsetransfer.core.model.Weights;
+
+/**
+ * Cyclic Overlapping Lottery Tickets (Hossain et al.): the mask arithmetic of a round. K models
+ * trained on K data segments each prune a fraction q of the weights the shared mask keeps; a
+ * weight survives only if every model kept it.
+ */
+public final class Colt {
+    private static final int BISECTION_STEPS = 60;
+
+    private Colt() {}
+
+    /** The shared mask after every model prunes {@code q} of the remaining weights. */
+    public static Mask intersect(List<Weights> models, Mask shared, double q, MagnitudePruner pruner) {
+        double modelSparsity = shared.sparsity() + q * (1 - shared.sparsity());
+        Mask result = null;
+        for (Weights model : models) {
+            Mask own = pruner.prune(model, shared, Math.min(modelSparsity, Math.nextDown(1.0)));
+            result = result == null ? own : result.intersect(own);
+        }
+        return result;
+    }
+
+    /** A round's outcome: the new shared mask and the fraction each model pruned. */
+    public record Round(Mask mask, double pruneFraction) {}
+
+    /**
+     * The round that lands on {@code target}: if pruning {@code q} would cross it, bisect the
+     * fraction for the intersected mask closest to the target (sparsity grows monotonically with
+     * the fraction), which must be within {@code tolerance}.
+     */
+    public static Round round(List<Weights> models, Mask shared, double q, double target, double tolerance,
+            MagnitudePruner pruner) {
+        Mask full = intersect(models, shared, q, pruner);
+        if (full.sparsity() <= target + tolerance) {
+            return new Round(full, q);
+        }
+        // Bisect for the closest landing; one element of the mask is as close as it gets.
+        double resolution = 1.0 / shared.size();
+        double lo = 0;
+        double hi = q;
+        Round best = new Round(full, q);
+        for (int i = 0; i < BISECTION_STEPS && Math.abs(best.mask().sparsity() - target) > resolution; i++) {
+            double mid = (lo + hi) / 2;
+            Mask m = intersect(models, shared, mid, pruner);
+            if (Math.abs(m.sparsity() - target) < Math.abs(best.mask().sparsity() - target)) {
+                best = new Round(m, mid);
+            }
+            if (m.sparsity() > target) {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        if (Math.abs(best.mask().sparsity() - target) > tolerance) {
+            throw new IllegalStateException(String.format(
+                    "COLT could not land within %.4f of sparsity %.4f (closest %.4f)", tolerance, target, best.mask().sparsity()));
+        }
+        return best;
+    }
+
+    /**
+     * The upstream training set split into {@code k} segments: by disjoint class ranges (labels
+     * renumbered from 0 within each), or a seeded random split of the examples over all classes.
+     */
+    public static List<ImageSet> segments(ImageSet train, int k, boolean byClasses, long seed) {
+        List<ImageSet> segments = new ArrayList<>();
+        if (byClasses) {
+            for (int[] range : classRanges(train.numClasses(), k)) {
+                List<Integer> picked = new ArrayList<>();
+                for (int i = 0; i < train.size(); i++) {
+                    if (train.labels()[i] >= range[0] && train.labels()[i] < range[1]) {
+                        picked.add(i);
+                    }
+                }
+                ImageSet part = train.subset(train.name() + "/classes" + range[0] + "-" + (range[1] - 1),
+                        picked.stream().mapToInt(Integer::intValue).toArray());
+                int[] labels = part.labels().clone();
+                for (int i = 0; i < labels.length; i++) {
+                    labels[i] -= range[0];
+                }
+                segments.add(new ImageSet(part.name(), part.height(), part.width(), range[1] - range[0], part.pixels(), labels));
+            }
+        } else {
+            int[] order = Sampling.permutation(train.size(), seed);
+            for (int i = 0; i < k; i++) {
+                int from = i * train.size() / k;
+                int to = (i + 1) * train.size() / k;
+                segments.add(train.subset(train.name() + "/part" + i, java.util.Arrays.copyOfRange(order, from, to)));
+            }
+        }
+        return segments;
+    }
+
+    /** Contiguous class ranges for {@code k} segments, as even as possible: segment i holds classes [from, to). */
+    public static List<int[]> classRanges(int numClasses, int k) {
+        if (k < 1 || k > numClasses) {
+            throw new IllegalArgumentException("cannot split " + numClasses + " classes into " + k + " segments");
+        }
+        List<int[]> ranges = new ArrayList<>();
+        for (int i = 0; i < k; i++) {
+            ranges.add(new int[] {i * numClasses / k, (i + 1) * numClasses / k});
+        }
+        return ranges;
+    }
+}

@@ -1,0 +1,110 @@
+package org.sparsetransfer.jobs.cli;
+
+import static org.apache.spark.sql.functions.abs;
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.config.ConfigLoader;
+import org.sparsetransfer.core.config.ExperimentIds;
+import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.jobs.spark.SparkSessions;
+import org.sparsetransfer.jobs.tables.DeltaTables;
+import org.sparsetransfer.jobs.tables.Warehouse;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** Prints a checkpoint's chain of parents, from the dense model trained from its seeded init. */
+@Command(name = "lineage", mixinStandardHelpOptions = true,
+        description = "Print the chain from the dense model (trained from the seeded init) to a checkpoint: "
+                + "id, method, stage, target and actual sparsity, upstream accuracy, training steps.")
+public final class LineageCommand implements Callable<Integer> {
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "sparse-transfer-out", description = "Warehouse root. Default: ${DEFAULT-VALUE}.")
+    Path out;
+
+    @Option(names = "--checkpoint", paramLabel = "ID", description = "The checkpoint's id.")
+    String checkpoint;
+
+    @Option(names = "--method", paramLabel = "M", description = "With --sparsity: the checkpoint of this method...")
+    String method;
+
+    @Option(names = "--sparsity", paramLabel = "S", description = "...at this target sparsity.")
+    Double sparsity;
+
+    @Option(names = "--config", paramLabel = "FILE", description = "With --method/--sparsity: pick the checkpoint of this "
+            + "experiment when the warehouse holds several.")
+    Path config;
+
+    @Option(names = "--master", paramLabel = "URL", description = "Spark master. Default: local[*].")
+    String master;
+
+    public static void main(String[] args) {
+        SparseTransferCli.exit(new LineageCommand(), args);
+    }
+
+    @Override
+    public Integer call() {
+        if ((checkpoint == null) == (method == null || sparsity == null)) {
+            throw new InvalidInputException("lineage needs either --checkpoint ID or both --method and --sparsity");
+        }
+        Warehouse warehouse = new Warehouse(out);
+        SparkSession spark = SparkSessions.create("sparse-transfer lineage", master, out);
+        try {
+            if (!DeltaTables.exists(spark, warehouse.checkpoints())) {
+                throw new InvalidInputException("No checkpoints table under " + warehouse.root() + "; run a pipeline there first");
+            }
+            Map<String, Row> byId = new HashMap<>();
+            List<Row> rows = spark.read().format("delta").load(warehouse.checkpoints())
+                    .select("id", "parent_id", "method", "stage", "target_sparsity", "actual_sparsity", "upstream_top1", "train_steps")
+                    .collectAsList();
+            rows.forEach(r -> byId.put(r.getString(0), r));
+            String id = checkpoint != null ? checkpoint : find(spark, warehouse);
+            if (!byId.containsKey(id)) {
+                throw new InvalidInputException("No checkpoint " + id + " in " + warehouse.checkpoints());
+            }
+            List<Row> chain = new ArrayList<>();
+            for (String at = id; at != null; at = byId.containsKey(at) ? byId.get(at).getString(1) : null) {
+                chain.add(0, byId.get(at));
+            }
+            System.out.println(String.format(Locale.ROOT, "%-34s %-9s %-12s %7s %7s %9s %7s", "id", "method", "stage", "target",
+                    "actual", "upstream", "steps"));
+            for (Row r : chain) {
+                double top1 = r.getDouble(6);
+                System.out.println(String.format(Locale.ROOT, "%-34s %-9s %-12s %7.4f %7.4f %9s %7d", r.getString(0), r.getString(2),
+                        r.getString(3), r.getDouble(4), r.getDouble(5), Double.isNaN(top1) ? "-" : String.format(Locale.ROOT, "%.2f%%", top1),
+                        r.getInt(7)));
+            }
+        } finally {
+            spark.stop();
+        }
+        return 0;
+    }
+
+    private String find(SparkSession spark, Warehouse warehouse) {
+        PruningMethod m = PruningMethod.parse(method, "--method");
+        if (config != null) {
+            return new ExperimentIds(ConfigLoader.load(config)).prunedId(m, sparsity);
+        }
+        List<Row> matches = spark.read().format("delta").load(warehouse.checkpoints())
+                .where(col("method").equalTo(lit(m.key())).and(abs(col("target_sparsity").minus(lit(sparsity))).lt(1e-9))
+                        .and(col("stage").isin("upstream", "prune", "imp", "colt_ticket")))
+                .select("id").collectAsList();
+        if (matches.isEmpty()) {
+            throw new InvalidInputException("No " + m.key() + " checkpoint at sparsity " + sparsity + " in " + warehouse.checkpoints());
+        }
+        if (matches.size() > 1) {
+            throw new InvalidInputException("Several " + m.key() + " checkpoints at sparsity " + sparsity + " ("
+                    + matches.stream().map(r -> r.getString(0)).toList() + "); pass --checkpoint ID or --config FILE");
+        }
+        return matches.get(0).getString(0);
+    }
+}
