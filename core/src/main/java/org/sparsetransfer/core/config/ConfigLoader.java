@@ -153,19 +153,13 @@ public final class ConfigLoader {
             throw bad(source, "pruning.gmp_star.initial_sparsity", g.initialSparsity, "a sparsity in [0, 1)");
         }
         nonNegative(source, "pruning.gmp_star.warmup_steps", g.warmupSteps);
-        nonNegative(source, "pruning.gmp_star.pruning_steps", g.pruningSteps);
-        positive(source, "pruning.gmp_star.interval", g.interval);
-        nonNegative(source, "pruning.gmp_star.recovery_steps", g.recoverySteps);
-        positive(source, "pruning.gmp_star.lr_max", g.lrMax);
+        gmpSteps(source, "pruning.gmp_star", g.pruningSteps, g.interval, g.recoverySteps, g.lrMax);
         if (!(g.hardness >= 0 && g.hardness <= 1)) {
             throw bad(source, "pruning.gmp_star.hardness", g.hardness, "a weight in [0, 1] (0 turns distillation off)");
         }
         positive(source, "pruning.gmp_star.temperature", g.temperature);
         ExperimentConfig.Gmp classic = p.gmp;
-        nonNegative(source, "pruning.gmp.pruning_steps", classic.pruningSteps);
-        positive(source, "pruning.gmp.interval", classic.interval);
-        nonNegative(source, "pruning.gmp.recovery_steps", classic.recoverySteps);
-        positive(source, "pruning.gmp.lr_max", classic.lrMax);
+        gmpSteps(source, "pruning.gmp", classic.pruningSteps, classic.interval, classic.recoverySteps, classic.lrMax);
         if (!List.of("global", "layerwise").contains(classic.criterion)) {
             throw bad(source, "pruning.gmp.criterion", classic.criterion, "global or layerwise");
         }
@@ -210,6 +204,13 @@ public final class ConfigLoader {
             positive(source, "transfer." + regime + ".steps", r.steps);
             positive(source, "transfer." + regime + ".lr", r.lr);
         }
+    }
+
+    private static void gmpSteps(String source, String section, int pruningSteps, int interval, int recoverySteps, float lrMax) {
+        nonNegative(source, section + ".pruning_steps", pruningSteps);
+        positive(source, section + ".interval", interval);
+        nonNegative(source, section + ".recovery_steps", recoverySteps);
+        positive(source, section + ".lr_max", lrMax);
     }
 
     private static void nonEmpty(String source, String key, List<?> values) {

@@ -31,14 +31,15 @@ public final class Colt {
     public record Round(Mask mask, double pruneFraction) {}
 
     /**
-     * The round that lands on {@code target}: if pruning {@code q} would cross it, bisect the
+     * The round that lands on {@code target}: if pruning {@code q} would overshoot it, bisect the
      * fraction for the intersected mask closest to the target (sparsity grows monotonically with
-     * the fraction), which must be within {@code tolerance}.
+     * the fraction), which must be within {@code tolerance}. A round that stops short of the
+     * target is returned as it is; the caller counts it as landed if within the tolerance.
      */
     public static Round round(List<Weights> models, Mask shared, double q, double target, double tolerance,
             MagnitudePruner pruner) {
         Mask full = intersect(models, shared, q, pruner);
-        if (full.sparsity() <= target + tolerance) {
+        if (full.sparsity() <= target) {
             return new Round(full, q);
         }
         // Bisect for the closest landing; one element of the mask is as close as it gets.
