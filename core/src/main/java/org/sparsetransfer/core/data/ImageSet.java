@@ -57,10 +57,6 @@ public record ImageSet(String name, int height, int width, int numClasses, byte[
         return new ImageSet(invertedName, height, width, numClasses, px, labels);
     }
 
-    public ImageSet renamed(String newName) {
-        return new ImageSet(newName, height, width, numClasses, pixels, labels);
-    }
-
     /** Number of examples per class. */
     public int[] classCounts() {
         int[] counts = new int[numClasses];

@@ -2,7 +2,6 @@ package org.sparsetransfer.core.data;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 import java.util.SplittableRandom;
 
 /** Seeded index sampling: the same seed always yields the same split. */
@@ -80,10 +79,5 @@ public final class Sampling {
         return new int[][] {
             first.stream().mapToInt(Integer::intValue).toArray(), rest.stream().mapToInt(Integer::intValue).toArray()
         };
-    }
-
-    /** A java.util.Random for APIs that need one, derived from a seed and a purpose tag. */
-    public static Random random(long seed, String purpose) {
-        return new Random(seed * 0x9E3779B97F4A7C15L ^ purpose.hashCode());
     }
 }

@@ -70,10 +70,6 @@ public final class GmpSchedule implements TrainingSchedule {
         return finalSparsity + (initialSparsity - finalSparsity) * remaining * remaining * remaining;
     }
 
-    public int pruningEvents() {
-        return pruningSteps + 1;
-    }
-
     @Override
     public OptionalDouble pruneBefore(int step) {
         int offset = step - warmupSteps;

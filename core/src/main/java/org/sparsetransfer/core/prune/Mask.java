@@ -33,20 +33,6 @@ public final class Mask implements Serializable {
         return new Mask(all);
     }
 
-    /** The mask an already-sparse set of weights implies: exact zeros are pruned. */
-    public static Mask ofNonZeros(Weights weights, Set<String> prunable) {
-        Map<String, boolean[]> all = new LinkedHashMap<>();
-        for (String name : prunable) {
-            float[] v = weights.get(name).values();
-            boolean[] bits = new boolean[v.length];
-            for (int i = 0; i < v.length; i++) {
-                bits[i] = v[i] != 0f;
-            }
-            all.put(name, bits);
-        }
-        return new Mask(all);
-    }
-
     public Set<String> tensorNames() {
         return Collections.unmodifiableSet(kept.keySet());
     }
