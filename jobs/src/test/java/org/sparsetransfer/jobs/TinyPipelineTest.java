@@ -128,6 +128,16 @@ class TinyPipelineTest {
         upstream.subList(1, upstream.size()).forEach(line -> methods.add(line.split(",")[0]));
         assertEquals(new HashSet<>(config.pruning.methods), methods);
 
+        String html = Files.readString(out.resolve("report/index.html"));
+        for (String regime : config.transfer.regimes) {
+            for (String task : config.transfer.tasks) {
+                String plot = regime + "_" + task + ".png";
+                assertTrue(html.contains("src=\"" + plot + "\"") && Files.size(out.resolve("report").resolve(plot)) > 1000, plot);
+            }
+            assertTrue(Files.exists(out.resolve("report/mean_" + regime + ".png")));
+        }
+        assertTrue(Files.exists(out.resolve("report/upstream.png")));
+
         String markdown = Files.readString(out.resolve("report/transfer_table.md"));
         assertTrue(markdown.contains("mean over tasks") && markdown.contains("| colt | 0.95 |"), markdown);
         assertTrue(firstRunOutput.contains("| dense | 0.00 |"), "pipeline prints the table at the end");

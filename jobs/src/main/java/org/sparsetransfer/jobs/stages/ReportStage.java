@@ -1,6 +1,7 @@
 package org.sparsetransfer.jobs.stages;
 
 import static org.apache.spark.sql.functions.avg;
+import static org.apache.spark.sql.functions.collect_list;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
@@ -44,6 +45,7 @@ public final class ReportStage {
     public static final String CSV_NAME = "transfer_table.csv";
     public static final String MARKDOWN_NAME = "transfer_table.md";
     public static final String UPSTREAM_CSV_NAME = "upstream_table.csv";
+    public static final String HTML_NAME = "index.html";
 
     static final StructType SCHEMA = new StructType()
             .add("method", DataTypes.StringType, false)
@@ -55,11 +57,24 @@ public final class ReportStage {
             .add("std", DataTypes.DoubleType, true)
             .add("n_seeds", DataTypes.LongType, false)
             .add("delta_vs_dense", DataTypes.DoubleType, true)
-            .add("n_failed", DataTypes.LongType, false);
+            .add("n_failed", DataTypes.LongType, false)
+            .add("p_vs_dense", DataTypes.DoubleType, true);
 
-    /** One cell of the table: a (method, sparsity, regime, task) over seeds; n_failed counts diverged seeds. */
+    /** Significance level of the Welch t-test against dense that the tables mark. */
+    static final double ALPHA = 0.05;
+
+    /**
+     * One cell of the table: a (method, sparsity, regime, task) over seeds; n_failed counts
+     * diverged seeds; pVsDense is Welch's two-sided t-test of its seeds against dense's (null when
+     * either side has fewer than two seeds or no variance).
+     */
     public record Cell(String method, double sparsity, String regime, String task, String metric, double mean, Double std,
-            long nSeeds, Double deltaVsDense, long nFailed) {}
+            long nSeeds, Double deltaVsDense, long nFailed, double[] values, Double pVsDense) {
+
+        boolean significant() {
+            return pVsDense != null && pVsDense < ALPHA;
+        }
+    }
 
     /** Builds the table, writes it everywhere, and returns the Markdown. */
     public String run(StageContext ctx) {
@@ -67,7 +82,7 @@ public final class ReportStage {
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(ctx);
         List<Cell> cells = cells(ctx, checkpoints);
         List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.sparsity(), c.regime(), c.task(), c.metric(),
-                c.mean(), c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed())).toList();
+                c.mean(), c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed(), c.pVsDense())).toList();
         ctx.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
                 .option("overwriteSchema", "true").save(ctx.warehouse().transferTable());
         return export(ctx, ctx.warehouse().reportDir(), cells, checkpoints);
@@ -96,8 +111,10 @@ public final class ReportStage {
         writeAtomically(dir.resolve(CSV_NAME), csv(cells));
         writeAtomically(dir.resolve(MARKDOWN_NAME), markdown);
         writeAtomically(dir.resolve(UPSTREAM_CSV_NAME), upstreamCsv(checkpoints));
-        StageContext.log(NAME, cells.size() + " cells written to " + dir.resolve(CSV_NAME) + ", " + MARKDOWN_NAME + " and "
-                + UPSTREAM_CSV_NAME);
+        List<String> plots = new ReportPlots(ctx.config(), cells, checkpoints).writeAll(dir);
+        writeAtomically(dir.resolve(HTML_NAME), ReportHtml.page(ctx.config(), cells, checkpoints, plots));
+        StageContext.log(NAME, cells.size() + " cells written to " + dir.resolve(CSV_NAME) + ", " + MARKDOWN_NAME + ", "
+                + UPSTREAM_CSV_NAME + ", " + plots.size() + " plots and " + dir.resolve(HTML_NAME));
         return markdown;
     }
 
@@ -114,24 +131,31 @@ public final class ReportStage {
                 .agg(avg(when(col("status").equalTo("ok"), col("value"))).as("mean"),
                         stddev_samp(when(col("status").equalTo("ok"), col("value"))).as("std"),
                         sum(when(col("status").equalTo("ok"), 1).otherwise(0)).as("n_seeds"),
-                        count(lit(1)).as("n_runs"))
+                        count(lit(1)).as("n_runs"),
+                        collect_list(when(col("status").equalTo("ok"), col("value"))).as("values"))
                 .collectAsList();
         Map<String, Double> denseMeans = new LinkedHashMap<>();
+        Map<String, double[]> denseValues = new LinkedHashMap<>();
         for (Row r : grouped) {
             if (r.getString(0).equals("dense") && !r.isNullAt(5)) {
                 denseMeans.put(r.getString(2) + "|" + r.getString(3), r.getDouble(5));
+                denseValues.put(r.getString(2) + "|" + r.getString(3), values(r));
             }
         }
         List<Cell> cells = new ArrayList<>();
         for (Row r : grouped) {
             if (r.isNullAt(5)) {
-                continue; // every seed of this cell failed: reported by n_failed of nothing; see the results table
+                continue; // every seed of this cell failed: see the results table
             }
-            Double dense = denseMeans.get(r.getString(2) + "|" + r.getString(3));
+            String key = r.getString(2) + "|" + r.getString(3);
+            Double dense = denseMeans.get(key);
             double mean = r.getDouble(5);
+            double[] values = values(r);
+            Double p = r.getString(0).equals("dense") || !denseValues.containsKey(key) ? null
+                    : Significance.welchP(values, denseValues.get(key));
             cells.add(new Cell(r.getString(0), r.getDouble(1), r.getString(2), r.getString(3), r.getString(4), mean,
                     r.isNullAt(6) ? null : r.getDouble(6), r.getLong(7), dense == null ? null : mean - dense,
-                    r.getLong(8) - r.getLong(7)));
+                    r.getLong(8) - r.getLong(7), values, p));
         }
         List<String> methods = new ArrayList<>(List.of("dense"));
         ctx.config().pruning.methods.stream().filter(m -> !m.equals("dense")).forEach(methods::add);
@@ -140,6 +164,11 @@ public final class ReportStage {
                 .thenComparingInt(c -> t.regimes.indexOf(c.regime()))
                 .thenComparingInt(c -> t.tasks.indexOf(c.task())));
         return cells;
+    }
+
+    private static double[] values(Row r) {
+        List<Double> list = r.getList(9);
+        return list.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     static String csv(List<Cell> cells) {
@@ -198,7 +227,8 @@ public final class ReportStage {
         for (String task : config.transfer.tasks) {
             metrics.add(task + " " + TaskRegistry.get(task, "transfer.tasks").metric().key());
         }
-        md.append(String.join(", ", metrics)).append(". Δ is the mean over tasks minus dense's.\n");
+        md.append(String.join(", ", metrics)).append(". Δ is the mean over tasks minus dense's. ")
+                .append("* marks a cell that differs from dense significantly (Welch's t-test over seeds, p < 0.05).\n");
         for (String regime : config.transfer.regimes) {
             md.append("\n## ").append(regime).append(" finetuning\n\n| method | sparsity |");
             config.transfer.tasks.forEach(task -> md.append(' ').append(task).append(" |"));
@@ -225,6 +255,9 @@ public final class ReportStage {
                         md.append(' ').append(String.format(Locale.ROOT, "%.2f", c.mean()));
                         if (c.std() != null) {
                             md.append(String.format(Locale.ROOT, " ± %.2f", c.std()));
+                        }
+                        if (c.significant()) {
+                            md.append(" *");
                         }
                         if (c.nFailed() > 0) {
                             md.append(" (").append(c.nFailed()).append(" failed)");
@@ -253,7 +286,7 @@ public final class ReportStage {
         return md.toString();
     }
 
-    private static void writeAtomically(Path target, String content) {
+    static void writeAtomically(Path target, String content) {
         try {
             Files.createDirectories(target.getParent());
             Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");

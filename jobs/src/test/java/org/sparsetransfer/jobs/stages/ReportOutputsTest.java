@@ -1,0 +1,63 @@
+package org.sparsetransfer.jobs.stages;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparsetransfer.core.config.ExperimentConfig;
+
+/** The report's significance marks, plots and page, from hand-made cells (no Spark). */
+class ReportOutputsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void welchTestAgreesWithTheTextbookAndSaysWhenItIsUndefined() {
+        // t = -3 / sqrt(1/3 + 1/3) = -3.674 with 4 degrees of freedom: p = 0.0213
+        assertEquals(0.0213, Significance.welchP(new double[] {1, 2, 3}, new double[] {4, 5, 6}), 1e-4);
+        assertTrue(Significance.welchP(new double[] {1, 2, 3}, new double[] {1.5, 2.5, 2}) > 0.5);
+        assertNull(Significance.welchP(new double[] {1}, new double[] {4, 5}), "one seed: no test");
+        assertNull(Significance.welchP(new double[] {2, 2}, new double[] {2, 2}), "no variance: no test");
+    }
+
+    @Test
+    void markdownMarksOnlySignificantCellsAndPlotsAndPageAreWritten() throws Exception {
+        ExperimentConfig config = new ExperimentConfig();
+        config.transfer.tasks = List.of("mnist");
+        config.transfer.regimes = List.of("linear");
+        config.pruning.methods = List.of("dense", "oneshot");
+        config.pruning.sparsities = List.of(0.8, 0.9);
+        List<ReportStage.Cell> cells = new ArrayList<>();
+        cells.add(cell("dense", 0.0, 90.0, null));
+        cells.add(cell("oneshot", 0.8, 89.9, 0.6));
+        cells.add(cell("oneshot", 0.9, 80.0, 0.001));
+
+        String md = ReportStage.markdown(config, cells, List.of());
+        assertTrue(md.contains("| oneshot | 0.90 | 80.00 ± 1.00 * |"), md);
+        assertTrue(md.contains("| oneshot | 0.80 | 89.90 ± 1.00 |"), md);
+
+        List<String> plots = new ReportPlots(config, cells, List.of()).writeAll(dir);
+        assertEquals(List.of("mean_linear.png", "linear_mnist.png", "upstream.png"), plots);
+        for (String plot : plots) {
+            BufferedImage image = ImageIO.read(dir.resolve(plot).toFile());
+            assertEquals(720, image.getWidth(), plot);
+        }
+        String html = ReportHtml.page(config, cells, List.of(), plots);
+        assertTrue(html.contains("<td class=\"sig\" title=\"p = 0.00100\">80.00 ± 1.00</td>"), html);
+        assertTrue(html.contains("<img src=\"linear_mnist.png\""), html);
+        assertTrue(Files.size(dir.resolve("linear_mnist.png")) > 1000);
+    }
+
+    private static ReportStage.Cell cell(String method, double sparsity, double mean, Double p) {
+        return new ReportStage.Cell(method, sparsity, "linear", "mnist", "top1", mean, 1.0, 2, mean - 90.0, 0,
+                new double[] {mean - 0.7, mean + 0.7}, p);
+    }
+}
