@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 
 /**
  * The stage commands. Each is also a main class for spark-submit
- * ({@code --class org.sparsetransfer.jobs.cli.Commands$Pipeline}, or use {@link SparseTransferCli}).
+ * ({@code --class org.sparsetransfer.jobs.cli.Commands$RunPipeline}, or use {@link SparseTransferCli}).
  */
 public final class Commands {
     private Commands() {}
