@@ -153,13 +153,13 @@ public final class ConfigLoader {
             throw bad(source, "pruning.gmp_star.initial_sparsity", g.initialSparsity, "a sparsity in [0, 1)");
         }
         nonNegative(source, "pruning.gmp_star.warmup_steps", g.warmupSteps);
-        gmpSteps(source, "pruning.gmp_star", g.pruningSteps, g.interval, g.recoverySteps, g.lrMax);
+        gmpSteps(source, "pruning.gmp_star", g);
         if (!(g.hardness >= 0 && g.hardness <= 1)) {
             throw bad(source, "pruning.gmp_star.hardness", g.hardness, "a weight in [0, 1] (0 turns distillation off)");
         }
         positive(source, "pruning.gmp_star.temperature", g.temperature);
         ExperimentConfig.Gmp classic = p.gmp;
-        gmpSteps(source, "pruning.gmp", classic.pruningSteps, classic.interval, classic.recoverySteps, classic.lrMax);
+        gmpSteps(source, "pruning.gmp", classic);
         if (!List.of("global", "layerwise").contains(classic.criterion)) {
             throw bad(source, "pruning.gmp.criterion", classic.criterion, "global or layerwise");
         }
@@ -206,11 +206,11 @@ public final class ConfigLoader {
         }
     }
 
-    private static void gmpSteps(String source, String section, int pruningSteps, int interval, int recoverySteps, float lrMax) {
-        nonNegative(source, section + ".pruning_steps", pruningSteps);
-        positive(source, section + ".interval", interval);
-        nonNegative(source, section + ".recovery_steps", recoverySteps);
-        positive(source, section + ".lr_max", lrMax);
+    private static void gmpSteps(String source, String section, ExperimentConfig.GmpRecipe r) {
+        nonNegative(source, section + ".pruning_steps", r.pruningSteps);
+        positive(source, section + ".interval", r.interval);
+        nonNegative(source, section + ".recovery_steps", r.recoverySteps);
+        positive(source, section + ".lr_max", r.lrMax);
     }
 
     private static void nonEmpty(String source, String key, List<?> values) {

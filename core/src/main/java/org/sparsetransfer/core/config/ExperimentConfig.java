@@ -104,16 +104,21 @@ public final class ExperimentConfig implements Serializable {
         public float lr = 0.01f;
     }
 
-    /** GMP* recipe (DESIGN section 5). */
-    public static final class GmpStar implements Serializable {
+    /** What classic GMP and GMP* share: the cubic schedule's pruning steps and the LR peak. */
+    public abstract static class GmpRecipe implements Serializable {
         private static final long serialVersionUID = 1L;
-        public int warmupSteps = 0;
-        public double initialSparsity = 0.7;
-        /** Pruning intervals after the first (jump) step. */
+        /** Pruning intervals after the first pruning step. */
         public int pruningSteps = 8;
         public int interval = 50;
         public int recoverySteps = 200;
         public float lrMax = 0.02f;
+    }
+
+    /** GMP* recipe (DESIGN section 5). */
+    public static final class GmpStar extends GmpRecipe {
+        private static final long serialVersionUID = 1L;
+        public int warmupSteps = 0;
+        public double initialSparsity = 0.7;
         public float lrMin = 0.0f;
         /** Weight of the distillation loss from the dense upstream model; 0 turns distillation off. */
         public float hardness = 0.0f;
@@ -121,12 +126,8 @@ public final class ExperimentConfig implements Serializable {
     }
 
     /** Classic GMP (Zhu and Gupta 2017): cubic from 0, no jump, no re-warm, one linear LR decay. */
-    public static final class Gmp implements Serializable {
+    public static final class Gmp extends GmpRecipe {
         private static final long serialVersionUID = 1L;
-        public int pruningSteps = 8;
-        public int interval = 50;
-        public int recoverySteps = 200;
-        public float lrMax = 0.02f;
         /** Classic GMP prunes each layer to the same fraction. */
         public String criterion = "layerwise";
     }

@@ -95,21 +95,13 @@ public final class UpstreamExperiment {
         TrainingSchedule schedule;
         switch (method) {
             case ONESHOT -> schedule = new OneShotSchedule(sparsity, p.oneshot.steps, LearningRate.linear(p.oneshot.lr, 0f));
-            case GMP_STAR -> schedule = GmpSchedule.star(sparsity)
+            case GMP_STAR -> schedule = cubic(GmpSchedule.star(sparsity), p.gmpStar)
                     .initialSparsity(p.gmpStar.initialSparsity)
                     .warmupSteps(p.gmpStar.warmupSteps)
-                    .pruningSteps(p.gmpStar.pruningSteps)
-                    .interval(p.gmpStar.interval)
-                    .recoverySteps(p.gmpStar.recoverySteps)
                     .learningRate(p.gmpStar.lrMax, p.gmpStar.lrMin)
                     .build();
             case GMP -> {
-                schedule = GmpSchedule.classic(sparsity)
-                        .pruningSteps(p.gmp.pruningSteps)
-                        .interval(p.gmp.interval)
-                        .recoverySteps(p.gmp.recoverySteps)
-                        .learningRate(p.gmp.lrMax, 0f)
-                        .build();
+                schedule = cubic(GmpSchedule.classic(sparsity), p.gmp).learningRate(p.gmp.lrMax, 0f).build();
                 pruner = MagnitudePruner.forCriterion(p.gmp.criterion);
             }
             default -> throw new IllegalArgumentException(method.key() + " is not a single-run pruning method");
@@ -131,6 +123,10 @@ public final class UpstreamExperiment {
                 return trainAndScore(net, loop, schedule, chosen, progress);
             }
         });
+    }
+
+    private static GmpSchedule.Builder cubic(GmpSchedule.Builder builder, ExperimentConfig.GmpRecipe recipe) {
+        return builder.pruningSteps(recipe.pruningSteps).interval(recipe.interval).recoverySteps(recipe.recoverySteps);
     }
 
     /**
