@@ -14,4 +14,14 @@ public class InvalidInputException extends RuntimeException {
     public InvalidInputException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /** The first InvalidInputException in {@code t}'s cause chain (Spark wraps task failures), or null. */
+    public static InvalidInputException find(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof InvalidInputException found) {
+                return found;
+            }
+        }
+        return null;
+    }
 }

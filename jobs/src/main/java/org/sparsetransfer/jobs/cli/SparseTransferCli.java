@@ -41,7 +41,7 @@ public final class SparseTransferCli implements Runnable {
         CommandLine cli = new CommandLine(command);
         cli.setErr(err);
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            InvalidInputException bad = userError(e);
+            InvalidInputException bad = InvalidInputException.find(e);
             PrintWriter out = commandLine.getErr();
             if (bad != null) {
                 out.println("error: " + bad.getMessage());
@@ -53,14 +53,5 @@ public final class SparseTransferCli implements Runnable {
             return 1;
         });
         return cli.execute(args);
-    }
-
-    private static InvalidInputException userError(Throwable e) {
-        for (Throwable c = e; c != null; c = c.getCause()) {
-            if (c instanceof InvalidInputException iie) {
-                return iie;
-            }
-        }
-        return null;
     }
 }

@@ -87,7 +87,7 @@ final class TrainingJobs {
         if (!failures.isEmpty()) {
             String message = stage + ": " + failures.size() + " of " + units.size() + " units failed (finished runs are saved; "
                     + "rerun to retry the rest):\n  " + String.join("\n  ", failures);
-            InvalidInputException userError = findUserError(firstCause);
+            InvalidInputException userError = InvalidInputException.find(firstCause);
             if (userError != null) {
                 throw new InvalidInputException(message, userError);
             }
@@ -101,14 +101,5 @@ final class TrainingJobs {
             root = root.getCause();
         }
         return root.getClass().getSimpleName() + ": " + root.getMessage();
-    }
-
-    private static InvalidInputException findUserError(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof InvalidInputException iie) {
-                return iie;
-            }
-        }
-        return null;
     }
 }
