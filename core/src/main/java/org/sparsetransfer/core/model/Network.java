@@ -152,6 +152,7 @@ public final class Network implements AutoCloseable {
 
     /** Sets the mask that {@link #applyMask()} enforces, and enforces it now. */
     public void setMask(Mask newMask) {
+        TorchThreads.disableGrad();
         maskArrays.values().forEach(NDArray::close);
         maskArrays.clear();
         mask = newMask;
@@ -176,12 +177,12 @@ public final class Network implements AutoCloseable {
         return mask;
     }
 
-    /** Zeroes every pruned element (after each optimizer step, so pruned weights stay exactly 0). */
+    /**
+     * Zeroes every pruned element (after each optimizer step, so pruned weights stay exactly 0).
+     * Needs grad mode off on this thread: {@link #setMask} and the training loop turn it off once,
+     * not on every step.
+     */
     public void applyMask() {
-        if (maskArrays.isEmpty()) {
-            return;
-        }
-        TorchThreads.disableGrad();
         maskArrays.forEach((name, m) -> parameters.get(name).getArray().muli(m));
     }
 
