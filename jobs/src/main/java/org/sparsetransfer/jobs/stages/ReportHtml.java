@@ -1,9 +1,7 @@
 package org.sparsetransfer.jobs.stages;
 
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.task.TaskRegistry;
 
@@ -28,10 +26,7 @@ final class ReportHtml {
                         .append(TaskRegistry.get(task, "transfer.tasks").metric().key()).append("</small></th>");
             }
             h.append("</tr>\n");
-            Map<String, Map<String, ReportStage.Cell>> rows = new LinkedHashMap<>();
-            cells.stream().filter(c -> c.regime().equals(regime)).forEach(c ->
-                    rows.computeIfAbsent(c.method() + "|" + c.sparsity(), k -> new LinkedHashMap<>()).put(c.task(), c));
-            rows.values().forEach(row -> {
+            ReportStage.pivot(cells, regime).values().forEach(row -> {
                 ReportStage.Cell any = row.values().iterator().next();
                 h.append("<tr><td>").append(escape(any.method())).append(String.format(Locale.ROOT, "</td><td>%.2f</td>", any.sparsity()));
                 for (String task : config.transfer.tasks) {

@@ -172,46 +172,43 @@ public final class ReportStage {
     }
 
     static String csv(List<Cell> cells) {
-        CsvMapper mapper = new CsvMapper();
-        CsvSchema schema = CsvSchema.builder()
-                .addColumn("method").addColumn("sparsity").addColumn("regime").addColumn("task").addColumn("metric")
-                .addColumn("mean").addColumn("std").addColumn("n_seeds").addColumn("delta_vs_dense")
-                .build().withHeader();
-        List<List<Object>> values = new ArrayList<>();
+        List<List<Object>> rows = new ArrayList<>();
         for (Cell c : cells) {
-            List<Object> row = new ArrayList<>();
-            row.add(c.method());
-            row.add(fmt(c.sparsity()));
-            row.add(c.regime());
-            row.add(c.task());
-            row.add(c.metric());
-            row.add(fmt(c.mean()));
-            row.add(c.std() == null ? "" : fmt(c.std()));
-            row.add(c.nSeeds());
-            row.add(c.deltaVsDense() == null ? "" : fmt(c.deltaVsDense()));
-            values.add(row);
+            rows.add(List.of(c.method(), fmt(c.sparsity()), c.regime(), c.task(), c.metric(), fmt(c.mean()),
+                    c.std() == null ? "" : fmt(c.std()), c.nSeeds(), c.deltaVsDense() == null ? "" : fmt(c.deltaVsDense())));
         }
+        return csv(List.of("method", "sparsity", "regime", "task", "metric", "mean", "std", "n_seeds", "delta_vs_dense"), rows);
+    }
+
+    /** One row per checkpoint the report covers, dense included. */
+    static String upstreamCsv(List<CheckpointRecord> checkpoints) {
+        List<List<Object>> rows = new ArrayList<>();
+        for (CheckpointRecord r : checkpoints) {
+            rows.add(List.of(r.method(), fmt(r.targetSparsity()), fmt(r.actualSparsity()), fmt(r.upstreamTop1()),
+                    r.trainSteps(), String.format(Locale.ROOT, "%.1f", r.wallSeconds())));
+        }
+        return csv(List.of("method", "sparsity", "actual_sparsity", "upstream_top1", "train_steps", "wall_s"), rows);
+    }
+
+    private static String csv(List<String> header, List<List<Object>> rows) {
+        CsvSchema.Builder schema = CsvSchema.builder();
+        header.forEach(schema::addColumn);
         try {
-            return mapper.writer(schema).writeValueAsString(values);
+            return new CsvMapper().writer(schema.build().withHeader()).writeValueAsString(rows);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
     }
 
-    /** One row per checkpoint the report covers, dense included. */
-    static String upstreamCsv(List<CheckpointRecord> checkpoints) {
-        CsvSchema schema = CsvSchema.builder().addColumn("method").addColumn("sparsity").addColumn("actual_sparsity")
-                .addColumn("upstream_top1").addColumn("train_steps").addColumn("wall_s").build().withHeader();
-        List<List<Object>> values = new ArrayList<>();
-        for (CheckpointRecord r : checkpoints) {
-            values.add(List.of(r.method(), fmt(r.targetSparsity()), fmt(r.actualSparsity()), fmt(r.upstreamTop1()),
-                    r.trainSteps(), String.format(Locale.ROOT, "%.1f", r.wallSeconds())));
+    /** A regime's cells as rows keyed by (method, sparsity), each mapping task to cell, in table order. */
+    static Map<String, Map<String, Cell>> pivot(List<Cell> cells, String regime) {
+        Map<String, Map<String, Cell>> rows = new LinkedHashMap<>();
+        for (Cell c : cells) {
+            if (c.regime().equals(regime)) {
+                rows.computeIfAbsent(c.method() + "|" + c.sparsity(), k -> new LinkedHashMap<>()).put(c.task(), c);
+            }
         }
-        try {
-            return new CsvMapper().writer(schema).writeValueAsString(values);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        return rows;
     }
 
     private static String fmt(double v) {
@@ -235,12 +232,7 @@ public final class ReportStage {
             md.append(" mean over tasks | Δ vs dense |\n|---|---:|");
             config.transfer.tasks.forEach(task -> md.append("---:|"));
             md.append("---:|---:|\n");
-            Map<String, Map<String, Cell>> byRow = new LinkedHashMap<>();
-            for (Cell c : cells) {
-                if (c.regime().equals(regime)) {
-                    byRow.computeIfAbsent(c.method() + "|" + c.sparsity(), k -> new LinkedHashMap<>()).put(c.task(), c);
-                }
-            }
+            Map<String, Map<String, Cell>> byRow = pivot(cells, regime);
             Double denseMean = null;
             for (Map.Entry<String, Map<String, Cell>> e : byRow.entrySet()) {
                 Cell any = e.getValue().values().iterator().next();
