@@ -222,6 +222,55 @@ class TinyPipelineTest {
 
     @Test
     @Order(5)
+    void aRetriedTaskAndADivergedRunLeaveExactlyOneRowPerRunAndTheReportMarksTheFailure() throws Exception {
+        SparkSession spark = SparkSessions.create("test", "local[2]");
+        Warehouse warehouse = new Warehouse(out);
+        Map<String, String> original = results(spark, warehouse);
+        String retried = ids.prunedId(PruningMethod.GMP_STAR, 0.9);
+        String diverging = ids.prunedId(PruningMethod.ONESHOT, 0.8);
+        DeltaTable.forPath(spark, warehouse.transferResults()).delete("checkpoint_id = '" + retried + "' OR (checkpoint_id = '"
+                + diverging + "' AND task = 'mnist' AND regime = 'full')");
+        Path faulty = scratch.resolve("retry.yaml");
+        Files.writeString(faulty, Files.readString(TINY) + "\nfault:\n  fail_first_transfer_attempt: true\n  diverge_transfer:\n"
+                + "    - {method: oneshot, sparsity: 0.8, task: mnist, regime: full}\n");
+        stopSpark();
+
+        // local[2,2]: spark.task.maxFailures = 2, so the task that fails its first attempt is retried.
+        String output = runCli("transfer", "--config", faulty.toString(), "--out", out.toString(), "--master", "local[2,2]");
+        assertTrue(output.contains("failing attempt 0 of"), output);
+        assertTrue(output.contains(" 18/18 stored"), output);
+
+        spark = SparkSessions.create("test", "local[2]");
+        Map<String, String> after = results(spark, warehouse);
+        assertEquals(original.keySet(), after.keySet(), "no run lost");
+        assertEquals(original.size(), spark.read().format("delta").load(warehouse.transferResults()).count(), "none duplicated");
+        for (Map.Entry<String, String> e : original.entrySet()) {
+            if (e.getKey().startsWith(diverging + "|mnist|full|")) {
+                assertTrue(after.get(e.getKey()).startsWith("failed null training diverged"), after.get(e.getKey()));
+            } else {
+                assertEquals(e.getValue(), after.get(e.getKey()), "the retried runs reproduce their results: " + e.getKey());
+            }
+        }
+        assertEquals(List.of("cpu()"), spark.read().format("delta").load(warehouse.transferResults()).select("device")
+                .distinct().collectAsList().stream().map(r -> r.getString(0)).toList(), "the device is stored with each run");
+
+        runCli("report", "--config", faulty.toString(), "--out", out.toString(), "--master", "local[2]");
+        String markdown = Files.readString(out.resolve("report/transfer_table.md"));
+        String fullSection = markdown.substring(markdown.indexOf("## full finetuning"));
+        assertTrue(fullSection.contains("| oneshot | 0.80 | failed (2 of 2 runs) |"), markdown);
+        assertTrue(Files.readString(out.resolve("report/index.html")).contains("<td class=\"failed\">failed (2 of 2 runs)</td>"));
+
+        // A plain rerun retries the failed runs only, and the tables are whole again.
+        output = runCli("transfer", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        assertTrue(output.contains("2/2 stored"), output);
+        spark = SparkSessions.create("test", "local[2]");
+        assertEquals(original, results(spark, warehouse));
+        runCli("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        assertEquals(firstCsv, Files.readString(out.resolve("report/transfer_table.csv")));
+    }
+
+    @Test
+    @Order(6)
     void reportAsOfAnEarlierRunUsesThatRunsTableVersions() throws IOException {
         SparkSession spark = SparkSessions.create("test", "local[2]");
         Warehouse warehouse = new Warehouse(out);
@@ -237,7 +286,7 @@ class TinyPipelineTest {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void aSecondRunOnTheSameWarehouseFailsFast() throws IOException {
         try (WarehouseLock held = WarehouseLock.acquire(new Warehouse(out), "test")) {
             StringWriter err = new StringWriter();
@@ -251,7 +300,7 @@ class TinyPipelineTest {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void aRunKilledWhilePruningResumesToTheSameTables() throws Exception {
         Path resumed = scratch.resolve("resumed");
         Path faulty = scratch.resolve("faulty.yaml");
@@ -278,7 +327,7 @@ class TinyPipelineTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void aCorruptCheckpointStopsTransferWithItsName() throws Exception {
         SparkSession spark = SparkSessions.create("test", "local[2]");
         Warehouse warehouse = new Warehouse(out);
@@ -303,6 +352,17 @@ class TinyPipelineTest {
             sums.put(r.getString(0), r.getString(1));
         }
         return sums;
+    }
+
+    /** "checkpoint|task|regime|seed" -> "status value error" of every stored transfer run. */
+    private static Map<String, String> results(SparkSession spark, Warehouse warehouse) {
+        Map<String, String> results = new TreeMap<>();
+        for (Row r : spark.read().format("delta").load(warehouse.transferResults())
+                .select("checkpoint_id", "task", "regime", "seed", "status", "value", "error").collectAsList()) {
+            results.put(r.getString(0) + "|" + r.getString(1) + "|" + r.getString(2) + "|" + r.getLong(3),
+                    r.getString(4) + " " + r.get(5) + " " + r.getString(6));
+        }
+        return results;
     }
 
     private static List<Long> versions(SparkSession spark, Warehouse warehouse) {

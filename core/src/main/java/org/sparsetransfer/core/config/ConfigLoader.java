@@ -186,6 +186,19 @@ public final class ConfigLoader {
         positive(source, "pruning.colt.max_rounds", colt.maxRounds);
 
         nonNegative(source, "fault.exit_after_stored_runs", c.fault.exitAfterStoredRuns);
+        for (int i = 0; i < c.fault.divergeTransfer.size(); i++) {
+            ExperimentConfig.RunSelector selector = c.fault.divergeTransfer.get(i);
+            String key = "fault.diverge_transfer[" + i + "]";
+            if (selector.method != null) {
+                PruningMethod.parse(selector.method, key + ".method in " + source);
+            }
+            if (selector.task != null) {
+                TaskRegistry.get(selector.task, key + ".task in " + source);
+            }
+            if (selector.regime != null) {
+                Regime.parse(selector.regime, key + ".regime in " + source);
+            }
+        }
 
         ExperimentConfig.Transfer t = c.transfer;
         nonEmpty(source, "transfer.tasks", t.tasks);

@@ -37,6 +37,26 @@ public final class ExperimentConfig implements Serializable {
         private static final long serialVersionUID = 1L;
         /** Halt the JVM right after this many training runs are stored (0: off). */
         public int exitAfterStoredRuns = 0;
+        /** Fail the first attempt of the first transfer run's Spark task after it trained (Spark retries it). */
+        public boolean failFirstTransferAttempt = false;
+        /** Transfer runs to make diverge (their learning rate becomes NaN), to test how failed runs are reported. */
+        public List<RunSelector> divergeTransfer = new ArrayList<>();
+    }
+
+    /** Selects transfer runs; a field left out matches every value. */
+    public static final class RunSelector implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public String method;
+        public Double sparsity;
+        public String task;
+        public String regime;
+        public Long seed;
+
+        public boolean matches(String runMethod, double runSparsity, String runTask, String runRegime, long runSeed) {
+            return (method == null || method.equals(runMethod)) && (sparsity == null || Math.abs(sparsity - runSparsity) < 1e-9)
+                    && (task == null || task.equals(runTask)) && (regime == null || regime.equals(runRegime))
+                    && (seed == null || seed == runSeed);
+        }
     }
 
     /** Where the demo's real data comes from and how it is split. */

@@ -5,9 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import java.io.Serializable;
-import java.util.ArrayList;
 import java.util.LinkedHashSet;
-import java.util.List;
 import java.util.Set;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.model.Architecture;
@@ -25,10 +23,10 @@ import org.sparsetransfer.core.train.TrainingSchedule;
 import org.sparsetransfer.core.transfer.Regime;
 
 /**
- * Transfer of one upstream checkpoint to one downstream task, for the requested regimes and
- * seeds. Linear transfer extracts the frozen backbone's features once and trains a new linear
- * head per seed; full transfer trains every layer with a new head, with the upstream mask
- * re-applied after every step so the sparsity stays exact.
+ * Transfer of one upstream checkpoint to one downstream task in one regime with one seed.
+ * Linear transfer extracts the frozen backbone's features and trains a new linear head on
+ * them; full transfer trains every layer with a new head, with the upstream mask re-applied
+ * after every step so the sparsity stays exact.
  */
 public final class TransferExperiment {
     /** Learning rate drops x0.1 at this fraction of a run (step decay, as in the paper). */
@@ -48,25 +46,19 @@ public final class TransferExperiment {
         this.device = device;
     }
 
-    public List<Outcome> run(Weights upstream, Mask mask, TaskRegistry.Splits task, List<Regime> regimes,
-            List<Long> seeds, TrainingLoop.Progress progress) throws Exception {
-        return TorchThreads.exclusive(() -> {
-            List<Outcome> outcomes = new ArrayList<>();
-            if (regimes.contains(Regime.LINEAR)) {
-                outcomes.addAll(linear(upstream, mask, task, seeds, progress));
-            }
-            if (regimes.contains(Regime.FULL)) {
-                for (long seed : seeds) {
-                    outcomes.add(full(upstream, mask, task, seed, progress));
-                }
-            }
-            return outcomes;
-        });
+    /**
+     * One transfer run; a run whose loss diverges comes back as an {@code Outcome} with its
+     * error, so a grid of runs goes on. Holds the JVM's training lock while it trains.
+     */
+    public Outcome run(Weights upstream, Mask mask, TaskRegistry.Splits task, Regime regime, long seed,
+            TrainingLoop.Progress progress) throws Exception {
+        return TorchThreads.exclusive(() -> regime == Regime.LINEAR
+                ? linear(upstream, mask, task, seed, progress)
+                : full(upstream, mask, task, seed, progress));
     }
 
-    private List<Outcome> linear(Weights upstream, Mask mask, TaskRegistry.Splits task, List<Long> seeds,
-            TrainingLoop.Progress progress) {
-        List<Outcome> outcomes = new ArrayList<>();
+    private Outcome linear(Weights upstream, Mask mask, TaskRegistry.Splits task, long seed, TrainingLoop.Progress progress) {
+        long start = System.nanoTime();
         // Only the backbone is loaded and used; the head this builds is never trained.
         try (Network backbone = Network.classifier(architecture, task.train().numClasses(), 0, device)) {
             backbone.load(upstream, backbone::isFeatureParameter);
@@ -76,19 +68,12 @@ public final class TransferExperiment {
             try (TrainingData trainImages = TrainingData.upload(backbone.manager(), task.train());
                     TrainingData testImages = TrainingData.upload(backbone.manager(), task.test());
                     TrainingData trainFeatures = features(backbone, trainImages);
-                    TrainingData testFeatures = features(backbone, testImages)) {
-                long featureCount = trainFeatures.inputs().getShape().get(1);
-                for (long seed : seeds) {
-                    long start = System.nanoTime();
-                    try (Network head = Network.create(Linear.builder().setUnits(task.train().numClasses()).build(), null,
-                            new Shape(1, featureCount), seed, device)) {
-                        outcomes.add(train(head, trainFeatures, testFeatures, config.transfer.linear, seed, Regime.LINEAR,
-                                progress, start));
-                    }
-                }
+                    TrainingData testFeatures = features(backbone, testImages);
+                    Network head = Network.create(Linear.builder().setUnits(task.train().numClasses()).build(), null,
+                            new Shape(1, trainFeatures.inputs().getShape().get(1)), seed, device)) {
+                return train(head, trainFeatures, testFeatures, config.transfer.linear, seed, Regime.LINEAR, progress, start);
             }
         }
-        return outcomes;
     }
 
     private Outcome full(Weights upstream, Mask mask, TaskRegistry.Splits task, long seed, TrainingLoop.Progress progress) {

@@ -18,6 +18,7 @@ import org.sparsetransfer.jobs.stages.CheckpointRecord;
 import org.sparsetransfer.jobs.stages.PruneStage;
 import org.sparsetransfer.jobs.stages.TransferStage;
 import org.sparsetransfer.jobs.stages.UpstreamStage;
+import org.sparsetransfer.jobs.tables.CheckpointTable;
 
 /**
  * Registers every class the jobs ship through Spark (broadcasts, task inputs and results), so
@@ -42,9 +43,10 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
             PruneStage.ColtJob.class,
             PruneStage.ColtFinalJob.class,
             PruneStage.ColtInit.class,
-            TransferStage.Job.class,
-            TransferStage.Inputs.class,
-            TransferStage.RunResult.class);
+            TransferStage.Source.class,
+            TransferStage.Run.class,
+            TransferStage.RunResult.class,
+            CheckpointTable.Location.class);
 
     /**
      * Spark and Delta internals that travel in task results (e.g. Delta's AddFile after a write),

@@ -37,7 +37,11 @@ public final class SparkSessions {
                 // Tables here are small; the default of 200 shuffle partitions only adds overhead.
                 .setIfMissing("spark.sql.shuffle.partitions", "4")
                 .setIfMissing("spark.databricks.delta.snapshotPartitions", "2")
-                .setIfMissing("spark.ui.showConsoleProgress", "false");
+                .setIfMissing("spark.ui.showConsoleProgress", "false")
+                // Training jobs fill every task slot for minutes; FAIR pools let the driver's
+                // small Delta writes (their own pool) take the next free slot instead of queueing
+                // behind all of a stage's training tasks.
+                .setIfMissing("spark.scheduler.mode", "FAIR");
         return SparkSession.builder().config(conf).getOrCreate();
     }
 }

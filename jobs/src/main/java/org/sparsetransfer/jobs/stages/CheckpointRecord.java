@@ -15,8 +15,8 @@ import org.sparsetransfer.core.prune.Mask;
  */
 public record CheckpointRecord(String id, String parentId, String method, String stage, double targetSparsity,
         double actualSparsity, double upstreamTop1, double upstreamValTop1, int trainSteps, long examplesSeen,
-        double wallSeconds, long prunableParams, long totalParams, byte[] payload, String checksum, String experiment)
-        implements Serializable {
+        double wallSeconds, long prunableParams, long totalParams, byte[] payload, long payloadBytes, String checksum,
+        String experiment) implements Serializable {
 
     /** Encodes a trained model (sparsity measured over the mask's tensors, accuracies in percent). */
     public static CheckpointRecord of(String id, String parentId, String method, String stage, double target,
@@ -24,7 +24,7 @@ public record CheckpointRecord(String id, String parentId, String method, String
         byte[] payload = CheckpointCodec.encode(model.weights(), model.mask());
         return new CheckpointRecord(id, parentId, method, stage, target, model.sparsity(), 100 * model.test().top1(),
                 100 * model.val().top1(), model.trainSteps(), model.examplesSeen(), model.wallSeconds(),
-                model.mask() == null ? 0 : model.mask().size(), model.weights().parameterCount(), payload,
+                model.mask() == null ? 0 : model.mask().size(), model.weights().parameterCount(), payload, payload.length,
                 CheckpointCodec.checksum(payload), experiment);
     }
 
@@ -37,31 +37,33 @@ public record CheckpointRecord(String id, String parentId, String method, String
         byte[] payload = CheckpointCodec.encode(weights, mask);
         return new CheckpointRecord(id, parentId, method, stage, target, mask == null ? 0.0 : mask.sparsity(), Double.NaN,
                 Double.NaN, trainSteps, examplesSeen, wallSeconds, mask == null ? 0 : mask.size(), weights.parameterCount(),
-                payload, CheckpointCodec.checksum(payload), experiment);
+                payload, payload.length, CheckpointCodec.checksum(payload), experiment);
     }
 
     /** This record with the training cost of its chain so far added (IMP and COLT count the whole schedule). */
     public CheckpointRecord afterChain(int steps, long examples, double seconds) {
         return new CheckpointRecord(id, parentId, method, stage, targetSparsity, actualSparsity, upstreamTop1, upstreamValTop1,
-                trainSteps + steps, examplesSeen + examples, wallSeconds + seconds, prunableParams, totalParams, payload, checksum,
-                experiment);
+                trainSteps + steps, examplesSeen + examples, wallSeconds + seconds, prunableParams, totalParams, payload, payloadBytes,
+                checksum, experiment);
     }
 
-    /** The weights and mask, after verifying the checksum. */
+    /** The weights and mask, after verifying the checksum (only for a record read with its payload). */
     public CheckpointCodec.Decoded decode() {
         return CheckpointCodec.decode(payload, checksum, id);
     }
 
     public Row toRow() {
         return RowFactory.create(id, parentId, method, stage, targetSparsity, actualSparsity, upstreamTop1, upstreamValTop1,
-                trainSteps, examplesSeen, wallSeconds, prunableParams, totalParams, payload, (long) payload.length, checksum,
+                trainSteps, examplesSeen, wallSeconds, prunableParams, totalParams, payload, payloadBytes, checksum,
                 experiment, new Timestamp(System.currentTimeMillis()));
     }
 
+    /** A record from a table row; without a {@code payload} column (a metadata read) its payload is null. */
     public static CheckpointRecord fromRow(Row r) {
+        byte[] payload = r.schema().getFieldIndex("payload").isDefined() ? r.getAs("payload") : null;
         return new CheckpointRecord(r.getAs("id"), r.getAs("parent_id"), r.getAs("method"), r.getAs("stage"),
                 r.getAs("target_sparsity"), r.getAs("actual_sparsity"), r.getAs("upstream_top1"), r.getAs("upstream_val_top1"),
                 r.getAs("train_steps"), r.getAs("examples_seen"), r.getAs("wall_s"), r.getAs("prunable_params"),
-                r.getAs("total_params"), r.getAs("payload"), r.getAs("checksum"), r.getAs("experiment"));
+                r.getAs("total_params"), payload, r.<Long>getAs("payload_bytes"), r.getAs("checksum"), r.getAs("experiment"));
     }
 }

@@ -14,10 +14,11 @@ final class ReportHtml {
                 .append(escape(config.name)).append("</title>\n<style>body{font-family:sans-serif;margin:2em}"
                         + "table{border-collapse:collapse;margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
                         + "td:first-child,th:first-child{text-align:left}.sig{font-weight:bold;background:#fff3c4}"
+                        + ".failed{color:#a00;background:#fde2e2}"
                         + "img{max-width:720px;margin:0.5em}</style></head><body>\n");
         h.append("<h1>Transfer accuracy: ").append(escape(config.name)).append("</h1>\n<p>Mean ± std over seeds ")
                 .append(config.transfer.seeds).append(", in percent. Highlighted cells differ from dense significantly "
-                        + "(Welch's t-test over seeds, p &lt; 0.05). Data: <a href=\"transfer_table.csv\">transfer_table.csv</a>, "
+                        + "(Welch's t-test over seeds, p &lt; 0.05); red cells are runs that all failed (see transfer_results.error). Data: <a href=\"transfer_table.csv\">transfer_table.csv</a>, "
                         + "<a href=\"upstream_table.csv\">upstream_table.csv</a>.</p>\n");
         for (String regime : config.transfer.regimes) {
             h.append("<h2>").append(escape(regime)).append(" finetuning</h2>\n<table><tr><th>method</th><th>sparsity</th>");
@@ -34,10 +35,9 @@ final class ReportHtml {
                     if (c == null) {
                         h.append("<td>–</td>");
                     } else {
-                        h.append(c.significant() ? "<td class=\"sig\" title=\"p = " + String.format(Locale.ROOT, "%.3g", c.pVsDense()) + "\">" : "<td>")
-                                .append(String.format(Locale.ROOT, "%.2f", c.mean()))
-                                .append(c.std() == null ? "" : String.format(Locale.ROOT, " ± %.2f", c.std()))
-                                .append(c.nFailed() > 0 ? " (" + c.nFailed() + " failed)" : "").append("</td>");
+                        String attributes = c.allFailed() ? " class=\"failed\"" : c.significant()
+                                ? " class=\"sig\" title=\"p = " + String.format(Locale.ROOT, "%.3g", c.pVsDense()) + "\"" : "";
+                        h.append("<td").append(attributes).append('>').append(c.display()).append("</td>");
                     }
                 }
                 h.append("</tr>\n");

@@ -31,7 +31,7 @@ final class ReportPlots {
 
     ReportPlots(ExperimentConfig config, List<ReportStage.Cell> cells, List<CheckpointRecord> checkpoints) {
         this.config = config;
-        this.cells = cells;
+        this.cells = cells.stream().filter(c -> !c.allFailed()).toList(); // nothing to plot
         this.checkpoints = checkpoints;
     }
 

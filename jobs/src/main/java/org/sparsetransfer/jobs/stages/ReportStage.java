@@ -53,7 +53,7 @@ public final class ReportStage {
             .add("regime", DataTypes.StringType, false)
             .add("task", DataTypes.StringType, false)
             .add("metric", DataTypes.StringType, false)
-            .add("mean", DataTypes.DoubleType, false)
+            .add("mean", DataTypes.DoubleType, true)
             .add("std", DataTypes.DoubleType, true)
             .add("n_seeds", DataTypes.LongType, false)
             .add("delta_vs_dense", DataTypes.DoubleType, true)
@@ -65,14 +65,28 @@ public final class ReportStage {
 
     /**
      * One cell of the table: a (method, sparsity, regime, task) over seeds; n_failed counts
-     * diverged seeds; pVsDense is Welch's two-sided t-test of its seeds against dense's (null when
-     * either side has fewer than two seeds or no variance).
+     * diverged seeds (when all did, mean is NaN and the tables say "failed"); pVsDense is
+     * Welch's two-sided t-test of its seeds against dense's (null when either side has fewer
+     * than two seeds or no variance).
      */
     public record Cell(String method, double sparsity, String regime, String task, String metric, double mean, Double std,
             long nSeeds, Double deltaVsDense, long nFailed, double[] values, Double pVsDense) {
 
         boolean significant() {
             return pVsDense != null && pVsDense < ALPHA;
+        }
+
+        boolean allFailed() {
+            return nSeeds == 0;
+        }
+
+        /** How the Markdown and HTML tables show the cell: mean ± std, * when significant, failed runs counted. */
+        String display() {
+            if (allFailed()) {
+                return "failed (" + nFailed + " of " + nFailed + " runs)";
+            }
+            return String.format(Locale.ROOT, "%.2f", mean) + (std == null ? "" : String.format(Locale.ROOT, " ± %.2f", std))
+                    + (nFailed > 0 ? " (" + nFailed + " failed)" : "");
         }
     }
 
@@ -82,7 +96,7 @@ public final class ReportStage {
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(ctx);
         List<Cell> cells = cells(ctx, checkpoints);
         List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.sparsity(), c.regime(), c.task(), c.metric(),
-                c.mean(), c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed(), c.pVsDense())).toList();
+                c.allFailed() ? null : c.mean(), c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed(), c.pVsDense())).toList();
         ctx.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
                 .option("overwriteSchema", "true").save(ctx.warehouse().transferTable());
         return export(ctx, ctx.warehouse().reportDir(), cells, checkpoints);
@@ -144,17 +158,14 @@ public final class ReportStage {
         }
         List<Cell> cells = new ArrayList<>();
         for (Row r : grouped) {
-            if (r.isNullAt(5)) {
-                continue; // every seed of this cell failed: see the results table
-            }
             String key = r.getString(2) + "|" + r.getString(3);
             Double dense = denseMeans.get(key);
-            double mean = r.getDouble(5);
+            double mean = r.isNullAt(5) ? Double.NaN : r.getDouble(5); // NaN: every seed of this cell failed
             double[] values = values(r);
             Double p = r.getString(0).equals("dense") || !denseValues.containsKey(key) ? null
                     : Significance.welchP(values, denseValues.get(key));
             cells.add(new Cell(r.getString(0), r.getDouble(1), r.getString(2), r.getString(3), r.getString(4), mean,
-                    r.isNullAt(6) ? null : r.getDouble(6), r.getLong(7), dense == null ? null : mean - dense,
+                    r.isNullAt(6) ? null : r.getDouble(6), r.getLong(7), dense == null || r.isNullAt(5) ? null : mean - dense,
                     r.getLong(8) - r.getLong(7), values, p));
         }
         List<String> methods = new ArrayList<>(List.of("dense"));
@@ -174,7 +185,7 @@ public final class ReportStage {
     static String csv(List<Cell> cells) {
         List<List<Object>> rows = new ArrayList<>();
         for (Cell c : cells) {
-            rows.add(List.of(c.method(), fmt(c.sparsity()), c.regime(), c.task(), c.metric(), fmt(c.mean()),
+            rows.add(List.of(c.method(), fmt(c.sparsity()), c.regime(), c.task(), c.metric(), c.allFailed() ? "" : fmt(c.mean()),
                     c.std() == null ? "" : fmt(c.std()), c.nSeeds(), c.deltaVsDense() == null ? "" : fmt(c.deltaVsDense())));
         }
         return csv(List.of("method", "sparsity", "regime", "task", "metric", "mean", "std", "n_seeds", "delta_vs_dense"), rows);
@@ -225,7 +236,8 @@ public final class ReportStage {
             metrics.add(task + " " + TaskRegistry.get(task, "transfer.tasks").metric().key());
         }
         md.append(String.join(", ", metrics)).append(". Δ is the mean over tasks minus dense's. ")
-                .append("* marks a cell that differs from dense significantly (Welch's t-test over seeds, p < 0.05).\n");
+                .append("* marks a cell that differs from dense significantly (Welch's t-test over seeds, p < 0.05); ")
+                .append("\"failed\" marks a cell whose runs all diverged (their errors are in the transfer_results table).\n");
         for (String regime : config.transfer.regimes) {
             md.append("\n## ").append(regime).append(" finetuning\n\n| method | sparsity |");
             config.transfer.tasks.forEach(task -> md.append(' ').append(task).append(" |"));
@@ -244,19 +256,11 @@ public final class ReportStage {
                     if (c == null) {
                         md.append(" – |");
                     } else {
-                        md.append(' ').append(String.format(Locale.ROOT, "%.2f", c.mean()));
-                        if (c.std() != null) {
-                            md.append(String.format(Locale.ROOT, " ± %.2f", c.std()));
+                        md.append(' ').append(c.display()).append(c.significant() ? " * |" : " |");
+                        if (!c.allFailed()) {
+                            sum += c.mean();
+                            n++;
                         }
-                        if (c.significant()) {
-                            md.append(" *");
-                        }
-                        if (c.nFailed() > 0) {
-                            md.append(" (").append(c.nFailed()).append(" failed)");
-                        }
-                        md.append(" |");
-                        sum += c.mean();
-                        n++;
                     }
                 }
                 double mean = n == 0 ? Double.NaN : sum / n;
@@ -273,7 +277,7 @@ public final class ReportStage {
                 .append("|---|---:|---:|---:|---:|---:|---:|\n");
         for (CheckpointRecord r : checkpoints) {
             md.append(String.format(Locale.ROOT, "| %s | %.2f | %.4f | %.2f | %d | %.1f | %d |%n", r.method(), r.targetSparsity(),
-                    r.actualSparsity(), r.upstreamTop1(), r.trainSteps(), r.wallSeconds(), r.payload().length));
+                    r.actualSparsity(), r.upstreamTop1(), r.trainSteps(), r.wallSeconds(), r.payloadBytes()));
         }
         return md.toString();
     }

@@ -7,9 +7,22 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.apache.spark.SimpleFutureAction;
+import org.apache.spark.SparkContext;
+import org.apache.spark.SparkException;
+import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.api.java.function.Function;
 import org.sparsetransfer.core.InvalidInputException;
+import scala.jdk.javaapi.CollectionConverters;
+import scala.runtime.AbstractFunction0;
+import scala.runtime.AbstractFunction1;
+import scala.runtime.AbstractFunction2;
+import scala.runtime.BoxedUnit;
 
 /**
  * Runs a stage's independent units of work in parallel driver threads. A unit submits Spark jobs
@@ -19,6 +32,9 @@ import org.sparsetransfer.core.InvalidInputException;
  */
 final class TrainingJobs {
     private static final Object PERSIST_LOCK = new Object();
+    /** FAIR scheduler pools (SparkSessions turns FAIR on): writes get a slot ahead of queued training tasks. */
+    static final String TRAINING_POOL = "training";
+    static final String WRITE_POOL = "writes";
 
     private TrainingJobs() {}
 
@@ -33,19 +49,122 @@ final class TrainingJobs {
 
     /** Runs {@code work} on one job as a single Spark task and returns its result. */
     static <J extends Serializable, R> R onExecutor(JavaSparkContext jsc, J job, Function<J, R> work) {
-        return jsc.parallelize(List.of(job), 1).map(work).collect().get(0);
+        return onExecutors(jsc, List.of(job), work).get(0);
     }
 
     /** Runs {@code work} on each job as its own Spark task, all in one Spark job; results in order. */
     static <J extends Serializable, R> List<R> onExecutors(JavaSparkContext jsc, List<J> jobs, Function<J, R> work) {
-        return jsc.parallelize(jobs, jobs.size()).map(work).collect();
+        List<List<R>> results = new ArrayList<>(1);
+        inPool(TRAINING_POOL, () -> results.add(
+                TrainingResources.apply(jsc.parallelize(jobs, jobs.size()), "training").map(work).collect()));
+        return results.get(0);
     }
 
-    /** Persists one result; never concurrently with another. */
+    /**
+     * Runs {@code work} on each job as its own Spark task, all in one Spark job with one
+     * partition per job (training tasks scheduled by {@link TrainingResources}), and hands the
+     * results to {@code onResults} on the calling thread as their tasks succeed: whatever
+     * arrived since the last call, in one batch. Spark reports a partition's result once, even
+     * when its task was retried. If the job fails, the results that arrived are still handed
+     * over before the failure is thrown.
+     */
+    static <J extends Serializable, R> void stream(JavaSparkContext jsc, String stage, List<J> jobs, Function<J, R> work,
+            Consumer<List<R>> onResults) {
+        JavaRDD<J> rdd = TrainingResources.apply(jsc.parallelize(jobs, jobs.size()), stage);
+        BlockingQueue<R> arrived = new LinkedBlockingQueue<>();
+        List<Object> partitions = new ArrayList<>();
+        for (int i = 0; i < jobs.size(); i++) {
+            partitions.add(i);
+        }
+        SimpleFutureAction<BoxedUnit>[] submitted = new SimpleFutureAction[1];
+        inPool(TRAINING_POOL, () -> submitted[0] = jsc.sc().submitJob(rdd.rdd(), new RunOne<>(work),
+                CollectionConverters.asScala(partitions).toSeq(), new Enqueue<>(arrived), new Done()));
+        SimpleFutureAction<BoxedUnit> job = submitted[0];
+        try {
+            while (true) {
+                R first = arrived.poll(1, TimeUnit.SECONDS);
+                if (first == null) {
+                    if (job.isCompleted() && arrived.isEmpty()) {
+                        break;
+                    }
+                    continue;
+                }
+                List<R> batch = new ArrayList<>(List.of(first));
+                arrived.drainTo(batch);
+                onResults.accept(batch);
+            }
+            job.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            job.cancel();
+            throw new IllegalStateException(stage + " was interrupted", e);
+        } catch (SparkException e) {
+            InvalidInputException userError = InvalidInputException.find(e);
+            String message = stage + " failed (runs that finished are saved; rerun to retry the rest): " + rootMessage(e);
+            if (userError != null) {
+                throw new InvalidInputException(message, userError);
+            }
+            throw new IllegalStateException(message, e);
+        } catch (RuntimeException e) {
+            job.cancel();
+            throw e;
+        }
+    }
+
+    /** The task side of {@link #stream}: runs the partition's single job. */
+    private static final class RunOne<J, R> extends AbstractFunction1<scala.collection.Iterator<J>, R> implements Serializable {
+        private final Function<J, R> work;
+
+        RunOne(Function<J, R> work) {
+            this.work = work;
+        }
+
+        @Override
+        public R apply(scala.collection.Iterator<J> partition) {
+            try {
+                return work.call(partition.next());
+            } catch (RuntimeException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IllegalStateException(e.getMessage(), e);
+            }
+        }
+    }
+
+    /** The driver side of {@link #stream}: called by Spark's scheduler, so it only enqueues. */
+    private static final class Enqueue<R> extends AbstractFunction2<Object, R, BoxedUnit> implements Serializable {
+        private final transient BlockingQueue<R> arrived;
+
+        Enqueue(BlockingQueue<R> arrived) {
+            this.arrived = arrived;
+        }
+
+        @Override
+        public BoxedUnit apply(Object partition, R result) {
+            arrived.add(result);
+            return BoxedUnit.UNIT;
+        }
+    }
+
+    private static final class Done extends AbstractFunction0<BoxedUnit> implements Serializable {
+        @Override
+        public BoxedUnit apply() {
+            return BoxedUnit.UNIT;
+        }
+    }
+
+    /** Persists one training run's result; never concurrently with another write. */
     static void persist(Runnable write) {
+        persist(1, write);
+    }
+
+    /** Persists results of {@code runs} training runs; never concurrently with another write. */
+    static void persist(int runs, Runnable write) {
         synchronized (PERSIST_LOCK) {
-            write.run();
-            FaultInjection.afterStore();
+            inPool(WRITE_POOL, write);
+            for (int i = 0; i < runs; i++) {
+                FaultInjection.afterStore();
+            }
         }
     }
 
@@ -92,6 +211,18 @@ final class TrainingJobs {
                 throw new InvalidInputException(message, userError);
             }
             throw new IllegalStateException(message, firstCause);
+        }
+    }
+
+    /** Runs {@code action} with the Spark jobs it starts in scheduler pool {@code pool}. */
+    static void inPool(String pool, Runnable action) {
+        SparkContext sc = SparkContext.getOrCreate();
+        String previous = sc.getLocalProperty("spark.scheduler.pool");
+        sc.setLocalProperty("spark.scheduler.pool", pool);
+        try {
+            action.run();
+        } finally {
+            sc.setLocalProperty("spark.scheduler.pool", previous);
         }
     }
 

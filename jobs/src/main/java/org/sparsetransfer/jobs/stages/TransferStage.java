@@ -7,99 +7,120 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.apache.spark.broadcast.Broadcast;
+import org.apache.commons.lang3.SerializationUtils;
+import org.apache.spark.TaskContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.checkpoint.CheckpointCodec;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.data.ImageSet;
 import org.sparsetransfer.core.experiment.TransferExperiment;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.Metric;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.transfer.Regime;
+import org.sparsetransfer.jobs.tables.CheckpointTable;
+import org.sparsetransfer.jobs.tables.DatasetTable;
 import org.sparsetransfer.jobs.tables.ResultTable;
 
 /**
- * Fine-tunes every checkpoint of the config on every task, in every regime, for every seed.
- * One Spark task per (checkpoint, task), so linear transfer extracts features once and reuses
- * them across seeds; its rows are merged into the results table as soon as it finishes, and
- * runs already recorded as successful are skipped. The dense checkpoint is always included: it
- * is every table's baseline.
+ * Fine-tunes every checkpoint of the config on every task, in every regime, for every seed:
+ * one Spark task per run, all runs in one Spark job spread over the executors. A task reads
+ * its checkpoint and its task's images from the tables' data files itself (nothing but file
+ * paths goes through the driver), and each run's row is merged into the results table as soon
+ * as its task succeeds, keyed so that a retried task or a rerun replaces rather than adds.
+ * Runs already recorded as successful are skipped. The dense checkpoint is always included:
+ * it is every table's baseline.
  */
 public final class TransferStage {
     public static final String NAME = "transfer";
 
-    /** One (checkpoint, task) unit with the runs still to do. */
-    public record Job(CheckpointRecord checkpoint, String task, List<Regime> regimes, List<Long> seeds,
-            ExperimentConfig config) implements Serializable {
+    /** A checkpoint to transfer: what the report needs about it, and where executors read it. */
+    public record Source(String id, String method, double targetSparsity, double actualSparsity,
+            CheckpointTable.Location location) implements Serializable {}
+
+    /** One transfer run: a Spark task's whole input. */
+    public record Run(int index, Source source, String task, List<String> taskFiles, Regime regime, long seed,
+            ExperimentConfig config, boolean failFirstAttempt) implements Serializable {
         String describe() {
-            return checkpoint.id() + " on " + task + " " + regimes.stream().map(Regime::key).toList() + " seeds " + seeds;
+            return source.id() + " on " + task + " " + regime.key() + " seed " + seed;
         }
     }
 
-    /** The downstream tasks' splits, broadcast once to all tasks. */
-    public record Inputs(Map<String, TaskRegistry.Splits> tasks) implements Serializable {}
-
-    /** What one unit produced. */
-    public record RunResult(Job job, List<TransferExperiment.Outcome> outcomes, String device) implements Serializable {}
+    /** What one run produced, and on which device. */
+    public record RunResult(Run run, TransferExperiment.Outcome outcome, String device) implements Serializable {}
 
     public void run(StageContext ctx) {
         ctx.describe(NAME, "planning transfer runs");
         ExperimentConfig config = ctx.config();
         List<CheckpointRecord> checkpoints = checkpoints(ctx);
+        List<String> corrupt = ctx.checkpoints().failingChecksum(checkpoints.stream().map(CheckpointRecord::id).toList());
+        if (!corrupt.isEmpty()) {
+            throw new InvalidInputException("Checkpoint " + String.join(", ", corrupt) + " failed its checksum; "
+                    + "delete its rows from " + ctx.warehouse().checkpoints() + " and rerun upstream and prune to rebuild it");
+        }
         String settings = ctx.ids().transferSettingsHash();
         Set<String> done = ctx.results().completed(settings);
         List<Regime> regimes = config.transfer.regimes.stream().map(r -> Regime.parse(r, "transfer.regimes")).toList();
 
-        List<Job> todo = new ArrayList<>();
+        List<Run> todo = new ArrayList<>();
         int total = 0;
-        int skipped = 0;
+        Map<String, CheckpointTable.Location> locations = null;
+        Map<String, List<String>> taskFiles = new LinkedHashMap<>();
         for (CheckpointRecord checkpoint : checkpoints) {
             for (String task : config.transfer.tasks) {
-                // A unit runs the regimes and seeds that some run of it still needs.
-                List<Regime> unitRegimes = new ArrayList<>();
-                List<Long> unitSeeds = new ArrayList<>();
                 for (Regime regime : regimes) {
                     for (long seed : config.transfer.seeds) {
                         total++;
                         if (done.contains(ResultTable.key(checkpoint.id(), task, regime.key(), seed))) {
-                            skipped++;
-                        } else {
-                            if (!unitRegimes.contains(regime)) {
-                                unitRegimes.add(regime);
-                            }
-                            if (!unitSeeds.contains(seed)) {
-                                unitSeeds.add(seed);
-                            }
+                            continue;
                         }
+                        if (locations == null) {
+                            locations = ctx.checkpoints().locate(checkpoints.stream().map(CheckpointRecord::id).toList());
+                        }
+                        Source source = new Source(checkpoint.id(), checkpoint.method(), checkpoint.targetSparsity(),
+                                checkpoint.actualSparsity(), locations.get(checkpoint.id()));
+                        List<String> files = taskFiles.computeIfAbsent(task, t -> ctx.datasets().files(t));
+                        todo.add(new Run(todo.size(), source, task, files, regime, seed, runConfig(config, source, task, regime, seed),
+                                config.fault.failFirstTransferAttempt && todo.isEmpty()));
                     }
-                }
-                if (!unitRegimes.isEmpty()) {
-                    todo.add(new Job(checkpoint, task, unitRegimes, unitSeeds, config));
                 }
             }
         }
-        if (skipped > 0) {
-            StageContext.log(NAME, skipped + " of " + total + " runs already have results, skipping them");
+        if (todo.size() < total) {
+            StageContext.log(NAME, (total - todo.size()) + " of " + total + " runs already have results, skipping them");
         }
         if (todo.isEmpty()) {
             StageContext.log(NAME, "all " + total + " transfer runs are done");
             return;
         }
-        StageContext.log(NAME, String.format("%d units (checkpoint x task) to run: %d checkpoints, tasks %s, regimes %s, seeds %s",
+        StageContext.log(NAME, String.format("%d runs, one Spark task each: %d checkpoints x tasks %s x regimes %s x seeds %s",
                 todo.size(), checkpoints.size(), config.transfer.tasks, config.transfer.regimes, config.transfer.seeds));
-        Map<String, TaskRegistry.Splits> tasks = new LinkedHashMap<>();
-        for (String task : config.transfer.tasks) {
-            tasks.put(task, new TaskRegistry.Splits(ctx.datasets().read(task, "train"), null, ctx.datasets().read(task, "test")));
+        ctx.describe(NAME, todo.size() + " transfer runs");
+        long start = System.nanoTime();
+        int[] stored = {0};
+        TrainingJobs.stream(ctx.jsc(), NAME, todo, TransferStage::execute, results -> {
+            TrainingJobs.persist(results.size(), () -> ctx.results().write(results.stream().map(r -> row(r, settings)).toList()));
+            for (RunResult r : results) {
+                TransferExperiment.Outcome o = r.outcome();
+                StageContext.log(NAME, String.format("%d/%d stored: %s on %s: %s", ++stored[0], todo.size(), r.run().describe(),
+                        r.device(), o.error() == null ? String.format("%.2f%%", 100 * o.scores().top1()) : "FAILED " + o.error()));
+            }
+        });
+        StageContext.log(NAME, String.format("%d runs finished in %.1f s", todo.size(), (System.nanoTime() - start) / 1e9));
+    }
+
+    /** The config a run trains with: the experiment's, or for a run that {@code fault.diverge_transfer} selects, a copy with a NaN learning rate. */
+    private static ExperimentConfig runConfig(ExperimentConfig config, Source source, String task, Regime regime, long seed) {
+        boolean diverge = config.fault.divergeTransfer.stream()
+                .anyMatch(s -> s.matches(source.method(), source.targetSparsity(), task, regime.key(), seed));
+        if (!diverge) {
+            return config;
         }
-        Broadcast<Inputs> inputs = ctx.jsc().broadcast(new Inputs(tasks));
-        List<TrainingJobs.Described> units = todo.stream().map(job -> new TrainingJobs.Described(() -> {
-            RunResult result = TrainingJobs.onExecutor(ctx.jsc(), job, j -> transfer(j, inputs.value()));
-            TrainingJobs.persist(() -> ctx.results().write(rows(result, settings)));
-        }, job.describe())).toList();
-        TrainingJobs.run(ctx.jsc(), NAME, units);
-        inputs.destroy();
+        ExperimentConfig copy = SerializationUtils.clone(config);
+        (regime == Regime.LINEAR ? copy.transfer.linear : copy.transfer.full).lr = Float.NaN;
+        return copy;
     }
 
     /** The dense checkpoint and every pruned checkpoint the config asks for, all of which must exist. */
@@ -115,39 +136,47 @@ public final class TransferStage {
             }
         }
         Map<String, CheckpointRecord> found = new LinkedHashMap<>();
-        ctx.checkpoints().getAll(ids).forEach(r -> found.put(r.id(), r));
+        ctx.checkpoints().describe(ids).forEach(r -> found.put(r.id(), r));
         List<String> missing = ids.stream().filter(id -> !found.containsKey(id)).toList();
         if (!missing.isEmpty()) {
             throw new InvalidInputException("Checkpoints " + missing + " are not in " + ctx.warehouse().checkpoints()
                     + "; run the upstream and prune commands with this config first");
         }
-        List<CheckpointRecord> ordered = ids.stream().map(found::get).toList();
-        ordered.forEach(CheckpointRecord::decode); // fail on a corrupt checkpoint before any work
-        return ordered;
+        return ids.stream().map(found::get).toList();
     }
 
-    private static RunResult transfer(Job job, Inputs inputs) throws Exception {
-        String tag = NAME + " " + job.checkpoint().id() + " " + job.task();
-        CheckpointCodec.Decoded upstream = job.checkpoint().decode();
-        TransferExperiment experiment = new TransferExperiment(job.config(), Devices.forTask());
-        List<TransferExperiment.Outcome> outcomes = experiment.run(upstream.weights(), upstream.mask(),
-                inputs.tasks().get(job.task()), job.regimes(), job.seeds(), line -> StageContext.log(tag, line));
-        return new RunResult(job, outcomes, Devices.forTask().toString());
-    }
-
-    private static List<Row> rows(RunResult result, String settings) {
-        Job job = result.job();
-        Metric metric = TaskRegistry.get(job.task(), "transfer.tasks").metric();
-        Timestamp now = new Timestamp(System.currentTimeMillis());
-        List<Row> rows = new ArrayList<>();
-        for (TransferExperiment.Outcome o : result.outcomes()) {
-            boolean ok = o.error() == null;
-            rows.add(RowFactory.create(job.checkpoint().id(), settings, job.task(), o.regime().key(), o.seed(),
-                    job.checkpoint().method(), job.checkpoint().targetSparsity(), job.checkpoint().actualSparsity(), metric.key(),
-                    ok ? metric.percent(o.scores()) : null, ok ? 100 * o.scores().top1() : null,
-                    ok ? 100 * o.scores().meanPerClass() : null, ok ? "ok" : "failed", o.error(), o.steps(), o.wallSeconds(),
-                    result.device(), now));
+    /** Runs on an executor: reads its inputs from the tables' files (cached per JVM) and trains. */
+    private static RunResult execute(Run run) throws Exception {
+        String tag = NAME + " " + run.describe();
+        CheckpointCodec.Decoded upstream = ExecutorCache.get(run.source().location(),
+                () -> CheckpointTable.read(run.source().location()));
+        ImageSet train = split(run, "train");
+        ImageSet test = split(run, "test");
+        var device = Devices.forTask();
+        StageContext.log(tag, "on " + device + ", " + train.size() + " training and " + test.size() + " test images");
+        TransferExperiment.Outcome outcome = new TransferExperiment(run.config(), device).run(upstream.weights(), upstream.mask(),
+                new TaskRegistry.Splits(train, null, test), run.regime(), run.seed(), line -> StageContext.log(tag, line));
+        TaskContext task = TaskContext.get();
+        if (run.failFirstAttempt() && task != null && task.attemptNumber() == 0) {
+            throw new IllegalStateException("fault.fail_first_transfer_attempt: failing attempt 0 of " + run.describe()
+                    + " after it trained");
         }
-        return rows;
+        return new RunResult(run, outcome, device.toString());
+    }
+
+    private static ImageSet split(Run run, String split) throws Exception {
+        return ExecutorCache.get(List.of(run.task(), split, run.taskFiles()),
+                () -> DatasetTable.readFiles(run.task(), split, run.taskFiles()));
+    }
+
+    private static Row row(RunResult result, String settings) {
+        Run run = result.run();
+        TransferExperiment.Outcome o = result.outcome();
+        Metric metric = TaskRegistry.get(run.task(), "transfer.tasks").metric();
+        boolean ok = o.error() == null;
+        return RowFactory.create(run.source().id(), settings, run.task(), run.regime().key(), run.seed(), run.source().method(),
+                run.source().targetSparsity(), run.source().actualSparsity(), metric.key(), ok ? metric.percent(o.scores()) : null,
+                ok ? 100 * o.scores().top1() : null, ok ? 100 * o.scores().meanPerClass() : null, ok ? "ok" : "failed", o.error(),
+                o.steps(), o.wallSeconds(), result.device(), new Timestamp(System.currentTimeMillis()));
     }
 }

@@ -4,14 +4,18 @@ import static org.apache.spark.sql.functions.col;
 
 import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
+import org.apache.spark.api.java.function.FilterFunction;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.sparsetransfer.core.checkpoint.CheckpointCodec;
 import org.sparsetransfer.jobs.stages.CheckpointRecord;
 
 /** The checkpoints table: one row per checkpoint id, written by MERGE so reruns never duplicate. */
@@ -75,6 +79,53 @@ public final class CheckpointTable {
             return List.of();
         }
         return table().where(col("id").isin(ids.toArray())).collectAsList().stream().map(CheckpointRecord::fromRow).toList();
+    }
+
+    /** As {@link #getAll}, without the payloads (their weights stay in the table; see {@link #locate}). */
+    public List<CheckpointRecord> describe(Collection<String> ids) {
+        if (ids.isEmpty()) {
+            return List.of();
+        }
+        return table().where(col("id").isin(ids.toArray())).drop("payload").collectAsList().stream()
+                .map(CheckpointRecord::fromRow).toList();
+    }
+
+    /** Where executors find a checkpoint: its id, checksum and the data files that hold its row. */
+    public record Location(String id, String checksum, List<String> files) implements java.io.Serializable {}
+
+    /** The locations of {@code ids} in the current snapshot (no payload reaches the driver). */
+    public Map<String, Location> locate(Collection<String> ids) {
+        Dataset<Row> rows = table().where(col("id").isin(ids.toArray()));
+        Map<String, List<String>> files = TableFiles.byKey(rows, "id");
+        Map<String, Location> found = new TreeMap<>();
+        for (Row r : rows.select("id", "checksum").collectAsList()) {
+            found.put(r.getString(0), new Location(r.getString(0), r.getString(1), files.get(r.getString(0))));
+        }
+        TableFiles.requirePlainFiles(spark, path);
+        return found;
+    }
+
+    /** Ids among {@code ids} whose payload does not match its checksum, checked on the executors. */
+    public List<String> failingChecksum(Collection<String> ids) {
+        return table().where(col("id").isin(ids.toArray())).select("id", "payload", "checksum")
+                .filter((FilterFunction<Row>) r -> !CheckpointCodec.checksum((byte[]) r.get(1)).equals(r.getString(2)))
+                .select("id").collectAsList().stream().map(r -> r.getString(0)).sorted().toList();
+    }
+
+    /** A checkpoint's weights and mask, read from its data files (on an executor) and verified. */
+    public static CheckpointCodec.Decoded read(Location location) {
+        byte[][] payload = new byte[1][];
+        for (String file : location.files()) {
+            TableFiles.forEachRow(file, g -> {
+                if (g.getString("id", 0).equals(location.id())) {
+                    payload[0] = g.getBinary("payload", 0).getBytes();
+                }
+            });
+        }
+        if (payload[0] == null) {
+            throw new IllegalStateException("Checkpoint " + location.id() + " is not in " + location.files());
+        }
+        return CheckpointCodec.decode(payload[0], location.checksum(), location.id());
     }
 
     public Dataset<Row> table() {

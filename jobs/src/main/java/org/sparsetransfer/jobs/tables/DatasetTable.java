@@ -4,8 +4,10 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
@@ -69,31 +71,71 @@ public final class DatasetTable {
                 .save(path);
     }
 
-    /** One split of an ingested dataset, in its stored order. */
+    /** One split of an ingested dataset, in its stored order, read through the driver. */
     public ImageSet read(String dataset, String split) {
+        List<ImageRow> rows = new ArrayList<>();
+        for (Row r : rows(dataset).where(col("split").equalTo(lit(split)))
+                .select("idx", "label", "num_classes", "height", "width", "pixels").collectAsList()) {
+            rows.add(new ImageRow(r.getInt(0), r.getInt(1), r.getInt(2), r.getInt(3), r.getInt(4), (byte[]) r.get(5)));
+        }
+        return assemble(dataset, split, rows);
+    }
+
+    /**
+     * The Parquet files holding {@code dataset} in the current snapshot, for executors to read
+     * with {@link #readFiles} instead of receiving the images from the driver.
+     */
+    public List<String> files(String dataset) {
+        List<String> files = TableFiles.byKey(rows(dataset), "dataset").get(dataset);
+        if (files == null) {
+            throw missing(dataset, "any split");
+        }
+        TableFiles.requirePlainFiles(spark, path);
+        return files;
+    }
+
+    /** One split of {@code dataset} read straight from its data files (see {@link #files}). */
+    public static ImageSet readFiles(String dataset, String split, List<String> files) {
+        List<ImageRow> rows = new ArrayList<>();
+        for (String file : files) {
+            TableFiles.forEachRow(file, g -> {
+                if (g.getString("split", 0).equals(split)) {
+                    rows.add(new ImageRow(g.getInteger("idx", 0), g.getInteger("label", 0), g.getInteger("num_classes", 0),
+                            g.getInteger("height", 0), g.getInteger("width", 0), g.getBinary("pixels", 0).getBytes()));
+                }
+            });
+        }
+        return assemble(dataset, split, rows);
+    }
+
+    private Dataset<Row> rows(String dataset) {
         if (!DeltaTables.exists(spark, path)) {
             throw new InvalidInputException("No datasets table under " + path + "; run the ingest command first");
         }
-        List<Row> rows = spark.read().format("delta").load(path)
-                .where(col("dataset").equalTo(lit(dataset)).and(col("split").equalTo(lit(split))))
-                .select("idx", "label", "num_classes", "height", "width", "pixels")
-                .orderBy("idx")
-                .collectAsList();
+        return spark.read().format("delta").load(path).where(col("dataset").equalTo(lit(dataset)));
+    }
+
+    /** One stored image. */
+    private record ImageRow(int idx, int label, int numClasses, int height, int width, byte[] pixels) {}
+
+    private static ImageSet assemble(String dataset, String split, List<ImageRow> rows) {
         if (rows.isEmpty()) {
-            throw new InvalidInputException("Dataset " + dataset + "/" + split + " is not in " + path
-                    + "; run the ingest command with this config first");
+            throw missing(dataset, split);
         }
-        Row first = rows.get(0);
-        int height = first.getInt(3);
-        int width = first.getInt(4);
-        int n = height * width;
+        rows.sort(Comparator.comparingInt(ImageRow::idx));
+        ImageRow first = rows.get(0);
+        int n = first.height() * first.width();
         byte[] pixels = new byte[rows.size() * n];
         int[] labels = new int[rows.size()];
         for (int i = 0; i < rows.size(); i++) {
-            Row r = rows.get(i);
-            labels[i] = r.getInt(1);
-            System.arraycopy((byte[]) r.get(5), 0, pixels, i * n, n);
+            labels[i] = rows.get(i).label();
+            System.arraycopy(rows.get(i).pixels(), 0, pixels, i * n, n);
         }
-        return new ImageSet(dataset, height, width, first.getInt(2), pixels, labels);
+        return new ImageSet(dataset, first.height(), first.width(), first.numClasses(), pixels, labels);
+    }
+
+    private static InvalidInputException missing(String dataset, String split) {
+        return new InvalidInputException("Dataset " + dataset + "/" + split
+                + " is not in the datasets table; run the ingest command with this config first");
     }
 }

@@ -12,11 +12,16 @@ import org.apache.spark.sql.types.StructType;
 public final class DeltaTables {
     private DeltaTables() {}
 
-    /** Creates the table at {@code path} with {@code schema} unless it exists. */
+    /**
+     * Creates the table at {@code path} with {@code schema} unless it exists. Deletion vectors
+     * stay off so that a snapshot's data files hold exactly its rows (executors read them, see
+     * {@link TableFiles}).
+     */
     public static DeltaTable ensure(SparkSession spark, String path, StructType schema, String... partitionColumns) {
         return DeltaTable.createIfNotExists(spark)
                 .location(path)
                 .addColumns(schema)
+                .property("delta.enableDeletionVectors", "false")
                 .partitionedBy(partitionColumns)
                 .execute();
     }

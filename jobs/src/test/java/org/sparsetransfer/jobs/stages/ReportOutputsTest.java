@@ -56,6 +56,26 @@ class ReportOutputsTest {
         assertTrue(Files.size(dir.resolve("linear_mnist.png")) > 1000);
     }
 
+    @Test
+    void aCellWhoseRunsAllFailedIsMarkedNotPlottedAndLeftOutOfMeans() throws Exception {
+        ExperimentConfig config = new ExperimentConfig();
+        config.transfer.tasks = List.of("mnist");
+        config.transfer.regimes = List.of("linear");
+        config.pruning.methods = List.of("dense", "oneshot");
+        config.pruning.sparsities = List.of(0.8);
+        ReportStage.Cell failed = new ReportStage.Cell("oneshot", 0.8, "linear", "mnist", "top1", Double.NaN, null, 0, null, 2,
+                new double[0], null);
+        List<ReportStage.Cell> cells = List.of(cell("dense", 0.0, 90.0, null), failed);
+
+        String md = ReportStage.markdown(config, cells, List.of());
+        assertTrue(md.contains("| oneshot | 0.80 | failed (2 of 2 runs) | – | – |"), md);
+        String csv = ReportStage.csv(cells);
+        assertTrue(csv.contains("oneshot,0.8000,linear,mnist,top1,,,0,\n"), csv);
+        assertTrue(ReportHtml.page(config, cells, List.of(), List.of()).contains("<td class=\"failed\">failed (2 of 2 runs)</td>"));
+        List<String> plots = new ReportPlots(config, cells, List.of()).writeAll(dir);
+        assertEquals(3, plots.size());
+    }
+
     private static ReportStage.Cell cell(String method, double sparsity, double mean, Double p) {
         return new ReportStage.Cell(method, sparsity, "linear", "mnist", "top1", mean, 1.0, 2, mean - 90.0, 0,
                 new double[] {mean - 0.7, mean + 0.7}, p);

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Fan-out benchmark: the transfer stage of conf/tiny.yaml on a Spark local-cluster (a real master,
+# workers and separate executor JVMs, all on 127.0.0.1) with 1 and with 2 single-core executors,
+# measured side by side in one run. Writes bench/results/fanout.md.
+#   bench/fanout.sh [REPEATS]     (default 1 pair; the order alternates 1, 2, 1, 2, ...)
+# Target: efficiency = t1 / (2 * t2) >= 0.8.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+REPEATS="${1:-1}"
+WORK="${BENCH_WORK:-$ROOT/bench/work}"
+CONFIG="$ROOT/conf/tiny.yaml"
+RESULT="$ROOT/bench/results/fanout.md"
+LAUNCHER="$ROOT/jobs/target/launcher"
+CLI="$ROOT/bin/sparse-transfer"
+
+# Upstream and pruning once, in local mode; only the transfer stage is measured.
+for stage in ingest upstream prune; do
+  "$CLI" "$stage" --config "$CONFIG" --out "$WORK" --master 'local[2]' > "$WORK.$stage.log" 2>&1 \
+    || { echo "fanout: $stage failed, see $WORK.$stage.log" >&2; exit 1; }
+done
+
+# Executor JVMs are started by the workers from SPARK_HOME/jars: the application's runtime classpath.
+SPARK_HOME_DIR="$WORK/spark-home"
+rm -rf "$SPARK_HOME_DIR" && mkdir -p "$SPARK_HOME_DIR/jars"
+for jar in $(ls "$ROOT"/jobs/target/sparse-transfer-jobs-*.jar) $(tr ':' ' ' < "$LAUNCHER/classpath.txt"); do
+  ln -sf "$jar" "$SPARK_HOME_DIR/jars/$(basename "$jar")"
+done
+EXECUTOR_FLAGS="$(cat "$LAUNCHER/jvm-flags.txt") -Dai.djl.pytorch.num_threads=1 -Dai.djl.offline=true"
+
+measure() { # $1 = executors; prints the transfer stage's wall seconds
+  local n="$1" log="$WORK.transfer-$1.log"
+  rm -rf "$WORK/transfer_results"
+  SPARK_HOME="$SPARK_HOME_DIR" SPARK_SCALA_VERSION=2.13 SPARSE_TRANSFER_THREADS=1 "$CLI" transfer --config "$CONFIG" \
+    --out "$WORK" --master "local-cluster[$n,1,2048]" --conf "spark.executor.extraJavaOptions=$EXECUTOR_FLAGS" \
+    > "$log" 2>&1 || { echo "fanout: transfer on $n executor(s) failed, see $log" >&2; exit 1; }
+  grep -Eo '[0-9]+ runs finished in [0-9.]+ s' "$log" | tail -n 1 | awk '{print $5}'
+}
+
+declare -a T1 T2
+for ((i = 0; i < REPEATS; i++)); do
+  T1+=("$(measure 1)")
+  T2+=("$(measure 2)")
+done
+RUNS="$(grep -Eo '[0-9]+ runs finished' "$WORK.transfer-2.log" | awk '{print $1}')"
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+t1="$(median "${T1[@]}")"
+t2="$(median "${T2[@]}")"
+efficiency="$(awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.3f", a / (2 * b)}')"
+
+mkdir -p "$(dirname "$RESULT")"
+{
+  echo "# Fan-out: transfer stage on 1 vs 2 single-core executors"
+  echo
+  echo "Command: \`bench/fanout.sh $REPEATS\` ($(date -u +%Y-%m-%dT%H:%MZ))"
+  echo
+  echo "- Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr)"
+  echo "- Java: $(java -version 2>&1 | sed -n 1p); Spark 4.0.1 local-cluster[N,1,2048] (master, workers and executor JVMs on 127.0.0.1); DJL 0.36 / libtorch 2.7.1 CPU, 1 intra-op thread per executor"
+  echo "- Work: the transfer stage of \`conf/tiny.yaml\`, $RUNS runs (one Spark task each), upstream and pruning done beforehand; results table emptied before each measurement"
+  echo
+  echo "| executors | wall s (each measurement) | median s |"
+  echo "|---:|---|---:|"
+  echo "| 1 | ${T1[*]} | $t1 |"
+  echo "| 2 | ${T2[*]} | $t2 |"
+  echo
+  echo "efficiency = t1 / (2 * t2) = **$efficiency** (target >= 0.8)"
+} > "$RESULT"
+cat "$RESULT"
+echo "fanout_efficiency=$efficiency"

@@ -1,0 +1,82 @@
+package org.sparsetransfer.jobs.tables;
+
+import static org.apache.spark.sql.functions.col;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.parquet.example.data.Group;
+import org.apache.parquet.hadoop.ParquetReader;
+import org.apache.parquet.hadoop.example.GroupReadSupport;
+import org.apache.spark.SparkEnv;
+import org.apache.spark.deploy.SparkHadoopUtil;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.sparsetransfer.core.InvalidInputException;
+
+/**
+ * Lets executors read a Delta table's rows themselves. The driver resolves which Parquet files
+ * of the current snapshot hold the rows a task needs (a metadata-only query) and ships the
+ * paths; the task reads those files directly. Delta never modifies a data file, so a path
+ * always names the same rows, and a snapshot's files are exactly its rows as long as the
+ * table has no deletion vectors, which {@link #requirePlainFiles} checks.
+ */
+public final class TableFiles {
+    private TableFiles() {}
+
+    /** The data files holding the rows of {@code rows} (a filtered read of one Delta table), by {@code keyColumn}. */
+    public static Map<String, List<String>> byKey(Dataset<Row> rows, String keyColumn) {
+        Map<String, List<String>> files = new TreeMap<>();
+        for (Row r : rows.select(col(keyColumn), col("_metadata.file_path")).distinct().collectAsList()) {
+            files.computeIfAbsent(r.getString(0), k -> new ArrayList<>()).add(r.getString(1));
+        }
+        files.values().forEach(Collections::sort);
+        return files;
+    }
+
+    /** Fails when the table at {@code path} uses deletion vectors, whose deleted rows its files still hold. */
+    public static void requirePlainFiles(SparkSession spark, String path) {
+        Row detail = io.delta.tables.DeltaTable.forPath(spark, path).detail().select("properties").first();
+        Map<String, String> properties = detail.getJavaMap(0);
+        if ("true".equalsIgnoreCase(properties.get("delta.enableDeletionVectors"))) {
+            throw new InvalidInputException("Delta table " + path + " has deletion vectors enabled, so executors cannot read its "
+                    + "files directly; run ALTER TABLE delta.`" + path + "` SET TBLPROPERTIES ('delta.enableDeletionVectors' = false) "
+                    + "and REORG TABLE delta.`" + path + "` APPLY (PURGE)");
+        }
+    }
+
+    /** Calls {@code action} on every row of one Parquet data file (on an executor or the driver). */
+    public static void forEachRow(String file, Consumer<Group> action) {
+        try (ParquetReader<Group> reader = ParquetReader.builder(new GroupReadSupport(), toPath(file))
+                .withConf(hadoopConf()).build()) {
+            for (Group row = reader.read(); row != null; row = reader.read()) {
+                action.accept(row);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Reading " + file + " failed", e);
+        }
+    }
+
+    private static Path toPath(String file) {
+        try {
+            return new Path(URI.create(file)); // Spark reports file paths URL-encoded
+        } catch (IllegalArgumentException notAUri) {
+            return new Path(file);
+        }
+    }
+
+    /** The Hadoop configuration with the application's spark.hadoop.* settings (credentials for HDFS, S3A, ...). */
+    private static Configuration hadoopConf() {
+        SparkEnv env = SparkEnv.get();
+        return env == null ? new Configuration() : SparkHadoopUtil.get().newConfiguration(env.conf());
+    }
+}
