@@ -44,6 +44,7 @@ import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.stages.CheckpointRecord;
 import org.sparsetransfer.jobs.stages.FaultInjection;
 import org.sparsetransfer.jobs.tables.Warehouse;
+import org.sparsetransfer.jobs.tables.CheckpointTable;
 import org.sparsetransfer.jobs.tables.WarehouseLock;
 
 /**
@@ -328,6 +329,51 @@ class TinyPipelineTest {
 
     @Test
     @Order(9)
+    void dataParallelTrainingOnTwoWorkersMatchesOneWorker() throws Exception {
+        String tiny = Files.readString(TINY);
+        Path upstream = scratch.resolve("dp-upstream.yaml");
+        Files.writeString(upstream, tiny.replace("upstream:\n  epochs: 3\n",
+                "upstream:\n  epochs: 3\n  data_parallel:\n    workers: 2\n    local_steps: 10\n"));
+        String output = runCli("upstream", "--config", upstream.toString(), "--out", out.toString(), "--master", "local[2]");
+        assertTrue(output.contains("data-parallel: 2 workers, 10 local steps per round"), output);
+
+        Path prune = scratch.resolve("dp-prune.yaml");
+        Files.writeString(prune, tiny.replace("  methods: [dense, oneshot, gmp, gmp_star, imp, colt]\n  sparsities: [0.8, 0.9, 0.95]\n",
+                "  methods: [dense, gmp_star]\n  sparsities: [0.9]\n  data_parallel:\n    workers: 2\n    local_steps: 10\n"));
+        output = runCli("prune", "--config", prune.toString(), "--out", out.toString(), "--master", "local[2]");
+        assertTrue(output.contains("pruned the averaged weights to sparsity"), output);
+
+        SparkSession spark = SparkSessions.create("test", "local[2]");
+        CheckpointTable table = new CheckpointTable(spark, new Warehouse(out));
+        ExperimentIds upstreamIds = new ExperimentIds(ConfigLoader.load(upstream));
+        ExperimentIds pruneIds = new ExperimentIds(ConfigLoader.load(prune));
+        compareWorkers(table.get(ids.denseId()).orElseThrow(), table.get(upstreamIds.denseId()).orElseThrow(),
+                config.upstream.batchSize);
+        assertTrue(table.get(upstreamIds.rewindId()).isPresent(), "the rewind point is kept from the data-parallel run too");
+        CheckpointRecord gmpStar = table.get(pruneIds.prunedId(PruningMethod.GMP_STAR, 0.9)).orElseThrow();
+        compareWorkers(table.get(ids.prunedId(PruningMethod.GMP_STAR, 0.9)).orElseThrow(), gmpStar, config.pruning.batchSize);
+        CheckpointCodec.Decoded decoded = gmpStar.decode();
+        assertEquals(0.9, decoded.mask().sparsity(), 1e-3, "the target is hit exactly");
+        for (String name : decoded.mask().tensorNames()) {
+            boolean[] kept = decoded.mask().bits(name);
+            float[] values = decoded.weights().get(name).values();
+            for (int i = 0; i < kept.length; i++) {
+                assertTrue(kept[i] || values[i] == 0f, name + "[" + i + "] pruned but " + values[i]);
+            }
+        }
+    }
+
+    /** N = 2 sees the same examples as N = 1 (to one step per worker) and lands within 2 points of it. */
+    private static void compareWorkers(CheckpointRecord one, CheckpointRecord two, int batch) {
+        assertNotEquals(one.id(), two.id(), "data parallelism is part of the id");
+        assertEquals(one.examplesSeen(), two.examplesSeen(), 2.0 * batch, "same number of examples");
+        assertEquals(one.upstreamTop1(), two.upstreamTop1(), 2.0, one.id() + " vs " + two.id());
+        System.out.printf("data-parallel: %s %.2f%% (1 worker) vs %s %.2f%% (2 workers)%n", one.id(), one.upstreamTop1(),
+                two.id(), two.upstreamTop1());
+    }
+
+    @Test
+    @Order(10)
     void aCorruptCheckpointStopsTransferWithItsName() throws Exception {
         SparkSession spark = SparkSessions.create("test", "local[2]");
         Warehouse warehouse = new Warehouse(out);

@@ -185,6 +185,10 @@ public final class ConfigLoader {
         fraction(source, "pruning.colt.tolerance", colt.tolerance);
         positive(source, "pruning.colt.max_rounds", colt.maxRounds);
 
+        positive(source, "upstream.data_parallel.workers", c.upstream.dataParallel.workers);
+        positive(source, "upstream.data_parallel.local_steps", c.upstream.dataParallel.localSteps);
+        positive(source, "pruning.data_parallel.workers", c.pruning.dataParallel.workers);
+        positive(source, "pruning.data_parallel.local_steps", c.pruning.dataParallel.localSteps);
         nonNegative(source, "fault.exit_after_stored_runs", c.fault.exitAfterStoredRuns);
         for (int i = 0; i < c.fault.divergeTransfer.size(); i++) {
             ExperimentConfig.RunSelector selector = c.fault.divergeTransfer.get(i);

@@ -91,6 +91,20 @@ public final class ExperimentConfig implements Serializable {
         public float lr = 0.05f;
         public float momentum = 0.9f;
         public float weightDecay = 5e-4f;
+        /** Dense training over several Spark tasks (local SGD); 1 worker trains in one task. */
+        @JsonMerge
+        public DataParallel dataParallel = new DataParallel();
+    }
+
+    /**
+     * Data-parallel training (local SGD): {@code workers} Spark tasks each train their shard for
+     * {@code local_steps} steps from the same weights, then the weights are averaged. Together
+     * they see as many examples as one worker would (each runs 1/workers of the steps).
+     */
+    public static final class DataParallel implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public int workers = 1;
+        public int localSteps = 20;
     }
 
     /** Pruning methods, targets and their recipes. */
@@ -105,6 +119,9 @@ public final class ExperimentConfig implements Serializable {
         public int batchSize = 128;
         public float momentum = 0.9f;
         public float weightDecay = 5e-4f;
+        /** One-shot, GMP and GMP* runs over several Spark tasks (local SGD); 1 worker trains in one task. */
+        @JsonMerge
+        public DataParallel dataParallel = new DataParallel();
         @JsonMerge
         public OneShot oneshot = new OneShot();
         @JsonMerge

@@ -55,6 +55,17 @@ public final class UpstreamExperiment {
         return config.upstream.epochs * Math.max(1, splits.train().size() / config.upstream.batchSize);
     }
 
+    /** The dense run's schedule: linear decay from upstream.lr to 0. */
+    public TrainingSchedule denseSchedule() {
+        return TrainingSchedule.fixedMask(denseSteps(), LearningRate.linear(config.upstream.lr, 0f));
+    }
+
+    /** The dense run's optimizer and batching settings. */
+    public TrainingLoop.Settings denseSettings() {
+        ExperimentConfig.Upstream u = config.upstream;
+        return new TrainingLoop.Settings(u.batchSize, u.momentum, u.weightDecay, config.seed);
+    }
+
     /** Trains the dense model from an initialization seeded by the config's seed. */
     public TrainedModel trainDense(TrainingLoop.Progress progress) throws Exception {
         return trainDense(progress, -1).model();
@@ -64,10 +75,9 @@ public final class UpstreamExperiment {
     public DenseRun trainDense(TrainingLoop.Progress progress, int rewindStep) throws Exception {
         return TorchThreads.exclusive(() -> {
             try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
-                ExperimentConfig.Upstream u = config.upstream;
-                TrainingSchedule schedule = TrainingSchedule.fixedMask(denseSteps(), LearningRate.linear(u.lr, 0f));
+                TrainingSchedule schedule = denseSchedule();
                 Weights[] rewind = new Weights[1];
-                TrainingLoop loop = loop(u.batchSize, u.momentum, u.weightDecay, config.seed, progress)
+                TrainingLoop loop = new TrainingLoop(denseSettings(), progress)
                         .withStepListener((done, network) -> {
                             if (done == rewindStep) {
                                 rewind[0] = network.weights();
@@ -87,42 +97,117 @@ public final class UpstreamExperiment {
         });
     }
 
-    /** One-shot, GMP* or classic GMP from the dense weights to {@code sparsity}. */
-    public TrainedModel prune(PruningMethod method, double sparsity, Weights dense, TrainingLoop.Progress progress)
-            throws Exception {
+    /** The schedule of a single-run pruning method (one-shot, GMP*, classic GMP) to {@code sparsity}. */
+    public TrainingSchedule pruneSchedule(PruningMethod method, double sparsity) {
         ExperimentConfig.Pruning p = config.pruning;
-        MagnitudePruner pruner = MagnitudePruner.forCriterion(p.criterion);
-        TrainingSchedule schedule;
-        switch (method) {
-            case ONESHOT -> schedule = new OneShotSchedule(sparsity, p.oneshot.steps, LearningRate.linear(p.oneshot.lr, 0f));
-            case GMP_STAR -> schedule = cubic(GmpSchedule.star(sparsity), p.gmpStar)
+        return switch (method) {
+            case ONESHOT -> new OneShotSchedule(sparsity, p.oneshot.steps, LearningRate.linear(p.oneshot.lr, 0f));
+            case GMP_STAR -> cubic(GmpSchedule.star(sparsity), p.gmpStar)
                     .initialSparsity(p.gmpStar.initialSparsity)
                     .warmupSteps(p.gmpStar.warmupSteps)
                     .learningRate(p.gmpStar.lrMax, p.gmpStar.lrMin)
                     .build();
-            case GMP -> {
-                schedule = cubic(GmpSchedule.classic(sparsity), p.gmp).learningRate(p.gmp.lrMax, 0f).build();
-                pruner = MagnitudePruner.forCriterion(p.gmp.criterion);
-            }
+            case GMP -> cubic(GmpSchedule.classic(sparsity), p.gmp).learningRate(p.gmp.lrMax, 0f).build();
             default -> throw new IllegalArgumentException(method.key() + " is not a single-run pruning method");
-        }
-        long runSeed = runSeed(method, sparsity);
-        MagnitudePruner chosen = pruner;
+        };
+    }
+
+    /** How a single-run pruning method ranks weights (classic GMP has its own criterion). */
+    public MagnitudePruner pruner(PruningMethod method) {
+        return MagnitudePruner.forCriterion(method == PruningMethod.GMP ? config.pruning.gmp.criterion : config.pruning.criterion);
+    }
+
+    /** Optimizer and batching settings of a pruning run, with its own seed. */
+    public TrainingLoop.Settings pruneSettings(PruningMethod method, double sparsity) {
+        ExperimentConfig.Pruning p = config.pruning;
+        return new TrainingLoop.Settings(p.batchSize, p.momentum, p.weightDecay, runSeed(method, sparsity));
+    }
+
+    /** Whether a pruning run distills from the dense model (GMP* with hardness > 0). */
+    public boolean distills(PruningMethod method) {
+        return method == PruningMethod.GMP_STAR && config.pruning.gmpStar.hardness > 0;
+    }
+
+    /** One-shot, GMP* or classic GMP from the dense weights to {@code sparsity}. */
+    public TrainedModel prune(PruningMethod method, double sparsity, Weights dense, TrainingLoop.Progress progress)
+            throws Exception {
+        TrainingSchedule schedule = pruneSchedule(method, sparsity);
+        MagnitudePruner pruner = pruner(method);
+        TrainingLoop.Settings settings = pruneSettings(method, sparsity);
         return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), runSeed, device)) {
+            try (Network net = Network.classifier(architecture, classes(), settings.seed(), device)) {
                 net.load(dense, name -> true);
                 net.setMask(Mask.dense(dense, prunable(net)));
-                TrainingLoop loop = loop(p.batchSize, p.momentum, p.weightDecay, runSeed, progress);
-                if (method == PruningMethod.GMP_STAR && p.gmpStar.hardness > 0) {
-                    try (Network teacher = Network.classifier(architecture, classes(), runSeed, device)) {
-                        teacher.load(dense, name -> true);
-                        loop = loop.withObjective(Objective.distillation(teacher, p.gmpStar.hardness, p.gmpStar.temperature));
-                        return trainAndScore(net, loop, schedule, chosen, progress);
+                TrainingLoop loop = new TrainingLoop(settings, progress);
+                if (distills(method)) {
+                    try (Network teacher = teacher(dense, settings.seed())) {
+                        return trainAndScore(net, loop.withObjective(distillation(teacher)), schedule, pruner, progress);
                     }
                 }
-                return trainAndScore(net, loop, schedule, chosen, progress);
+                return trainAndScore(net, loop, schedule, pruner, progress);
             }
         });
+    }
+
+    /** The mask a pruning run starts from: every prunable tensor, nothing pruned. */
+    public Mask denseMask(Weights dense) throws Exception {
+        return TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
+                return Mask.dense(dense, prunable(net));
+            }
+        });
+    }
+
+    /**
+     * One worker's share of a data-parallel round (see {@code DataParallelPlan}): {@code start}
+     * under {@code mask} (null when dense), trained on this experiment's training split (the
+     * worker's shard) for the round's steps, with no pruning inside the round; distills from
+     * {@code teacher} when it is not null. Momentum starts from zero every round.
+     */
+    public Weights trainRound(Weights start, Mask mask, TrainingSchedule round, TrainingLoop.Settings settings, Weights teacher)
+            throws Exception {
+        return TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, classes(), settings.seed(), device);
+                    TrainingData data = upload(net, splits.train())) {
+                net.load(start, name -> true);
+                if (mask != null) {
+                    net.setMask(mask);
+                }
+                TrainingLoop loop = new TrainingLoop(settings, TrainingLoop.Progress.SILENT);
+                if (teacher != null) {
+                    try (Network t = teacher(teacher, settings.seed())) {
+                        loop.withObjective(distillation(t)).run(net, data, round, null);
+                    }
+                } else {
+                    loop.run(net, data, round, null);
+                }
+                return net.weights();
+            }
+        });
+    }
+
+    /** Scores trained weights on the validation and test splits (after data-parallel training). */
+    public TrainedModel evaluate(Weights weights, Mask mask, int steps, long examplesSeen, double wallSeconds,
+            TrainingLoop.Progress progress) throws Exception {
+        return TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
+                net.load(weights, name -> true);
+                if (mask != null) {
+                    net.setMask(mask);
+                }
+                return score(net, new TrainingLoop.Result(steps, examplesSeen, wallSeconds, Double.NaN, Double.NaN), progress);
+            }
+        });
+    }
+
+    private Network teacher(Weights dense, long seed) {
+        Network teacher = Network.classifier(architecture, classes(), seed, device);
+        teacher.load(dense, name -> true);
+        return teacher;
+    }
+
+    private Objective distillation(Network teacher) {
+        return Objective.distillation(teacher, config.pruning.gmpStar.hardness, config.pruning.gmpStar.temperature);
     }
 
     private static GmpSchedule.Builder cubic(GmpSchedule.Builder builder, ExperimentConfig.GmpRecipe recipe) {

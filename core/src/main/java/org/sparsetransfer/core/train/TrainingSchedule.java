@@ -32,6 +32,22 @@ public interface TrainingSchedule {
         };
     }
 
+    /** A schedule with no pruning steps and the given learning rate at each step. */
+    static TrainingSchedule ofRates(float[] learningRates) {
+        float[] rates = learningRates.clone();
+        return new TrainingSchedule() {
+            @Override
+            public int totalSteps() {
+                return rates.length;
+            }
+
+            @Override
+            public float learningRate(int step) {
+                return rates[step];
+            }
+        };
+    }
+
     /** Learning rate as a function of step and run length. */
     @FunctionalInterface
     interface LearningRate {

@@ -1,5 +1,6 @@
 package org.sparsetransfer.jobs.stages;
 
+import ai.djl.Device;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
@@ -89,7 +90,8 @@ public final class PruneStage {
                 case COLT -> units.add(new TrainingJobs.Described(() -> colt(ctx, dense, data), "colt rounds to " + missing));
                 default -> missing.forEach(s -> units.add(new TrainingJobs.Described(() -> {
                     Job job = new Job(ids.prunedId(method, s), method, s, ctx.config());
-                    CheckpointRecord record = TrainingJobs.onExecutor(ctx.jsc(), job, j -> single(j, data.value(), parent.value()));
+                    CheckpointRecord record = ctx.config().pruning.dataParallel.workers > 1 ? singleDataParallel(ctx, job, dense, data, parent)
+                            : TrainingJobs.onExecutor(ctx.jsc(), job, j -> single(j, data.value(), parent.value()));
                     store(ctx, record);
                 }, String.format("%s to sparsity %.2f", method.key(), s))));
             }
@@ -112,6 +114,23 @@ public final class PruneStage {
         TrainedModel pruned = new UpstreamExperiment(job.config(), splits, Devices.forTask())
                 .prune(job.method(), job.sparsity(), dense.decode().weights(), line -> StageContext.log(tag, line));
         return CheckpointRecord.of(job.id(), dense.id(), job.method().key(), NAME, job.sparsity(), pruned, job.config().name);
+    }
+
+    /** As {@link #single}, data-parallel over pruning.data_parallel.workers Spark tasks per round. */
+    private static CheckpointRecord singleDataParallel(StageContext ctx, Job job, CheckpointRecord dense,
+            Broadcast<TaskRegistry.Splits> data, Broadcast<CheckpointRecord> parent) {
+        ExperimentConfig config = job.config();
+        String tag = NAME + " " + job.method().key() + " " + job.sparsity();
+        UpstreamExperiment plan = new UpstreamExperiment(config, data.value(), Device.cpu()); // schedules and settings only
+        Weights weights = dense.decode().weights();
+        Mask start = TrainingJobs.onExecutor(ctx.jsc(), job, j -> new UpstreamExperiment(j.config(), data.value(), Devices.forTask())
+                .denseMask(parent.value().decode().weights()));
+        DataParallelTraining.Result result = DataParallelTraining.train(ctx.jsc(), tag, config.pruning.dataParallel,
+                data.value().train(), plan.pruneSchedule(job.method(), job.sparsity()), plan.pruner(job.method()),
+                new DataParallelTraining.Recipe(config, plan.pruneSettings(job.method(), job.sparsity()), plan.distills(job.method())),
+                weights, start, weights, -1);
+        TrainedModel pruned = DataParallelTraining.score(ctx.jsc(), tag, config, data, result);
+        return CheckpointRecord.of(job.id(), dense.id(), job.method().key(), NAME, job.sparsity(), pruned, config.name);
     }
 
     /** IMP: the rewind point, then one task per target, each continuing from the previous checkpoint. */

@@ -32,8 +32,10 @@ import scala.runtime.BoxedUnit;
  */
 final class TrainingJobs {
     private static final Object PERSIST_LOCK = new Object();
-    /** FAIR scheduler pools (SparkSessions turns FAIR on): writes get a slot ahead of queued training tasks. */
+    /** FAIR scheduler pools (SparkSessions turns FAIR on; resources/fairscheduler.xml gives writes the next free slot). */
     static final String TRAINING_POOL = "training";
+    /** Results of streamed jobs are written at most this often. */
+    static final int FLUSH_SECONDS = 10;
     static final String WRITE_POOL = "writes";
 
     private TrainingJobs() {}
@@ -64,7 +66,7 @@ final class TrainingJobs {
      * Runs {@code work} on each job as its own Spark task, all in one Spark job with one
      * partition per job (training tasks scheduled by {@link TrainingResources}), and hands the
      * results to {@code onResults} on the calling thread as their tasks succeed: whatever
-     * arrived since the last call, in one batch. Spark reports a partition's result once, even
+     * arrived since the last call, in one batch, at most every {@link #FLUSH_SECONDS}. Spark reports a partition's result once, even
      * when its task was retried. If the job fails, the results that arrived are still handed
      * over before the failure is thrown.
      */
@@ -81,17 +83,25 @@ final class TrainingJobs {
                 CollectionConverters.asScala(partitions).toSeq(), new Enqueue<>(arrived), new Done()));
         SimpleFutureAction<BoxedUnit> job = submitted[0];
         try {
+            List<R> batch = new ArrayList<>();
+            long lastFlush = System.nanoTime();
             while (true) {
-                R first = arrived.poll(1, TimeUnit.SECONDS);
-                if (first == null) {
-                    if (job.isCompleted() && arrived.isEmpty()) {
-                        break;
-                    }
-                    continue;
+                R next = arrived.poll(1, TimeUnit.SECONDS);
+                if (next != null) {
+                    batch.add(next);
+                    arrived.drainTo(batch);
                 }
-                List<R> batch = new ArrayList<>(List.of(first));
-                arrived.drainTo(batch);
-                onResults.accept(batch);
+                boolean finished = job.isCompleted() && arrived.isEmpty();
+                // Each write is a Delta commit whose tasks take executor slots from training: batch
+                // them, at most one per FLUSH_SECONDS, so a kill loses at most that much work.
+                if (!batch.isEmpty() && (finished || System.nanoTime() - lastFlush >= TimeUnit.SECONDS.toNanos(FLUSH_SECONDS))) {
+                    onResults.accept(batch);
+                    batch = new ArrayList<>();
+                    lastFlush = System.nanoTime();
+                }
+                if (finished) {
+                    break;
+                }
             }
             job.get();
         } catch (InterruptedException e) {

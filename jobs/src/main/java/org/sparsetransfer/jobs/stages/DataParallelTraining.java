@@ -1,0 +1,137 @@
+package org.sparsetransfer.jobs.stages;
+
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.experiment.TrainedModel;
+import org.sparsetransfer.core.experiment.UpstreamExperiment;
+import org.sparsetransfer.core.model.WeightSum;
+import org.sparsetransfer.core.model.Weights;
+import org.sparsetransfer.core.prune.MagnitudePruner;
+import org.sparsetransfer.core.prune.Mask;
+import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.train.DataParallelPlan;
+import org.sparsetransfer.core.train.TrainingLoop;
+import org.sparsetransfer.core.train.TrainingSchedule;
+
+/**
+ * Data-parallel training of one schedule over N Spark tasks (local SGD, see
+ * {@link DataParallelPlan}). Each round is one Spark job: every task trains its shard of the
+ * upstream data for H steps from the broadcast weights and mask, and {@code treeAggregate}
+ * sums the results for the driver to average. The driver applies the schedule's pruning steps
+ * to the averaged weights, so all workers share one exact mask; pruned weights are zero in
+ * every worker's result, so they stay exactly zero in the average.
+ */
+public final class DataParallelTraining {
+    /** What every worker trains with; {@code distill} trains against the teacher (GMP*). */
+    public record Recipe(ExperimentConfig config, TrainingLoop.Settings settings, boolean distill) implements Serializable {}
+
+    /** One round's broadcast input: the averaged weights, the shared mask, and the learning rate of each local step. */
+    public record RoundInput(int round, Weights weights, Mask mask, float[] learningRates) implements Serializable {}
+
+    /** The trained weights and mask, the averaged weights at {@code keepAtStep} if asked for, and the cost. */
+    record Result(Weights weights, Mask mask, Weights kept, int workerSteps, long examplesSeen, double wallSeconds) {}
+
+    private DataParallelTraining() {}
+
+    /**
+     * @param keepAtStep a single-worker step whose averaged weights to keep (IMP's rewind point), or -1
+     */
+    static Result train(JavaSparkContext jsc, String stage, ExperimentConfig.DataParallel parallel, ImageSet train,
+            TrainingSchedule schedule, MagnitudePruner pruner, Recipe recipe, Weights start, Mask startMask, Weights teacher,
+            int keepAtStep) {
+        long begin = System.nanoTime();
+        DataParallelPlan plan = DataParallelPlan.of(schedule, parallel.workers, parallel.localSteps, keepAtStep);
+        StageContext.log(stage, String.format("data-parallel: %d workers, %d local steps per round, %d rounds (%d steps per worker)",
+                parallel.workers, parallel.localSteps, plan.rounds().size(),
+                DataParallelPlan.workerSteps(schedule.totalSteps(), parallel.workers)));
+        Broadcast<List<ImageSet>> shards = jsc.broadcast(shards(train, parallel.workers));
+        Broadcast<Weights> teacherWeights = jsc.broadcast(teacher);
+        List<Integer> workerIds = new ArrayList<>();
+        for (int i = 0; i < parallel.workers; i++) {
+            workerIds.add(i);
+        }
+        JavaRDD<Integer> workers = TrainingResources.apply(jsc.parallelize(workerIds, parallel.workers), stage);
+        Weights weights = startMask == null ? start : startMask.apply(start);
+        Mask mask = startMask;
+        Weights kept = null;
+        int depth = Math.max(2, (int) Math.ceil(Math.log(parallel.workers) / Math.log(2)));
+        for (DataParallelPlan.Round round : plan.rounds()) {
+            if (round.pruneBefore().isPresent()) {
+                mask = pruner.prune(weights, mask, round.pruneBefore().getAsDouble());
+                weights = mask.apply(weights);
+                StageContext.log(stage, String.format("round %d: pruned the averaged weights to sparsity %.4f",
+                        round.index() + 1, mask.sparsity()));
+            }
+            TrainingSchedule rates = plan.roundSchedule(round);
+            float[] learningRates = new float[rates.totalSteps()];
+            for (int s = 0; s < learningRates.length; s++) {
+                learningRates[s] = rates.learningRate(s);
+            }
+            Broadcast<RoundInput> input = jsc.broadcast(new RoundInput(round.index(), weights, mask, learningRates));
+            WeightSum[] sum = new WeightSum[1];
+            TrainingJobs.inPool(TrainingJobs.TRAINING_POOL, () -> sum[0] = workers.treeAggregate(new WeightSum(),
+                    (acc, worker) -> acc.add(trainShard(recipe, input.value(), shards.value().get(worker), worker,
+                            teacherWeights.value())),
+                    WeightSum::merge, depth));
+            input.destroy();
+            if (sum[0].count() != parallel.workers) {
+                throw new IllegalStateException("round " + round.index() + " averaged " + sum[0].count() + " of "
+                        + parallel.workers + " workers");
+            }
+            weights = mask == null ? sum[0].average() : mask.apply(sum[0].average());
+            if (keepAtStep >= 0 && plan.singleWorkerStepAfter(round) == keepAtStep) {
+                kept = weights;
+            }
+        }
+        shards.destroy();
+        teacherWeights.destroy();
+        int workerSteps = DataParallelPlan.workerSteps(schedule.totalSteps(), parallel.workers);
+        return new Result(weights, mask, kept, workerSteps,
+                (long) workerSteps * parallel.workers * recipe.settings().batchSize(), (System.nanoTime() - begin) / 1e9);
+    }
+
+    /** Worker {@code worker}'s share of a round, on an executor. */
+    private static Weights trainShard(Recipe recipe, RoundInput input, ImageSet shard, int worker, Weights teacher)
+            throws Exception {
+        TrainingLoop.Settings base = recipe.settings();
+        // Every worker and round shuffles its shard differently, reproducibly.
+        TrainingLoop.Settings settings = new TrainingLoop.Settings(base.batchSize(), base.momentum(), base.weightDecay(),
+                base.seed() * 1_000_003L + input.round() * 1_009L + worker);
+        UpstreamExperiment experiment = new UpstreamExperiment(recipe.config(), new TaskRegistry.Splits(shard, null, null),
+                Devices.forTask());
+        return experiment.trainRound(input.weights(), input.mask(), TrainingSchedule.ofRates(input.learningRates()), settings,
+                recipe.distill() ? teacher : null);
+    }
+
+    /** A trained result to score, in one Spark task. */
+    public record ScoreJob(ExperimentConfig config, Weights weights, Mask mask, int steps, long examplesSeen, double wallSeconds)
+            implements Serializable {}
+
+    /** Scores a data-parallel result on the upstream validation and test splits, in one Spark task. */
+    static TrainedModel score(JavaSparkContext jsc, String tag, ExperimentConfig config, Broadcast<TaskRegistry.Splits> data,
+            Result result) {
+        ScoreJob job = new ScoreJob(config, result.weights(), result.mask(), result.workerSteps(), result.examplesSeen(),
+                result.wallSeconds());
+        return TrainingJobs.onExecutor(jsc, job, j -> new UpstreamExperiment(j.config(), data.value(), Devices.forTask())
+                .evaluate(j.weights(), j.mask(), j.steps(), j.examplesSeen(), j.wallSeconds(), line -> StageContext.log(tag, line)));
+    }
+
+    /** Worker i's shard: every N-th example starting at i (the stored order is already shuffled by the split). */
+    static List<ImageSet> shards(ImageSet train, int workers) {
+        List<ImageSet> shards = new ArrayList<>();
+        for (int w = 0; w < workers; w++) {
+            int[] indices = new int[(train.size() - w + workers - 1) / workers];
+            for (int k = 0; k < indices.length; k++) {
+                indices[k] = w + k * workers;
+            }
+            shards.add(train.subset(train.name() + "-shard" + w, indices));
+        }
+        return shards;
+    }
+}
