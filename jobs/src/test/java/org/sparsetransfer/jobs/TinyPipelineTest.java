@@ -339,7 +339,7 @@ class TinyPipelineTest {
 
         Path prune = scratch.resolve("dp-prune.yaml");
         Files.writeString(prune, tiny.replace("  methods: [dense, oneshot, gmp, gmp_star, imp, colt]\n  sparsities: [0.8, 0.9, 0.95]\n",
-                "  methods: [dense, gmp_star]\n  sparsities: [0.9]\n  data_parallel:\n    workers: 2\n    local_steps: 10\n"));
+                "  methods: [dense, gmp_star, imp, colt]\n  sparsities: [0.8, 0.9]\n  data_parallel:\n    workers: 2\n    local_steps: 10\n"));
         output = runCli("prune", "--config", prune.toString(), "--out", out.toString(), "--master", "local[2]");
         assertTrue(output.contains("pruned the averaged weights to sparsity"), output);
 
@@ -350,15 +350,24 @@ class TinyPipelineTest {
         compareWorkers(table.get(ids.denseId()).orElseThrow(), table.get(upstreamIds.denseId()).orElseThrow(),
                 config.upstream.batchSize);
         assertTrue(table.get(upstreamIds.rewindId()).isPresent(), "the rewind point is kept from the data-parallel run too");
-        CheckpointRecord gmpStar = table.get(pruneIds.prunedId(PruningMethod.GMP_STAR, 0.9)).orElseThrow();
-        compareWorkers(table.get(ids.prunedId(PruningMethod.GMP_STAR, 0.9)).orElseThrow(), gmpStar, config.pruning.batchSize);
-        CheckpointCodec.Decoded decoded = gmpStar.decode();
-        assertEquals(0.9, decoded.mask().sparsity(), 1e-3, "the target is hit exactly");
-        for (String name : decoded.mask().tensorNames()) {
-            boolean[] kept = decoded.mask().bits(name);
-            float[] values = decoded.weights().get(name).values();
-            for (int i = 0; i < kept.length; i++) {
-                assertTrue(kept[i] || values[i] == 0f, name + "[" + i + "] pruned but " + values[i]);
+        // Schedules: GMP* (pruning steps between rounds), IMP (rounds of pruning and rewinding), COLT's ticket.
+        for (PruningMethod method : List.of(PruningMethod.GMP_STAR, PruningMethod.IMP, PruningMethod.COLT)) {
+            for (double sparsity : List.of(0.8, 0.9)) {
+                CheckpointRecord parallel = table.get(pruneIds.prunedId(method, sparsity)).orElseThrow();
+                CheckpointRecord single = table.get(ids.prunedId(method, sparsity)).orElseThrow();
+                System.out.printf("data-parallel %s %.2f: %.2f%% (1 worker) vs %.2f%% (2 workers)%n", method.key(), sparsity,
+                        single.upstreamTop1(), parallel.upstreamTop1());
+                CheckpointCodec.Decoded decoded = parallel.decode();
+                double tolerance = method == PruningMethod.COLT ? config.pruning.colt.tolerance : 1e-3;
+                assertEquals(sparsity, decoded.mask().sparsity(), tolerance, parallel.id() + " hits its target");
+                for (String name : decoded.mask().tensorNames()) {
+                    boolean[] kept = decoded.mask().bits(name);
+                    float[] values = decoded.weights().get(name).values();
+                    for (int i = 0; i < kept.length; i++) {
+                        assertTrue(kept[i] || values[i] == 0f, parallel.id() + " " + name + "[" + i + "] pruned but " + values[i]);
+                    }
+                }
+                assertTrue(parallel.upstreamTop1() > single.upstreamTop1() - 5, parallel.id() + " learns like " + single.id());
             }
         }
     }

@@ -98,8 +98,9 @@ public final class ExperimentConfig implements Serializable {
 
     /**
      * Data-parallel training (local SGD): {@code workers} Spark tasks each train their shard for
-     * {@code local_steps} steps from the same weights, then the weights are averaged. Together
-     * they see as many examples as one worker would (each runs 1/workers of the steps).
+     * {@code local_steps} steps from the same weights, then the weights are averaged. The
+     * recipe's batch size is the global batch, split over the workers, so the schedule keeps its
+     * steps and every step sees as many examples as with one worker.
      */
     public static final class DataParallel implements Serializable {
         private static final long serialVersionUID = 1L;

@@ -158,14 +158,17 @@ public final class UpstreamExperiment {
         });
     }
 
+    /** A worker's weights and momentum buffers after a data-parallel round. */
+    public record RoundState(Weights weights, Weights momentum) implements java.io.Serializable {}
+
     /**
      * One worker's share of a data-parallel round (see {@code DataParallelPlan}): {@code start}
      * under {@code mask} (null when dense), trained on this experiment's training split (the
-     * worker's shard) for the round's steps, with no pruning inside the round; distills from
-     * {@code teacher} when it is not null. Momentum starts from zero every round.
+     * worker's shard) for the round's steps from the given momentum buffers (null: zero), with
+     * no pruning inside the round; distills from {@code teacher} when it is not null.
      */
-    public Weights trainRound(Weights start, Mask mask, TrainingSchedule round, TrainingLoop.Settings settings, Weights teacher)
-            throws Exception {
+    public RoundState trainRound(Weights start, Weights momentum, Mask mask, TrainingSchedule round,
+            TrainingLoop.Settings settings, Weights teacher) throws Exception {
         return TorchThreads.exclusive(() -> {
             try (Network net = Network.classifier(architecture, classes(), settings.seed(), device);
                     TrainingData data = upload(net, splits.train())) {
@@ -174,14 +177,15 @@ public final class UpstreamExperiment {
                     net.setMask(mask);
                 }
                 TrainingLoop loop = new TrainingLoop(settings, TrainingLoop.Progress.SILENT);
+                TrainingLoop.RoundResult result;
                 if (teacher != null) {
                     try (Network t = teacher(teacher, settings.seed())) {
-                        loop.withObjective(distillation(t)).run(net, data, round, null);
+                        result = loop.withObjective(distillation(t)).runRound(net, data, round, momentum);
                     }
                 } else {
-                    loop.run(net, data, round, null);
+                    result = loop.runRound(net, data, round, momentum);
                 }
-                return net.weights();
+                return new RoundState(net.weights(), result.momentum());
             }
         });
     }
@@ -222,8 +226,34 @@ public final class UpstreamExperiment {
      */
     public TrainedModel impRounds(Weights start, Mask startMask, Weights rewind, double[] rounds, TrainingLoop.Progress progress)
             throws Exception {
-        ExperimentConfig.Pruning p = config.pruning;
-        ExperimentConfig.Imp imp = p.imp;
+        MagnitudePruner pruner = MagnitudePruner.forCriterion(config.pruning.criterion);
+        TrainingLoop.Settings settings = impSettings(rounds[rounds.length - 1]);
+        TrainingSchedule retrain = impRetrainSchedule();
+        return TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, classes(), settings.seed(), device)) {
+                net.load(start, name -> true);
+                Mask mask = startMask != null ? startMask : Mask.dense(start, prunable(net));
+                TrainingLoop loop = new TrainingLoop(settings, progress);
+                TrainingLoop.Result total = null;
+                try (TrainingData train = upload(net, splits.train())) {
+                    for (int r = 0; r < rounds.length; r++) {
+                        mask = pruner.prune(net.weights(), mask, rounds[r]);
+                        net.load(impReset(net.weights(), rewind), name -> true);
+                        net.setMask(mask);
+                        progress.log(String.format("round %d/%d: pruned to sparsity %.4f, %s", r + 1, rounds.length,
+                                mask.sparsity(), config.pruning.imp.mode.replace('_', ' ')));
+                        TrainingLoop.Result result = loop.run(net, train, retrain, null);
+                        total = total == null ? result : add(total, result);
+                    }
+                }
+                return score(net, total, progress);
+            }
+        });
+    }
+
+    /** What an IMP round retrains after pruning: imp.retrain_steps with the learning rate of imp.mode. */
+    public TrainingSchedule impRetrainSchedule() {
+        ExperimentConfig.Imp imp = config.pruning.imp;
         // LR at the rewind step of the dense run's linear decay: where rewinding resumes the schedule.
         float lrAtRewind = config.upstream.lr * (1f - Math.min(1f, imp.rewindStep / (float) denseSteps()));
         LearningRate lr = switch (imp.mode) {
@@ -232,30 +262,18 @@ public final class UpstreamExperiment {
             case "linear_decay" -> LearningRate.linear(config.upstream.lr, 0f);
             default -> throw new IllegalArgumentException("unknown IMP mode " + imp.mode);
         };
-        MagnitudePruner pruner = MagnitudePruner.forCriterion(p.criterion);
-        long runSeed = runSeed(PruningMethod.IMP, rounds[rounds.length - 1]);
-        return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), runSeed, device)) {
-                net.load(start, name -> true);
-                Mask mask = startMask != null ? startMask : Mask.dense(start, prunable(net));
-                TrainingLoop loop = loop(p.batchSize, p.momentum, p.weightDecay, runSeed, progress);
-                TrainingLoop.Result total = null;
-                try (TrainingData train = upload(net, splits.train())) {
-                    for (int r = 0; r < rounds.length; r++) {
-                        mask = pruner.prune(net.weights(), mask, rounds[r]);
-                        if (imp.mode.equals("weight_rewind")) {
-                            net.load(rewind, name -> true);
-                        }
-                        net.setMask(mask);
-                        progress.log(String.format("round %d/%d: pruned to sparsity %.4f, %s", r + 1, rounds.length,
-                                mask.sparsity(), imp.mode.replace('_', ' ')));
-                        TrainingLoop.Result result = loop.run(net, train, TrainingSchedule.fixedMask(imp.retrainSteps, lr), null);
-                        total = total == null ? result : add(total, result);
-                    }
-                }
-                return score(net, total, progress);
-            }
-        });
+        return TrainingSchedule.fixedMask(imp.retrainSteps, lr);
+    }
+
+    /** The weights an IMP round retrains from: the rewind point under weight_rewind, else the current ones. */
+    public Weights impReset(Weights current, Weights rewind) {
+        return config.pruning.imp.mode.equals("weight_rewind") ? rewind : current;
+    }
+
+    /** Optimizer settings of the IMP rounds that end at {@code finalSparsity}. */
+    public TrainingLoop.Settings impSettings(double finalSparsity) {
+        ExperimentConfig.Pruning p = config.pruning;
+        return new TrainingLoop.Settings(p.batchSize, p.momentum, p.weightDecay, runSeed(PruningMethod.IMP, finalSparsity));
     }
 
     /** COLT: one segment model trained from theta_0 under the shared mask; returns its weights. */
@@ -279,17 +297,25 @@ public final class UpstreamExperiment {
 
     /** COLT's upstream model: the ticket (theta_0 under the mask) trained on all upstream data with a full head. */
     public TrainedModel coltFinal(Weights theta0, Mask mask, TrainingLoop.Progress progress) throws Exception {
-        ExperimentConfig.Pruning p = config.pruning;
-        long runSeed = runSeed(PruningMethod.COLT, mask.sparsity());
+        TrainingLoop.Settings settings = coltFinalSettings(mask.sparsity());
         return TorchThreads.exclusive(() -> {
             try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
                 net.load(theta0, name -> true);
                 net.setMask(mask);
-                TrainingLoop loop = loop(p.batchSize, p.momentum, p.weightDecay, runSeed, progress);
-                TrainingSchedule schedule = TrainingSchedule.fixedMask(p.colt.finalSteps, LearningRate.linear(p.colt.lr, 0f));
-                return trainAndScore(net, loop, schedule, null, progress);
+                return trainAndScore(net, new TrainingLoop(settings, progress), coltFinalSchedule(), null, progress);
             }
         });
+    }
+
+    /** The COLT ticket's training on all upstream data. */
+    public TrainingSchedule coltFinalSchedule() {
+        return TrainingSchedule.fixedMask(config.pruning.colt.finalSteps, LearningRate.linear(config.pruning.colt.lr, 0f));
+    }
+
+    /** Optimizer settings of the COLT ticket's training at {@code sparsity}. */
+    public TrainingLoop.Settings coltFinalSettings(double sparsity) {
+        ExperimentConfig.Pruning p = config.pruning;
+        return new TrainingLoop.Settings(p.batchSize, p.momentum, p.weightDecay, runSeed(PruningMethod.COLT, sparsity));
     }
 
     /** The tensors COLT masks: the prunable ones of the backbone (heads differ per segment). */

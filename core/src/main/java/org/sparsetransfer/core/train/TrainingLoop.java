@@ -5,13 +5,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDScope;
 import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
-import ai.djl.training.optimizer.Optimizer;
 import ai.djl.training.tracker.Tracker;
 import java.util.OptionalDouble;
 import java.util.SplittableRandom;
 import org.sparsetransfer.core.data.Sampling;
 import org.sparsetransfer.core.model.Network;
 import org.sparsetransfer.core.model.TorchThreads;
+import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.core.prune.MagnitudePruner;
 import org.sparsetransfer.core.prune.Mask;
 
@@ -29,7 +29,7 @@ public final class TrainingLoop {
     private final StepListener listener;
 
     /** Optimizer and batching hyperparameters. */
-    public record Settings(int batchSize, float momentum, float weightDecay, long seed) {
+    public record Settings(int batchSize, float momentum, float weightDecay, long seed) implements java.io.Serializable {
         public Settings {
             if (batchSize <= 0) {
                 throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
@@ -75,7 +75,23 @@ public final class TrainingLoop {
         return new TrainingLoop(settings, progress, objective, newListener);
     }
 
+    /** One data-parallel round's outcome: the run, and the momentum buffers it ended with (by parameter name). */
+    public record RoundResult(Result result, Weights momentum) {}
+
     public Result run(Network network, TrainingData data, TrainingSchedule schedule, MagnitudePruner pruner) {
+        return train(network, data, schedule, pruner, null, false).result();
+    }
+
+    /**
+     * A fixed-mask run (a data-parallel round) that starts from the given momentum buffers
+     * (null: zero) and returns the buffers it ends with, so the next round can continue them.
+     */
+    public RoundResult runRound(Network network, TrainingData data, TrainingSchedule schedule, Weights momentum) {
+        return train(network, data, schedule, null, momentum, true);
+    }
+
+    private RoundResult train(Network network, TrainingData data, TrainingSchedule schedule, MagnitudePruner pruner,
+            Weights startMomentum, boolean exportMomentum) {
         TorchThreads.disableGrad();
         int total = schedule.totalSteps();
         int batch = Math.min(settings.batchSize(), data.size());
@@ -84,11 +100,10 @@ public final class TrainingLoop {
         // At most about LOG_LINES progress lines per run, however many epochs it has.
         int logEveryEpochs = Math.max(1, (epochs + LOG_LINES - 1) / LOG_LINES);
         StepTracker lr = new StepTracker(schedule);
-        Optimizer sgd = Optimizer.sgd()
-                .setLearningRateTracker(lr)
-                .optMomentum(settings.momentum())
-                .optWeightDecays(settings.weightDecay())
-                .build();
+        MomentumSgd sgd = new MomentumSgd(lr, settings.momentum(), settings.weightDecay());
+        if (startMomentum != null) {
+            sgd.seed(network, startMomentum);
+        }
         SplittableRandom random = new SplittableRandom(settings.seed());
         int[] order = Sampling.permutation(data.size(), random.nextLong());
         int cursor = 0;
@@ -159,7 +174,8 @@ public final class TrainingLoop {
                 epochSeen = 0;
             }
         }
-        return new Result(total, (long) total * batch, seconds(start), lastLoss, lastAccuracy);
+        return new RoundResult(new Result(total, (long) total * batch, seconds(start), lastLoss, lastAccuracy),
+                exportMomentum ? sgd.buffers(network) : null);
     }
 
     private void pruneTo(Network network, MagnitudePruner pruner, double sparsity, int step, int total) {

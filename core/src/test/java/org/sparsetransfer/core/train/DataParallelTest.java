@@ -25,20 +25,21 @@ import org.sparsetransfer.core.task.TaskRegistry;
 class DataParallelTest {
 
     @Test
-    void roundsCoverTheWorkersShareOfStepsAndEndAtPruningSteps() {
-        TrainingSchedule fixed = TrainingSchedule.fixedMask(100, TrainingSchedule.LearningRate.linear(1f, 0f));
-        DataParallelPlan plan = DataParallelPlan.of(fixed, 2, 10, -1);
-        assertEquals(5, plan.rounds().size(), "100 steps' examples = 50 steps on each of 2 workers");
-        assertEquals(50, plan.rounds().stream().mapToInt(DataParallelPlan.Round::steps).sum());
-        // Worker step k follows the schedule at step 2k.
-        assertEquals(fixed.learningRate(22), plan.roundSchedule(plan.rounds().get(1)).learningRate(1));
+    void roundsKeepTheSchedulesStepsAndEndAtPruningSteps() {
+        TrainingSchedule fixed = TrainingSchedule.fixedMask(50, TrainingSchedule.LearningRate.linear(1f, 0f));
+        DataParallelPlan plan = DataParallelPlan.of(fixed, 10, -1);
+        assertEquals(5, plan.rounds().size());
+        assertEquals(50, plan.rounds().stream().mapToInt(DataParallelPlan.Round::steps).sum(), "the global batch keeps the steps");
+        assertEquals(fixed.learningRate(11), plan.roundSchedule(plan.rounds().get(1)).learningRate(1));
+        assertEquals(64, DataParallelPlan.workerBatch(128, 2));
+        assertEquals(43, DataParallelPlan.workerBatch(128, 3), "rounded up");
 
-        // One-shot prunes before step 0; a 7-step rewind point (3 worker steps) ends a round there.
-        DataParallelPlan pruned = DataParallelPlan.of(new OneShotSchedule(0.9, 40, TrainingSchedule.LearningRate.linear(1f, 0f)),
-                2, 8, 6);
+        // One-shot prunes before step 0; a rewind point at step 3 ends a round there.
+        DataParallelPlan pruned = DataParallelPlan.of(new OneShotSchedule(0.9, 20, TrainingSchedule.LearningRate.linear(1f, 0f)),
+                8, 3);
         assertEquals(OptionalDouble.of(0.9), pruned.rounds().get(0).pruneBefore());
         assertEquals(List.of(3, 8, 8, 1), pruned.rounds().stream().map(DataParallelPlan.Round::steps).toList());
-        assertEquals(6, pruned.singleWorkerStepAfter(pruned.rounds().get(0)));
+        assertEquals(3, DataParallelPlan.stepAfter(pruned.rounds().get(0)));
         assertTrue(pruned.rounds().stream().skip(1).noneMatch(r -> r.pruneBefore().isPresent()));
     }
 
@@ -65,8 +66,9 @@ class DataParallelTest {
         Weights start = experiment.initialWeights();
         Mask mask = experiment.denseMask(start);
         // Prune to 50% before round 3, on the driver's side, as the Spark job does.
-        DataParallelPlan plan = DataParallelPlan.of(experiment.denseSchedule(), 2, 10, -1);
+        DataParallelPlan plan = DataParallelPlan.of(experiment.denseSchedule(), 10, -1);
         Weights weights = start;
+        Weights momentum = null;
         List<ImageSet> shards = List.of(train.subset("s0", range(0, 300)), train.subset("s1", range(300, 600)));
         for (DataParallelPlan.Round round : plan.rounds()) {
             if (round.index() == 2) {
@@ -74,14 +76,20 @@ class DataParallelTest {
                 weights = mask.apply(weights);
             }
             WeightSum sum = new WeightSum();
+            WeightSum momentumSum = new WeightSum();
             for (int w = 0; w < shards.size(); w++) {
                 UpstreamExperiment worker = new UpstreamExperiment(config, new TaskRegistry.Splits(shards.get(w), null, null),
                         Device.cpu());
                 TrainingLoop.Settings s = experiment.denseSettings();
-                sum.add(worker.trainRound(weights, round.index() >= 2 ? mask : null, plan.roundSchedule(round),
-                        new TrainingLoop.Settings(s.batchSize(), s.momentum(), s.weightDecay(), 100L * round.index() + w), null));
+                UpstreamExperiment.RoundState state = worker.trainRound(weights, momentum, round.index() >= 2 ? mask : null,
+                        plan.roundSchedule(round), new TrainingLoop.Settings(DataParallelPlan.workerBatch(s.batchSize(), 2),
+                                s.momentum(), s.weightDecay(), 100L * round.index() + w), null);
+                sum.add(state.weights());
+                momentumSum.add(state.momentum());
             }
             weights = sum.average();
+            momentum = momentumSum.average();
+            assertEquals(weights.tensors().keySet(), momentum.tensors().keySet(), "every trained parameter has momentum");
         }
         for (String name : mask.tensorNames()) {
             boolean[] kept = mask.bits(name);

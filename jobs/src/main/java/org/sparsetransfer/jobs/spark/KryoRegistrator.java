@@ -45,6 +45,8 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
             PruneStage.ColtInit.class,
             org.sparsetransfer.core.model.WeightSum.class,
             org.sparsetransfer.jobs.stages.DataParallelTraining.RoundInput.class,
+            org.sparsetransfer.jobs.stages.DataParallelTraining.RoundSum.class,
+            org.sparsetransfer.core.experiment.UpstreamExperiment.RoundState.class,
             org.sparsetransfer.jobs.stages.DataParallelTraining.ScoreJob.class,
             TransferStage.Source.class,
             TransferStage.Run.class,

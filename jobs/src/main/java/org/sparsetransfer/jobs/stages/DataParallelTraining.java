@@ -23,7 +23,8 @@ import org.sparsetransfer.core.train.TrainingSchedule;
  * Data-parallel training of one schedule over N Spark tasks (local SGD, see
  * {@link DataParallelPlan}). Each round is one Spark job: every task trains its shard of the
  * upstream data for H steps from the broadcast weights and mask, and {@code treeAggregate}
- * sums the results for the driver to average. The driver applies the schedule's pruning steps
+ * sums the results (weights and momentum buffers, so momentum carries over between rounds)
+ * for the driver to average. The driver applies the schedule's pruning steps
  * to the averaged weights, so all workers share one exact mask; pruned weights are zero in
  * every worker's result, so they stay exactly zero in the average.
  */
@@ -31,25 +32,57 @@ public final class DataParallelTraining {
     /** What every worker trains with; {@code distill} trains against the teacher (GMP*). */
     public record Recipe(ExperimentConfig config, TrainingLoop.Settings settings, boolean distill) implements Serializable {}
 
-    /** One round's broadcast input: the averaged weights, the shared mask, and the learning rate of each local step. */
-    public record RoundInput(int round, Weights weights, Mask mask, float[] learningRates) implements Serializable {}
+    /**
+     * One round's broadcast input: the averaged weights and momentum buffers (null in the first
+     * round), the shared mask, and the learning rate of each local step.
+     */
+    public record RoundInput(int round, Weights weights, Weights momentum, Mask mask, float[] learningRates)
+            implements Serializable {}
+
+    /** The workers' weights and momentum buffers, summed for averaging (treeAggregate's accumulator). */
+    public record RoundSum(WeightSum weights, WeightSum momentum) implements Serializable {
+        RoundSum() {
+            this(new WeightSum(), new WeightSum());
+        }
+
+        RoundSum add(UpstreamExperiment.RoundState state) {
+            weights.add(state.weights());
+            momentum.add(state.momentum());
+            return this;
+        }
+
+        RoundSum merge(RoundSum other) {
+            weights.merge(other.weights);
+            momentum.merge(other.momentum);
+            return this;
+        }
+    }
 
     /** The trained weights and mask, the averaged weights at {@code keepAtStep} if asked for, and the cost. */
-    record Result(Weights weights, Mask mask, Weights kept, int workerSteps, long examplesSeen, double wallSeconds) {}
+    record Result(Weights weights, Mask mask, Weights kept, int steps, long examplesSeen, double wallSeconds) {
+        /** This run followed by {@code next} (IMP's rounds): next's weights, both runs' cost. */
+        Result then(Result next) {
+            return new Result(next.weights, next.mask, next.kept, steps + next.steps, examplesSeen + next.examplesSeen,
+                    wallSeconds + next.wallSeconds);
+        }
+    }
 
     private DataParallelTraining() {}
 
     /**
-     * @param keepAtStep a single-worker step whose averaged weights to keep (IMP's rewind point), or -1
+     * @param keepAtStep a step whose averaged weights to keep (IMP's rewind point), or -1
      */
     static Result train(JavaSparkContext jsc, String stage, ExperimentConfig.DataParallel parallel, ImageSet train,
             TrainingSchedule schedule, MagnitudePruner pruner, Recipe recipe, Weights start, Mask startMask, Weights teacher,
             int keepAtStep) {
         long begin = System.nanoTime();
-        DataParallelPlan plan = DataParallelPlan.of(schedule, parallel.workers, parallel.localSteps, keepAtStep);
-        StageContext.log(stage, String.format("data-parallel: %d workers, %d local steps per round, %d rounds (%d steps per worker)",
-                parallel.workers, parallel.localSteps, plan.rounds().size(),
-                DataParallelPlan.workerSteps(schedule.totalSteps(), parallel.workers)));
+        DataParallelPlan plan = DataParallelPlan.of(schedule, parallel.localSteps, keepAtStep);
+        int workerBatch = DataParallelPlan.workerBatch(recipe.settings().batchSize(), parallel.workers);
+        StageContext.log(stage, String.format("data-parallel: %d workers, %d local steps per round, %d rounds of %d steps, "
+                + "batch %d per worker", parallel.workers, parallel.localSteps, plan.rounds().size(), schedule.totalSteps(), workerBatch));
+        TrainingLoop.Settings base = recipe.settings();
+        Recipe perWorker = new Recipe(recipe.config(), new TrainingLoop.Settings(workerBatch, base.momentum(), base.weightDecay(),
+                base.seed()), recipe.distill());
         Broadcast<List<ImageSet>> shards = jsc.broadcast(shards(train, parallel.workers));
         Broadcast<Weights> teacherWeights = jsc.broadcast(teacher);
         List<Integer> workerIds = new ArrayList<>();
@@ -58,6 +91,7 @@ public final class DataParallelTraining {
         }
         JavaRDD<Integer> workers = TrainingResources.apply(jsc.parallelize(workerIds, parallel.workers), stage);
         Weights weights = startMask == null ? start : startMask.apply(start);
+        Weights momentum = null;
         Mask mask = startMask;
         Weights kept = null;
         int depth = Math.max(2, (int) Math.ceil(Math.log(parallel.workers) / Math.log(2)));
@@ -73,31 +107,32 @@ public final class DataParallelTraining {
             for (int s = 0; s < learningRates.length; s++) {
                 learningRates[s] = rates.learningRate(s);
             }
-            Broadcast<RoundInput> input = jsc.broadcast(new RoundInput(round.index(), weights, mask, learningRates));
-            WeightSum[] sum = new WeightSum[1];
-            TrainingJobs.inPool(TrainingJobs.TRAINING_POOL, () -> sum[0] = workers.treeAggregate(new WeightSum(),
-                    (acc, worker) -> acc.add(trainShard(recipe, input.value(), shards.value().get(worker), worker,
+            Broadcast<RoundInput> input = jsc.broadcast(new RoundInput(round.index(), weights, momentum, mask, learningRates));
+            RoundSum[] sum = new RoundSum[1];
+            TrainingJobs.inPool(TrainingJobs.TRAINING_POOL, () -> sum[0] = workers.treeAggregate(new RoundSum(),
+                    (acc, worker) -> acc.add(trainShard(perWorker, input.value(), shards.value().get(worker), worker,
                             teacherWeights.value())),
-                    WeightSum::merge, depth));
+                    RoundSum::merge, depth));
             input.destroy();
-            if (sum[0].count() != parallel.workers) {
-                throw new IllegalStateException("round " + round.index() + " averaged " + sum[0].count() + " of "
+            if (sum[0].weights().count() != parallel.workers) {
+                throw new IllegalStateException("round " + round.index() + " averaged " + sum[0].weights().count() + " of "
                         + parallel.workers + " workers");
             }
-            weights = mask == null ? sum[0].average() : mask.apply(sum[0].average());
-            if (keepAtStep >= 0 && plan.singleWorkerStepAfter(round) == keepAtStep) {
+            weights = mask == null ? sum[0].weights().average() : mask.apply(sum[0].weights().average());
+            momentum = sum[0].momentum().average();
+            if (keepAtStep >= 0 && DataParallelPlan.stepAfter(round) == keepAtStep) {
                 kept = weights;
             }
         }
         shards.destroy();
         teacherWeights.destroy();
-        int workerSteps = DataParallelPlan.workerSteps(schedule.totalSteps(), parallel.workers);
-        return new Result(weights, mask, kept, workerSteps,
-                (long) workerSteps * parallel.workers * recipe.settings().batchSize(), (System.nanoTime() - begin) / 1e9);
+        int steps = schedule.totalSteps();
+        return new Result(weights, mask, kept, steps, (long) steps * parallel.workers * workerBatch, (System.nanoTime() - begin) / 1e9);
     }
 
     /** Worker {@code worker}'s share of a round, on an executor. */
-    private static Weights trainShard(Recipe recipe, RoundInput input, ImageSet shard, int worker, Weights teacher)
+    private static UpstreamExperiment.RoundState trainShard(Recipe recipe, RoundInput input, ImageSet shard, int worker,
+            Weights teacher)
             throws Exception {
         TrainingLoop.Settings base = recipe.settings();
         // Every worker and round shuffles its shard differently, reproducibly.
@@ -105,8 +140,8 @@ public final class DataParallelTraining {
                 base.seed() * 1_000_003L + input.round() * 1_009L + worker);
         UpstreamExperiment experiment = new UpstreamExperiment(recipe.config(), new TaskRegistry.Splits(shard, null, null),
                 Devices.forTask());
-        return experiment.trainRound(input.weights(), input.mask(), TrainingSchedule.ofRates(input.learningRates()), settings,
-                recipe.distill() ? teacher : null);
+        return experiment.trainRound(input.weights(), input.momentum(), input.mask(),
+                TrainingSchedule.ofRates(input.learningRates()), settings, recipe.distill() ? teacher : null);
     }
 
     /** A trained result to score, in one Spark task. */
@@ -116,7 +151,7 @@ public final class DataParallelTraining {
     /** Scores a data-parallel result on the upstream validation and test splits, in one Spark task. */
     static TrainedModel score(JavaSparkContext jsc, String tag, ExperimentConfig config, Broadcast<TaskRegistry.Splits> data,
             Result result) {
-        ScoreJob job = new ScoreJob(config, result.weights(), result.mask(), result.workerSteps(), result.examplesSeen(),
+        ScoreJob job = new ScoreJob(config, result.weights(), result.mask(), result.steps(), result.examplesSeen(),
                 result.wallSeconds());
         return TrainingJobs.onExecutor(jsc, job, j -> new UpstreamExperiment(j.config(), data.value(), Devices.forTask())
                 .evaluate(j.weights(), j.mask(), j.steps(), j.examplesSeen(), j.wallSeconds(), line -> StageContext.log(tag, line)));

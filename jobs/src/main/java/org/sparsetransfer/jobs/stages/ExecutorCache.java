@@ -12,7 +12,8 @@ import java.util.concurrent.Callable;
  * small LRU, so the cache gives way to training memory.
  */
 final class ExecutorCache {
-    private static final int MAX_ENTRIES = 8;
+    // A transfer grid cycles through every task's train and test split per checkpoint: keep them all.
+    private static final int MAX_ENTRIES = 32;
     private static final Map<Object, SoftReference<Object>> ENTRIES = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Object, SoftReference<Object>> eldest) {

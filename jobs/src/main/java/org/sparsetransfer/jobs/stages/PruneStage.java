@@ -133,6 +133,47 @@ public final class PruneStage {
         return CheckpointRecord.of(job.id(), dense.id(), job.method().key(), NAME, job.sparsity(), pruned, config.name);
     }
 
+    /** IMP's rounds to one target, each round's retraining data-parallel; pruning and rewinding on the driver. */
+    private static CheckpointRecord impDataParallel(StageContext ctx, String id, ImpJob job, double target,
+            Broadcast<TaskRegistry.Splits> data) {
+        ExperimentConfig config = job.config();
+        String tag = NAME + " imp " + target;
+        UpstreamExperiment plan = new UpstreamExperiment(config, data.value(), Device.cpu()); // schedules and settings only
+        CheckpointCodec.Decoded start = job.start().decode();
+        Weights rewind = job.rewind().decode().weights();
+        Weights weights = start.weights();
+        Mask mask = start.mask() != null ? start.mask() : TrainingJobs.onExecutor(ctx.jsc(), job,
+                j -> new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).denseMask(j.start().decode().weights()));
+        MagnitudePruner pruner = MagnitudePruner.forCriterion(config.pruning.criterion);
+        DataParallelTraining.Recipe recipe = new DataParallelTraining.Recipe(config, plan.impSettings(target), false);
+        DataParallelTraining.Result total = null;
+        for (int r = 0; r < job.rounds().length; r++) {
+            mask = pruner.prune(weights, mask, job.rounds()[r]);
+            StageContext.log(tag, String.format("round %d/%d: pruned to sparsity %.4f, %s", r + 1, job.rounds().length,
+                    mask.sparsity(), config.pruning.imp.mode.replace('_', ' ')));
+            DataParallelTraining.Result result = DataParallelTraining.train(ctx.jsc(), tag, config.pruning.dataParallel,
+                    data.value().train(), plan.impRetrainSchedule(), null, recipe, plan.impReset(weights, rewind), mask, null, -1);
+            weights = result.weights();
+            total = total == null ? result : total.then(result);
+        }
+        TrainedModel model = DataParallelTraining.score(ctx.jsc(), tag, config, data, total);
+        return CheckpointRecord.of(id, job.start().id(), PruningMethod.IMP.key(), "imp", target, model, config.name);
+    }
+
+    /** COLT's ticket trained data-parallel on all upstream data. */
+    private static CheckpointRecord coltFinalDataParallel(StageContext ctx, String id, String parentId, ColtFinalJob job,
+            double target, Broadcast<TaskRegistry.Splits> data) {
+        ExperimentConfig config = job.config();
+        String tag = NAME + " colt ticket " + target;
+        UpstreamExperiment plan = new UpstreamExperiment(config, data.value(), Device.cpu()); // schedules and settings only
+        DataParallelTraining.Result result = DataParallelTraining.train(ctx.jsc(), tag, config.pruning.dataParallel,
+                data.value().train(), plan.coltFinalSchedule(), null,
+                new DataParallelTraining.Recipe(config, plan.coltFinalSettings(job.mask().sparsity()), false), job.theta0(),
+                job.mask(), null, -1);
+        TrainedModel model = DataParallelTraining.score(ctx.jsc(), tag, config, data, result);
+        return CheckpointRecord.of(id, parentId, PruningMethod.COLT.key(), "colt_ticket", target, model, config.name);
+    }
+
     /** IMP: the rewind point, then one task per target, each continuing from the previous checkpoint. */
     private static void imp(StageContext ctx, CheckpointRecord dense, Broadcast<TaskRegistry.Splits> data) {
         ExperimentConfig config = ctx.config();
@@ -164,7 +205,8 @@ public final class PruneStage {
             }
             ImpJob job = new ImpJob(previous, rewind, plan.get(i), config);
             double target = targets.get(i);
-            CheckpointRecord record = TrainingJobs.onExecutor(jsc, job, j -> {
+            CheckpointRecord record = config.pruning.dataParallel.workers > 1 ? impDataParallel(ctx, id, job, target, data)
+                    : TrainingJobs.onExecutor(jsc, job, j -> {
                 CheckpointCodec.Decoded start = j.start().decode();
                 TrainedModel model = new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).impRounds(start.weights(),
                         start.mask(), j.rewind().decode().weights(), j.rounds(), line -> StageContext.log(NAME + " imp " + target, line));
@@ -247,7 +289,9 @@ public final class PruneStage {
                 }
                 ColtFinalJob job = new ColtFinalJob(init.theta0(), shared, config);
                 String landedAt = roundId;
-                CheckpointRecord ticket = TrainingJobs.onExecutor(jsc, job, j -> CheckpointRecord.of(id, landedAt,
+                CheckpointRecord ticket = config.pruning.dataParallel.workers > 1
+                        ? coltFinalDataParallel(ctx, id, landedAt, job, target, data)
+                        : TrainingJobs.onExecutor(jsc, job, j -> CheckpointRecord.of(id, landedAt,
                         PruningMethod.COLT.key(), "colt_ticket", target,
                         new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).coltFinal(j.theta0(), j.mask(),
                                 line -> StageContext.log(NAME + " colt ticket " + target, line)), j.config().name));

@@ -158,6 +158,7 @@ public final class TransferStage {
                 new TaskRegistry.Splits(train, null, test), run.regime(), run.seed(), line -> StageContext.log(tag, line));
         TaskContext task = TaskContext.get();
         if (run.failFirstAttempt() && task != null && task.attemptNumber() == 0) {
+            StageContext.log(tag, "fault.fail_first_transfer_attempt: failing attempt 0 of this run after it trained");
             throw new IllegalStateException("fault.fail_first_transfer_attempt: failing attempt 0 of " + run.describe()
                     + " after it trained");
         }
