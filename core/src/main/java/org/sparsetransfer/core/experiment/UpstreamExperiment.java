@@ -279,20 +279,43 @@ public final class UpstreamExperiment {
     /** COLT: one segment model trained from theta_0 under the shared mask; returns its weights. */
     public Weights coltSegment(Weights theta0, Mask shared, ImageSet segment, int index, TrainingLoop.Progress progress)
             throws Exception {
-        ExperimentConfig.Pruning p = config.pruning;
-        // The head's init is part of theta_0: seeded per segment, so rewinding restores it.
-        long headSeed = config.seed * 7919 + 101 + index;
+        TrainingLoop.Settings settings = coltSegmentSettings(index);
         return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, segment.numClasses(), headSeed, device)) {
-                net.load(theta0, net::isFeatureParameter);
+            try (Network net = coltSegmentModel(theta0, segment, index)) {
                 net.setMask(shared);
-                TrainingLoop loop = loop(p.batchSize, p.momentum, p.weightDecay, headSeed, progress);
                 try (TrainingData data = TrainingData.upload(net.manager(), segment)) {
-                    loop.run(net, data, TrainingSchedule.fixedMask(p.colt.trainSteps, LearningRate.linear(p.colt.lr, 0f)), null);
+                    new TrainingLoop(settings, progress).run(net, data, coltSegmentSchedule(), null);
                 }
                 return net.weights();
             }
         });
+    }
+
+    /** A COLT segment model's weights before training: theta_0's backbone and the segment's own seeded head. */
+    public Weights coltSegmentStart(Weights theta0, ImageSet segment, int index) throws Exception {
+        return TorchThreads.exclusive(() -> {
+            try (Network net = coltSegmentModel(theta0, segment, index)) {
+                return net.weights();
+            }
+        });
+    }
+
+    private Network coltSegmentModel(Weights theta0, ImageSet segment, int index) {
+        // The head's init is part of theta_0: seeded per segment, so rewinding restores it.
+        Network net = Network.classifier(architecture, segment.numClasses(), coltSegmentSettings(index).seed(), device);
+        net.load(theta0, net::isFeatureParameter);
+        return net;
+    }
+
+    /** What each COLT segment model trains per round. */
+    public TrainingSchedule coltSegmentSchedule() {
+        return TrainingSchedule.fixedMask(config.pruning.colt.trainSteps, LearningRate.linear(config.pruning.colt.lr, 0f));
+    }
+
+    /** Optimizer settings of COLT segment {@code index} (its seed also initializes its head). */
+    public TrainingLoop.Settings coltSegmentSettings(int index) {
+        ExperimentConfig.Pruning p = config.pruning;
+        return new TrainingLoop.Settings(p.batchSize, p.momentum, p.weightDecay, config.seed * 7919 + 101 + index);
     }
 
     /** COLT's upstream model: the ticket (theta_0 under the mask) trained on all upstream data with a full head. */

@@ -160,6 +160,32 @@ public final class PruneStage {
         return CheckpointRecord.of(id, job.start().id(), PruningMethod.IMP.key(), "imp", target, model, config.name);
     }
 
+    /**
+     * One COLT round's K segment models, each trained data-parallel (the K trainings run at once,
+     * N tasks each); returns their averaged weights in segment order.
+     */
+    private static List<Weights> coltSegmentsDataParallel(StageContext ctx, List<ColtJob> jobs, int round,
+            Broadcast<TaskRegistry.Splits> data) {
+        ExperimentConfig config = ctx.config();
+        List<ImageSet> segments = Colt.segments(data.value().train(), config.pruning.colt.segments,
+                config.pruning.colt.split.equals("classes"), config.data.splitSeed);
+        List<Weights> starts = TrainingJobs.onExecutors(ctx.jsc(), jobs, j -> new UpstreamExperiment(j.config(), data.value(),
+                Devices.forTask()).coltSegmentStart(j.theta0(), Colt.segments(data.value().train(), j.config().pruning.colt.segments,
+                        j.config().pruning.colt.split.equals("classes"), j.config().data.splitSeed).get(j.segment()), j.segment()));
+        UpstreamExperiment plan = new UpstreamExperiment(config, data.value(), Device.cpu()); // schedules and settings only
+        Weights[] trained = new Weights[jobs.size()];
+        List<TrainingJobs.Described> units = new ArrayList<>();
+        for (ColtJob job : jobs) {
+            int k = job.segment();
+            units.add(new TrainingJobs.Described(() -> trained[k] = DataParallelTraining.train(ctx.jsc(),
+                    NAME + " colt round " + round + " segment " + k, config.pruning.dataParallel, segments.get(k),
+                    plan.coltSegmentSchedule(), null, new DataParallelTraining.Recipe(config, plan.coltSegmentSettings(k), false),
+                    starts.get(k), job.shared(), null, -1).weights(), "colt round " + round + " segment " + k));
+        }
+        TrainingJobs.run(ctx.jsc(), NAME + " colt round " + round, units);
+        return List.of(trained);
+    }
+
     /** COLT's ticket trained data-parallel on all upstream data. */
     private static CheckpointRecord coltFinalDataParallel(StageContext ctx, String id, String parentId, ColtFinalJob job,
             double target, Broadcast<TaskRegistry.Splits> data) {
@@ -259,7 +285,8 @@ public final class PruneStage {
                     jobs.add(new ColtJob(k, init.theta0(), shared, config));
                 }
                 int r = round;
-                List<Weights> trained = TrainingJobs.onExecutors(jsc, jobs, j -> {
+                List<Weights> trained = config.pruning.dataParallel.workers > 1 ? coltSegmentsDataParallel(ctx, jobs, round, data)
+                        : TrainingJobs.onExecutors(jsc, jobs, j -> {
                     List<ImageSet> segments = Colt.segments(data.value().train(), j.config().pruning.colt.segments,
                             j.config().pruning.colt.split.equals("classes"), j.config().data.splitSeed);
                     return new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).coltSegment(j.theta0(), j.shared(),

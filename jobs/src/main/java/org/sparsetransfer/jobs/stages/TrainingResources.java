@@ -27,6 +27,7 @@ import org.apache.spark.resource.TaskResourceRequests;
 final class TrainingResources {
     /** GPUs per executor that training stages ask for through a stage-level profile (0: none). */
     static final String EXECUTOR_GPUS = "spark.sparsetransfer.training.executorGpus";
+    private static final java.util.Set<String> LOGGED = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     enum Kind { LOCAL, STATIC, TASK_PROFILE, GPU_EXECUTOR_PROFILE }
 
@@ -72,13 +73,20 @@ final class TrainingResources {
         }
         try {
             JavaRDD<T> scheduled = rdd.withResources(plan.profile());
-            StageContext.log(stage, plan.description());
+            logOnce(stage, plan.description());
             return scheduled;
         } catch (RuntimeException unsupported) {
             // E.g. GPU executor profiles without dynamic allocation support on this cluster manager.
-            StageContext.log(stage, "this cluster manager does not support stage-level resource profiles ("
+            logOnce(stage, "this cluster manager does not support stage-level resource profiles ("
                     + unsupported.getMessage() + "); set spark.task.cpus = spark.executor.cores as conf/spark/gpu-cluster.conf does");
             return rdd;
+        }
+    }
+
+    /** Every training job applies the plan; saying it once per application is enough. */
+    private static void logOnce(String stage, String message) {
+        if (LOGGED.add(message)) {
+            StageContext.log(stage, message);
         }
     }
 }
