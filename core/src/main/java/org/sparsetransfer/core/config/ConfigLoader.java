@@ -185,10 +185,8 @@ public final class ConfigLoader {
         fraction(source, "pruning.colt.tolerance", colt.tolerance);
         positive(source, "pruning.colt.max_rounds", colt.maxRounds);
 
-        positive(source, "upstream.data_parallel.workers", c.upstream.dataParallel.workers);
-        positive(source, "upstream.data_parallel.local_steps", c.upstream.dataParallel.localSteps);
-        positive(source, "pruning.data_parallel.workers", c.pruning.dataParallel.workers);
-        positive(source, "pruning.data_parallel.local_steps", c.pruning.dataParallel.localSteps);
+        dataParallel(source, "upstream", c.upstream.dataParallel);
+        dataParallel(source, "pruning", c.pruning.dataParallel);
         nonNegative(source, "fault.exit_after_stored_runs", c.fault.exitAfterStoredRuns);
         for (int i = 0; i < c.fault.divergeTransfer.size(); i++) {
             ExperimentConfig.RunSelector selector = c.fault.divergeTransfer.get(i);
@@ -228,6 +226,11 @@ public final class ConfigLoader {
         positive(source, section + ".interval", r.interval);
         nonNegative(source, section + ".recovery_steps", r.recoverySteps);
         positive(source, section + ".lr_max", r.lrMax);
+    }
+
+    private static void dataParallel(String source, String section, ExperimentConfig.DataParallel parallel) {
+        positive(source, section + ".data_parallel.workers", parallel.workers);
+        positive(source, section + ".data_parallel.local_steps", parallel.localSteps);
     }
 
     private static void nonEmpty(String source, String key, List<?> values) {

@@ -238,7 +238,9 @@ public final class UpstreamExperiment {
                 try (TrainingData train = upload(net, splits.train())) {
                     for (int r = 0; r < rounds.length; r++) {
                         mask = pruner.prune(net.weights(), mask, rounds[r]);
-                        net.load(impReset(net.weights(), rewind), name -> true);
+                        if (impRewinds()) {
+                            net.load(rewind, name -> true);
+                        }
                         net.setMask(mask);
                         progress.log(String.format("round %d/%d: pruned to sparsity %.4f, %s", r + 1, rounds.length,
                                 mask.sparsity(), config.pruning.imp.mode.replace('_', ' ')));
@@ -265,9 +267,9 @@ public final class UpstreamExperiment {
         return TrainingSchedule.fixedMask(imp.retrainSteps, lr);
     }
 
-    /** The weights an IMP round retrains from: the rewind point under weight_rewind, else the current ones. */
-    public Weights impReset(Weights current, Weights rewind) {
-        return config.pruning.imp.mode.equals("weight_rewind") ? rewind : current;
+    /** Whether IMP rounds retrain from the rewind point (weight_rewind) rather than from the current weights. */
+    public boolean impRewinds() {
+        return config.pruning.imp.mode.equals("weight_rewind");
     }
 
     /** Optimizer settings of the IMP rounds that end at {@code finalSparsity}. */

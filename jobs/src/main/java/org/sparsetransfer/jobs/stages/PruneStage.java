@@ -152,7 +152,7 @@ public final class PruneStage {
             StageContext.log(tag, String.format("round %d/%d: pruned to sparsity %.4f, %s", r + 1, job.rounds().length,
                     mask.sparsity(), config.pruning.imp.mode.replace('_', ' ')));
             DataParallelTraining.Result result = DataParallelTraining.train(ctx.jsc(), tag, config.pruning.dataParallel,
-                    data.value().train(), plan.impRetrainSchedule(), null, recipe, plan.impReset(weights, rewind), mask, null, -1);
+                    data.value().train(), plan.impRetrainSchedule(), null, recipe, plan.impRewinds() ? rewind : weights, mask, null, -1);
             weights = result.weights();
             total = total == null ? result : total.then(result);
         }

@@ -30,11 +30,7 @@ class ReportOutputsTest {
 
     @Test
     void markdownMarksOnlySignificantCellsAndPlotsAndPageAreWritten() throws Exception {
-        ExperimentConfig config = new ExperimentConfig();
-        config.transfer.tasks = List.of("mnist");
-        config.transfer.regimes = List.of("linear");
-        config.pruning.methods = List.of("dense", "oneshot");
-        config.pruning.sparsities = List.of(0.8, 0.9);
+        ExperimentConfig config = oneshotOnMnist(0.8, 0.9);
         List<ReportStage.Cell> cells = new ArrayList<>();
         cells.add(cell("dense", 0.0, 90.0, null));
         cells.add(cell("oneshot", 0.8, 89.9, 0.6));
@@ -58,11 +54,7 @@ class ReportOutputsTest {
 
     @Test
     void aCellWhoseRunsAllFailedIsMarkedNotPlottedAndLeftOutOfMeans() throws Exception {
-        ExperimentConfig config = new ExperimentConfig();
-        config.transfer.tasks = List.of("mnist");
-        config.transfer.regimes = List.of("linear");
-        config.pruning.methods = List.of("dense", "oneshot");
-        config.pruning.sparsities = List.of(0.8);
+        ExperimentConfig config = oneshotOnMnist(0.8);
         ReportStage.Cell failed = new ReportStage.Cell("oneshot", 0.8, "linear", "mnist", "top1", Double.NaN, null, 0, null, 2,
                 new double[0], null);
         List<ReportStage.Cell> cells = List.of(cell("dense", 0.0, 90.0, null), failed);
@@ -74,6 +66,16 @@ class ReportOutputsTest {
         assertTrue(ReportHtml.page(config, cells, List.of(), List.of()).contains("<td class=\"failed\">failed (2 of 2 runs)</td>"));
         List<String> plots = new ReportPlots(config, cells, List.of()).writeAll(dir);
         assertEquals(3, plots.size());
+    }
+
+    /** Dense and one-shot at {@code sparsities}, transferred to mnist in the linear regime. */
+    private static ExperimentConfig oneshotOnMnist(Double... sparsities) {
+        ExperimentConfig config = new ExperimentConfig();
+        config.transfer.tasks = List.of("mnist");
+        config.transfer.regimes = List.of("linear");
+        config.pruning.methods = List.of("dense", "oneshot");
+        config.pruning.sparsities = List.of(sparsities);
+        return config;
     }
 
     private static ReportStage.Cell cell(String method, double sparsity, double mean, Double p) {
