@@ -367,10 +367,6 @@ public final class UpstreamExperiment {
         return config.seed * 31 + method.ordinal() * 1_000_003L + Math.round(sparsity * 1e4);
     }
 
-    private TrainingLoop loop(int batch, float momentum, float weightDecay, long seed, TrainingLoop.Progress progress) {
-        return new TrainingLoop(new TrainingLoop.Settings(batch, momentum, weightDecay, seed), progress);
-    }
-
     private static TrainingData upload(Network net, ImageSet images) {
         return TrainingData.upload(net.manager(), images);
     }

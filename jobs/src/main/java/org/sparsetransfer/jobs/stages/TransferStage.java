@@ -64,36 +64,39 @@ public final class TransferStage {
         Set<String> done = ctx.results().completed(settings);
         List<Regime> regimes = config.transfer.regimes.stream().map(r -> Regime.parse(r, "transfer.regimes")).toList();
 
-        List<Run> todo = new ArrayList<>();
+        // The runs without a successful result; where their inputs live is resolved only if there are any.
+        record Pending(CheckpointRecord checkpoint, String task, Regime regime, long seed) {}
+        List<Pending> pending = new ArrayList<>();
         int total = 0;
-        Map<String, CheckpointTable.Location> locations = null;
-        Map<String, List<String>> taskFiles = new LinkedHashMap<>();
         for (CheckpointRecord checkpoint : checkpoints) {
             for (String task : config.transfer.tasks) {
                 for (Regime regime : regimes) {
                     for (long seed : config.transfer.seeds) {
                         total++;
-                        if (done.contains(ResultTable.key(checkpoint.id(), task, regime.key(), seed))) {
-                            continue;
+                        if (!done.contains(ResultTable.key(checkpoint.id(), task, regime.key(), seed))) {
+                            pending.add(new Pending(checkpoint, task, regime, seed));
                         }
-                        if (locations == null) {
-                            locations = ctx.checkpoints().locate(checkpoints.stream().map(CheckpointRecord::id).toList());
-                        }
-                        Source source = new Source(checkpoint.id(), checkpoint.method(), checkpoint.targetSparsity(),
-                                checkpoint.actualSparsity(), locations.get(checkpoint.id()));
-                        List<String> files = taskFiles.computeIfAbsent(task, t -> ctx.datasets().files(t));
-                        todo.add(new Run(todo.size(), source, task, files, regime, seed, runConfig(config, source, task, regime, seed),
-                                config.fault.failFirstTransferAttempt && todo.isEmpty()));
                     }
                 }
             }
         }
-        if (todo.size() < total) {
-            StageContext.log(NAME, (total - todo.size()) + " of " + total + " runs already have results, skipping them");
+        if (pending.size() < total) {
+            StageContext.log(NAME, (total - pending.size()) + " of " + total + " runs already have results, skipping them");
         }
-        if (todo.isEmpty()) {
+        if (pending.isEmpty()) {
             StageContext.log(NAME, "all " + total + " transfer runs are done");
             return;
+        }
+        Map<String, CheckpointTable.Location> locations = ctx.checkpoints().locate(
+                pending.stream().map(p -> p.checkpoint().id()).distinct().toList());
+        Map<String, List<String>> taskFiles = new LinkedHashMap<>();
+        List<Run> todo = new ArrayList<>();
+        for (Pending p : pending) {
+            CheckpointRecord c = p.checkpoint();
+            Source source = new Source(c.id(), c.method(), c.targetSparsity(), c.actualSparsity(), locations.get(c.id()));
+            List<String> files = taskFiles.computeIfAbsent(p.task(), t -> ctx.datasets().files(t));
+            todo.add(new Run(todo.size(), source, p.task(), files, p.regime(), p.seed(),
+                    runConfig(config, source, p.task(), p.regime(), p.seed()), config.fault.failFirstTransferAttempt && todo.isEmpty()));
         }
         StageContext.log(NAME, String.format("%d runs, one Spark task each: %d checkpoints x tasks %s x regimes %s x seeds %s",
                 todo.size(), checkpoints.size(), config.transfer.tasks, config.transfer.regimes, config.transfer.seeds));

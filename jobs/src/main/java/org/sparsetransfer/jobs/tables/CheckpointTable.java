@@ -116,11 +116,7 @@ public final class CheckpointTable {
     public static CheckpointCodec.Decoded read(Location location) {
         byte[][] payload = new byte[1][];
         for (String file : location.files()) {
-            TableFiles.forEachRow(file, g -> {
-                if (g.getString("id", 0).equals(location.id())) {
-                    payload[0] = g.getBinary("payload", 0).getBytes();
-                }
-            });
+            TableFiles.forEachRow(file, "id", location.id(), g -> payload[0] = g.getBinary("payload", 0).getBytes());
         }
         if (payload[0] == null) {
             throw new IllegalStateException("Checkpoint " + location.id() + " is not in " + location.files());

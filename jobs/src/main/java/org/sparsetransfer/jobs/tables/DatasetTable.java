@@ -98,12 +98,9 @@ public final class DatasetTable {
     public static ImageSet readFiles(String dataset, String split, List<String> files) {
         List<ImageRow> rows = new ArrayList<>();
         for (String file : files) {
-            TableFiles.forEachRow(file, g -> {
-                if (g.getString("split", 0).equals(split)) {
-                    rows.add(new ImageRow(g.getInteger("idx", 0), g.getInteger("label", 0), g.getInteger("num_classes", 0),
-                            g.getInteger("height", 0), g.getInteger("width", 0), g.getBinary("pixels", 0).getBytes()));
-                }
-            });
+            TableFiles.forEachRow(file, "split", split, g -> rows.add(new ImageRow(g.getInteger("idx", 0), g.getInteger("label", 0),
+                    g.getInteger("num_classes", 0), g.getInteger("height", 0), g.getInteger("width", 0),
+                    g.getBinary("pixels", 0).getBytes())));
         }
         return assemble(dataset, split, rows);
     }

@@ -14,6 +14,9 @@ import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
 import org.apache.parquet.example.data.Group;
+import org.apache.parquet.filter2.compat.FilterCompat;
+import org.apache.parquet.filter2.predicate.FilterApi;
+import org.apache.parquet.io.api.Binary;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.hadoop.example.GroupReadSupport;
 import org.apache.spark.SparkEnv;
@@ -54,10 +57,16 @@ public final class TableFiles {
         }
     }
 
-    /** Calls {@code action} on every row of one Parquet data file (on an executor or the driver). */
-    public static void forEachRow(String file, Consumer<Group> action) {
+    /**
+     * Calls {@code action} on every row of one Parquet data file whose string column
+     * {@code column} equals {@code value} (on an executor or the driver). The reader applies the
+     * filter, so row groups whose statistics exclude the value are skipped and other rows are
+     * never assembled.
+     */
+    public static void forEachRow(String file, String column, String value, Consumer<Group> action) {
+        FilterCompat.Filter filter = FilterCompat.get(FilterApi.eq(FilterApi.binaryColumn(column), Binary.fromString(value)));
         try (ParquetReader<Group> reader = ParquetReader.builder(new GroupReadSupport(), toPath(file))
-                .withConf(hadoopConf()).build()) {
+                .withConf(hadoopConf()).withFilter(filter).build()) {
             for (Group row = reader.read(); row != null; row = reader.read()) {
                 action.accept(row);
             }
