@@ -23,7 +23,7 @@ done
 # Executor JVMs are started by the workers from SPARK_HOME/jars: the application's runtime classpath.
 SPARK_HOME_DIR="$WORK/spark-home"
 rm -rf "$SPARK_HOME_DIR" && mkdir -p "$SPARK_HOME_DIR/jars"
-for jar in $(ls "$ROOT"/jobs/target/sparse-transfer-jobs-*.jar) $(tr ':' ' ' < "$LAUNCHER/classpath.txt"); do
+for jar in $(ls "$ROOT"/jobs/target/sparse-transfer-jobs-*.jar) $(tr ':' ' ' < "$LAUNCHER/classpath.txt") $(tr ':' ' ' < "$LAUNCHER/spark-classpath.txt"); do
   ln -sf "$jar" "$SPARK_HOME_DIR/jars/$(basename "$jar")"
 done
 EXECUTOR_FLAGS="$(cat "$LAUNCHER/jvm-flags.txt") -Dai.djl.pytorch.num_threads=1 -Dai.djl.offline=true"
