@@ -289,13 +289,13 @@ class TinyPipelineTest {
     @Test
     @Order(7)
     void aSecondRunOnTheSameWarehouseFailsFast() throws IOException {
-        try (WarehouseLock held = WarehouseLock.acquire(new Warehouse(out), "test")) {
+        try (WarehouseLock held = WarehouseLock.acquire(new Warehouse(out), "test", java.util.List.of("ingest"))) {
             StringWriter err = new StringWriter();
             long start = System.nanoTime();
             int code = SparseTransferCli.execute(new SparseTransferCli(), new PrintWriter(err, true),
                     "pipeline", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
             assertEquals(SparseTransferCli.EXIT_BAD_INPUT, code, err.toString());
-            assertTrue(err.toString().contains("is in use by another sparse-transfer run (command test"), err.toString());
+            assertTrue(err.toString().contains("is in use by another sparse-transfer run for ingest (command test"), err.toString());
             assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10), "fails fast");
         }
     }

@@ -1,5 +1,13 @@
 package org.sparsetransfer.jobs.cli;
 
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Set;
+import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.jobs.stages.IngestStage;
 import org.sparsetransfer.jobs.stages.Pipeline;
 import org.sparsetransfer.jobs.stages.PruneStage;
@@ -43,11 +51,43 @@ public final class Commands {
     }
 
     @Command(name = "prune", mixinStandardHelpOptions = true,
-            description = "Run every pruning method of the config at every target sparsity from the dense checkpoint, "
-                    + "one Spark task per run, storing each checkpoint as it finishes.")
+            description = "Run every pruning method of the config (or those given with --method) at every target "
+                    + "sparsity from the dense checkpoint, one Spark task per run, storing each checkpoint as it finishes. "
+                    + "Prune runs of different methods may run at once on one warehouse.")
     public static final class Prune extends StageCommand {
+        @Option(names = "--method", paramLabel = "METHOD",
+                description = "Prune only with this method of the config's pruning.methods; repeatable. Default: all.")
+        List<String> methods = new ArrayList<>();
+
         public Prune() {
-            super(PruneStage.NAME, ctx -> new PruneStage().run(ctx));
+            super(PruneStage.NAME, ctx -> { });
+        }
+
+        @Override
+        void run(StageContext ctx) {
+            new PruneStage(selected(ctx.config())).run(ctx);
+        }
+
+        @Override
+        Collection<String> lockScopes(ExperimentConfig config) {
+            return selected(config).stream().map(PruneStage::lockScope).toList();
+        }
+
+        private Set<PruningMethod> selected(ExperimentConfig config) {
+            Set<PruningMethod> configured = PruneStage.methods(config);
+            if (methods.isEmpty()) {
+                return configured;
+            }
+            Set<PruningMethod> chosen = EnumSet.noneOf(PruningMethod.class);
+            for (String name : methods) {
+                PruningMethod method = PruningMethod.parse(name, "--method");
+                if (!configured.contains(method)) {
+                    throw new InvalidInputException("--method " + name + " is not among the config's pruning.methods "
+                            + config.pruning.methods + "; add it there or choose one of them");
+                }
+                chosen.add(method);
+            }
+            return chosen;
         }
 
         public static void main(String[] args) {
@@ -106,6 +146,11 @@ public final class Commands {
     public static final class RunPipeline extends StageCommand {
         public RunPipeline() {
             super(Pipeline.NAME, ctx -> System.out.println(System.lineSeparator() + new Pipeline().run(ctx)));
+        }
+
+        @Override
+        Collection<String> lockScopes(ExperimentConfig config) {
+            return Pipeline.lockScopes(config);
         }
 
         public static void main(String[] args) {

@@ -3,6 +3,8 @@ package org.sparsetransfer.jobs.cli;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.Collection;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -42,6 +44,14 @@ abstract class StageCommand implements Callable<Integer> {
         stage.accept(ctx);
     }
 
+    /**
+     * The parts of the warehouse this invocation writes, locked for its duration: the stage by
+     * default; per method for pruning, so that prune runs of different methods may overlap.
+     */
+    Collection<String> lockScopes(ExperimentConfig config) {
+        return List.of(stageName);
+    }
+
     /** Whether this invocation writes the warehouse (and so is recorded as a run). */
     boolean records() {
         return true;
@@ -54,7 +64,7 @@ abstract class StageCommand implements Callable<Integer> {
         StageContext.log(stageName, "config " + (options.config == null ? "embedded demo" : options.config)
                 + " (" + config.name + "), warehouse " + warehouse.root());
         options.sparkConf.forEach(System::setProperty);
-        try (WarehouseLock lock = WarehouseLock.acquire(warehouse, stageName)) {
+        try (WarehouseLock lock = WarehouseLock.acquire(warehouse, stageName, lockScopes(config))) {
             FaultInjection.arm(config.fault.exitAfterStoredRuns);
             SparkSession spark = SparkSessions.create("sparse-transfer " + stageName, options.master, options.out);
             try {

@@ -3,6 +3,7 @@ package org.sparsetransfer.jobs.stages;
 import ai.djl.Device;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -52,6 +53,35 @@ public final class PruneStage {
     /** theta_0 and the tensors COLT masks, computed where the engine runs. */
     public record ColtInit(Weights theta0, Set<String> tensors) implements Serializable {}
 
+    private final Set<PruningMethod> only;
+
+    /** Every method of the config. */
+    public PruneStage() {
+        this(null);
+    }
+
+    /** Only {@code only} of the config's methods (null: all). */
+    public PruneStage(Set<PruningMethod> only) {
+        this.only = only;
+    }
+
+    /** The config's pruning methods, dense left out (it is the upstream checkpoint). */
+    public static Set<PruningMethod> methods(ExperimentConfig config) {
+        Set<PruningMethod> methods = new LinkedHashSet<>();
+        for (String name : config.pruning.methods) {
+            PruningMethod method = PruningMethod.parse(name, "pruning.methods");
+            if (method != PruningMethod.DENSE) {
+                methods.add(method);
+            }
+        }
+        return methods;
+    }
+
+    /** The warehouse lock scope of pruning with {@code method}. */
+    public static String lockScope(PruningMethod method) {
+        return NAME + "-" + method.key();
+    }
+
     public void run(StageContext ctx) {
         ctx.describe(NAME, "planning pruning runs");
         ExperimentIds ids = ctx.ids();
@@ -61,14 +91,8 @@ public final class PruneStage {
         dense.decode(); // verify the checksum here, once, before any task relies on it
         List<Double> targets = ctx.config().pruning.sparsities.stream().distinct().sorted().toList();
         List<String> wanted = new ArrayList<>();
-        List<PruningMethod> methods = new ArrayList<>();
-        for (String name : ctx.config().pruning.methods) {
-            PruningMethod method = PruningMethod.parse(name, "pruning.methods");
-            if (method != PruningMethod.DENSE) {
-                methods.add(method);
-                targets.forEach(s -> wanted.add(ids.prunedId(method, s)));
-            }
-        }
+        List<PruningMethod> methods = methods(ctx.config()).stream().filter(m -> only == null || only.contains(m)).toList();
+        methods.forEach(method -> targets.forEach(s -> wanted.add(ids.prunedId(method, s))));
         Set<String> done = ctx.checkpoints().existing(wanted);
         if (done.size() == wanted.size()) {
             StageContext.log(NAME, "all " + wanted.size() + " pruned checkpoints exist");

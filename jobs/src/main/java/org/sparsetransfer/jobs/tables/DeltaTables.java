@@ -1,15 +1,23 @@
 package org.sparsetransfer.jobs.tables;
 
+import io.delta.exceptions.DeltaConcurrentModificationException;
 import io.delta.tables.DeltaTable;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Creating Delta tables and writing to them idempotently. */
 public final class DeltaTables {
+    /** Attempts of a write that meets concurrent writers (runs of other parts of the warehouse). */
+    static final int WRITE_ATTEMPTS = 8;
+    private static final Logger LOG = LoggerFactory.getLogger(DeltaTables.class);
+
     private DeltaTables() {}
 
     /**
@@ -32,15 +40,38 @@ public final class DeltaTables {
 
     /**
      * Upserts {@code rows} keyed by {@code keys}: a row whose key exists replaces it, others are
-     * inserted. Running it twice, or after a retried task, leaves exactly one row per key.
+     * inserted. Running it twice, or after a retried task, leaves exactly one row per key. A
+     * conflict with a concurrent writer (another run's MERGE into the same table, or its creation
+     * of the table) is retried after a short random wait: the key makes the retry idempotent.
      */
     public static void merge(SparkSession spark, String path, StructType schema, Dataset<Row> rows, List<String> keys) {
         String on = keys.stream().map(k -> "t." + k + " = s." + k).collect(Collectors.joining(" AND "));
-        ensure(spark, path, schema).as("t")
-                .merge(rows.as("s"), on)
-                .whenMatched().updateAll()
-                .whenNotMatched().insertAll()
-                .execute();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                ensure(spark, path, schema).as("t")
+                        .merge(rows.as("s"), on)
+                        .whenMatched().updateAll()
+                        .whenNotMatched().insertAll()
+                        .execute();
+                return;
+            } catch (DeltaConcurrentModificationException conflict) {
+                if (attempt == WRITE_ATTEMPTS) {
+                    throw conflict;
+                }
+                LOG.warn("{} was written concurrently by another run ({}); retrying the merge, attempt {} of {}",
+                        path, conflict.getClass().getSimpleName(), attempt + 1, WRITE_ATTEMPTS);
+                backOff(attempt);
+            }
+        }
+    }
+
+    private static void backOff(int attempt) {
+        try {
+            Thread.sleep(ThreadLocalRandom.current().nextLong(100, 200L << Math.min(attempt, 5)));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while retrying a Delta write", e);
+        }
     }
 
     /** Reads the table, or an empty frame with {@code schema} if it does not exist yet. */

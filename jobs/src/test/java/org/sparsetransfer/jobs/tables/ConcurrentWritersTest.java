@@ -1,0 +1,87 @@
+package org.sparsetransfer.jobs.tables;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.config.ConfigLoader;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.jobs.spark.SparkSessions;
+import org.sparsetransfer.jobs.stages.Pipeline;
+import org.sparsetransfer.jobs.stages.PruneStage;
+
+/** Runs of different parts of one warehouse at once: per-part locks and conflict-retrying Delta writes. */
+class ConcurrentWritersTest {
+    @TempDir
+    Path out;
+
+    @Test
+    void pruneRunsOfDifferentMethodsMayOverlapButNotWithThePipeline() {
+        Warehouse warehouse = new Warehouse(out);
+        ExperimentConfig config = ConfigLoader.embeddedDemo();
+        try (WarehouseLock imp = WarehouseLock.acquire(warehouse, "prune", List.of(PruneStage.lockScope(PruningMethod.IMP)))) {
+            assertDoesNotThrow(() -> WarehouseLock.acquire(warehouse, "prune", List.of(PruneStage.lockScope(PruningMethod.COLT))).close());
+            assertDoesNotThrow(() -> WarehouseLock.acquire(warehouse, "transfer", List.of("transfer")).close());
+
+            InvalidInputException busy = assertThrows(InvalidInputException.class,
+                    () -> WarehouseLock.acquire(warehouse, "pipeline", Pipeline.lockScopes(config)));
+            assertTrue(busy.getMessage().contains("in use by another sparse-transfer run for prune-imp (command prune, pid "),
+                    busy.getMessage());
+            // The failed attempt released what it had taken before reaching prune-imp.
+            assertDoesNotThrow(() -> WarehouseLock.acquire(warehouse, "ingest", List.of("ingest")).close());
+        }
+        assertDoesNotThrow(() -> WarehouseLock.acquire(warehouse, "pipeline", Pipeline.lockScopes(config)).close());
+    }
+
+    @Test
+    void concurrentMergesIntoOneTableAllLand() throws Exception {
+        StructType schema = new StructType().add("id", DataTypes.StringType).add("writer", DataTypes.IntegerType);
+        String path = out.resolve("shared").toString();
+        int writers = 4;
+        int batches = 2;
+        SparkSession spark = SparkSessions.create("concurrent-writers", "local[2]", out);
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        try {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<?>> done = new ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                int writer = w;
+                done.add(pool.submit(() -> {
+                    start.await();
+                    for (int b = 0; b < batches; b++) {
+                        Row row = RowFactory.create("w" + writer + "-b" + b, writer);
+                        // The first merges race to create the table, the rest to commit into it.
+                        DeltaTables.merge(spark, path, schema, spark.createDataFrame(List.of(row), schema), List.of("id"));
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> f : done) {
+                f.get();
+            }
+            assertEquals(writers * batches, spark.read().format("delta").load(path).select("id").distinct().count());
+            assertEquals(writers * batches, spark.read().format("delta").load(path).count());
+        } finally {
+            pool.shutdownNow();
+            spark.stop();
+        }
+    }
+}
