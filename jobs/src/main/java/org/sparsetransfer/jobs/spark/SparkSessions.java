@@ -1,5 +1,11 @@
 package org.sparsetransfer.jobs.spark;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
@@ -42,6 +48,28 @@ public final class SparkSessions {
                 // small Delta writes (their own pool) take the next free slot instead of queueing
                 // behind all of a stage's training tasks.
                 .setIfMissing("spark.scheduler.mode", "FAIR");
+        if (!conf.contains("spark.scheduler.allocation.file")) {
+            conf.set("spark.scheduler.allocation.file", schedulerPools().toUri().toString());
+        }
         return SparkSession.builder().config(conf).getOrCreate();
+    }
+
+    /**
+     * The pools of {@code sparse-transfer/fairscheduler.xml} as a file: Spark looks for a default
+     * fairscheduler.xml with its own class loader, which under spark-submit does not see the
+     * application jar.
+     */
+    private static Path schedulerPools() {
+        try (InputStream pools = SparkSessions.class.getResourceAsStream("/sparse-transfer/fairscheduler.xml")) {
+            if (pools == null) {
+                throw new IllegalStateException("sparse-transfer/fairscheduler.xml is missing from the application's classpath");
+            }
+            Path file = Files.createTempFile("sparse-transfer-pools", ".xml");
+            file.toFile().deleteOnExit();
+            Files.copy(pools, file, StandardCopyOption.REPLACE_EXISTING);
+            return file;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write the scheduler pools file", e);
+        }
     }
 }

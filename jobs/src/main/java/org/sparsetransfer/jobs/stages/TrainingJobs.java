@@ -32,7 +32,7 @@ import scala.runtime.BoxedUnit;
  */
 final class TrainingJobs {
     private static final Object PERSIST_LOCK = new Object();
-    /** FAIR scheduler pools (SparkSessions turns FAIR on; resources/fairscheduler.xml gives writes the next free slot). */
+    /** FAIR scheduler pools (SparkSessions turns FAIR on; resources/sparse-transfer/fairscheduler.xml gives writes the next free slot). */
     static final String TRAINING_POOL = "training";
     /** Results of streamed jobs are written at most this often. */
     static final int FLUSH_SECONDS = 10;

@@ -1,0 +1,262 @@
+package org.sparsetransfer.jobs.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.sparsetransfer.core.config.ConfigLoader;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.jobs.stages.PruneStage;
+
+/**
+ * The tiny experiment submitted with deploy/spark-submit.sh (org.apache.spark.deploy.SparkSubmit,
+ * client mode, the application jar) to a standalone cluster that deploy/standalone starts from the
+ * Maven jars: a master and two one-core workers on 127.0.0.1. Submitted first as the Airflow DAG
+ * runs it (ingest, upstream, prune applications of two methods at once on one warehouse), then as
+ * one pipeline application that finishes the remaining methods, the transfer grid and the report.
+ */
+@Tag("slow")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class StandaloneClusterIT {
+    private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+    private static final Path TINY = ROOT.resolve("conf/tiny.yaml");
+    private static final Pattern EXECUTOR_PID = Pattern.compile("Started daemon with process name: (\\d+)@");
+
+    private Path work;
+    private Path clusterDir;
+    private Path out;
+    private String masterUrl;
+    private final List<Process> drivers = new ArrayList<>();
+    private final Set<Long> driverPids = ConcurrentHashMap.newKeySet();
+    private final Set<String> publicListeners = ConcurrentHashMap.newKeySet();
+    private final Set<Long> watchedPids = ConcurrentHashMap.newKeySet();
+
+    @BeforeAll
+    void startCluster() throws Exception {
+        work = Files.createTempDirectory("standalone-it");
+        clusterDir = work.resolve("cluster");
+        out = work.resolve("warehouse");
+        int masterPort = freePort();
+        Map<String, String> env = Map.of("CLUSTER_DIR", clusterDir.toString(), "MASTER_PORT", String.valueOf(masterPort),
+                "MASTER_WEBUI_PORT", String.valueOf(freePort()));
+        run("start-cluster", env, 120, "bash", ROOT.resolve("deploy/standalone/start-cluster.sh").toString(), "2", "1", "2g");
+        masterUrl = Files.readString(clusterDir.resolve("master-url")).strip();
+        assertEquals("spark://127.0.0.1:" + masterPort, masterUrl);
+    }
+
+    @AfterAll
+    void stopCluster() throws Exception {
+        drivers.forEach(Process::destroyForcibly);
+        List<Long> daemons = daemonPids();
+        run("stop-cluster", Map.of("CLUSTER_DIR", clusterDir.toString()), 60,
+                "bash", ROOT.resolve("deploy/standalone/stop-cluster.sh").toString());
+        for (long pid : daemons) {
+            assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "daemon " + pid + " still runs");
+        }
+        try (Stream<Path> files = Files.walk(work)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    @Test
+    void tinyExperimentOnTwoWorkers() throws Exception {
+        ExperimentConfig config = ConfigLoader.load(TINY);
+        ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor();
+        watcher.scheduleWithFixedDelay(this::recordPublicListeners, 0, 300, TimeUnit.MILLISECONDS);
+        try {
+            submit("ingest", "");
+            submit("upstream", "");
+            // Two prune applications of different methods at once on the warehouse, one core each
+            // (as the DAG's parallel prune tasks), then the pipeline finishes the rest with both workers.
+            List<Process> prunes = new ArrayList<>();
+            for (PruningMethod method : List.of(PruningMethod.ONESHOT, PruningMethod.GMP)) {
+                prunes.add(start("prune-" + method.key(), "--conf spark.cores.max=1", "prune", "--method", method.key()));
+            }
+            awaitSuccess(prunes.get(0), "prune-" + PruningMethod.ONESHOT.key());
+            awaitSuccess(prunes.get(1), "prune-" + PruningMethod.GMP.key());
+            submit("pipeline", "");
+        } finally {
+            watcher.shutdownNow();
+        }
+
+        // The report: every method x sparsity x regime x task, all with a mean.
+        List<String> rows = Files.readAllLines(out.resolve("report/transfer_table.csv"));
+        assertEquals("method,sparsity,regime,task,metric,mean,std,n_seeds,delta_vs_dense", rows.get(0));
+        int pruned = PruneStage.methods(config).size() * config.pruning.sparsities.size();
+        int cells = (1 + pruned) * config.transfer.regimes.size() * config.transfer.tasks.size();
+        assertEquals(cells, rows.size() - 1, "one row per cell");
+        for (String row : rows.subList(1, rows.size())) {
+            String[] f = row.split(",", -1);
+            assertFalse(f[5].isEmpty(), "mean of " + row);
+            assertEquals(String.valueOf(config.transfer.seeds.size()), f[7], "seeds of " + row);
+            assertTrue(Double.parseDouble(f[5]) > 30, "learned something: " + row);
+        }
+        assertTrue(Files.readString(out.resolve("report/transfer_table.md")).contains("gmp_star"));
+
+        // The training ran in executor JVMs that the workers started, on both workers, not in a driver.
+        Set<Long> executorsWithTraining = new HashSet<>();
+        for (String worker : List.of("worker-1", "worker-2")) {
+            int trainedHere = 0;
+            try (Stream<Path> dirs = Files.walk(clusterDir.resolve(worker), 2)) {
+                for (Path dir : dirs.filter(d -> Files.exists(d.resolve("stderr"))).toList()) {
+                    Matcher m = EXECUTOR_PID.matcher(Files.readString(dir.resolve("stderr")));
+                    assertTrue(m.find(), "executor log names its process: " + dir);
+                    long pid = Long.parseLong(m.group(1));
+                    assertFalse(driverPids.contains(pid), "executor " + pid + " is not a driver");
+                    if (Files.readString(dir.resolve("stdout")).matches("(?s).*\\[(prune|upstream|transfer)[^\\]]*\\] .*")) {
+                        executorsWithTraining.add(pid);
+                        trainedHere++;
+                    }
+                }
+            }
+            assertTrue(trainedHere > 0, worker + " ran training tasks");
+        }
+        assertTrue(executorsWithTraining.size() >= 2, "executor JVMs: " + executorsWithTraining);
+        // The application's scheduler pools reached Spark (they live in the jar, which Spark's own loader does not see).
+        for (String driver : List.of("ingest", "upstream", "prune-oneshot", "prune-gmp", "pipeline")) {
+            String log = Files.readString(clusterDir.resolve("logs/" + driver + ".log"));
+            assertFalse(log.contains("which has not been configured"), driver + " ran without the scheduler pools");
+        }
+        assertTrue(publicListeners.isEmpty(), "sockets listening beyond 127.0.0.1: " + publicListeners);
+        assertFalse(watchedPids.isEmpty(), "the socket check saw the cluster's processes");
+    }
+
+    private void submit(String command, String sparkArgs) throws Exception {
+        long begin = System.nanoTime();
+        awaitSuccess(start(command, sparkArgs, command), command);
+        System.out.printf("%s on the cluster: %.0f s%n", command, (System.nanoTime() - begin) / 1e9);
+    }
+
+    private Process start(String name, String sparkArgs, String... command) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("bash", ROOT.resolve("deploy/spark-submit.sh").toString()));
+        cmd.addAll(List.of(command));
+        cmd.addAll(List.of("--config", TINY.toString(), "--out", out.toString()));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(clusterDir.resolve("logs/" + name + ".log").toFile());
+        pb.environment().putAll(Map.of("SPARK_HOME", clusterDir.resolve("spark-home").toString(), "SPARK_MASTER", masterUrl,
+                "SPARK_PROPERTIES_FILE", ROOT.resolve("conf/spark/standalone.conf").toString(), "SPARK_SUBMIT_ARGS", sparkArgs));
+        Process p = pb.start();
+        drivers.add(p);
+        driverPids.add(p.pid()); // spark-submit.sh execs the driver JVM
+        return p;
+    }
+
+    private void awaitSuccess(Process p, String name) throws Exception {
+        Path log = clusterDir.resolve("logs/" + name + ".log");
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            fail(name + " did not finish in 10 minutes; log " + log);
+        }
+        if (p.exitValue() != 0) {
+            List<String> lines = Files.readAllLines(log);
+            fail(name + " exited " + p.exitValue() + ":\n" + String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size())));
+        }
+    }
+
+    private void run(String name, Map<String, String> env, int seconds, String... command) throws Exception {
+        Files.createDirectories(work.resolve("logs"));
+        Path log = work.resolve("logs/" + name + ".log");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        if (!p.waitFor(seconds, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            p.destroyForcibly();
+            fail(name + " failed:\n" + Files.readString(log));
+        }
+    }
+
+    private List<Long> daemonPids() throws IOException {
+        List<Long> pids = new ArrayList<>();
+        Path dir = clusterDir.resolve("pids");
+        if (Files.isDirectory(dir)) {
+            try (Stream<Path> files = Files.list(dir)) {
+                for (Path f : files.toList()) {
+                    pids.add(Long.parseLong(Files.readString(f).strip()));
+                }
+            }
+        }
+        return pids;
+    }
+
+    /** Listening TCP sockets of the master, workers, executors and drivers on anything but loopback. */
+    private void recordPublicListeners() {
+        try {
+            Set<Long> pids = new HashSet<>(driverPids);
+            for (long daemon : daemonPids()) {
+                pids.add(daemon);
+                ProcessHandle.of(daemon).ifPresent(h -> h.descendants().forEach(d -> pids.add(d.pid())));
+            }
+            Map<String, String> listening = new HashMap<>(); // socket inode -> local address (hex)
+            for (String table : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
+                for (String line : Files.readAllLines(Path.of(table)).subList(1, Files.readAllLines(Path.of(table)).size())) {
+                    String[] f = line.trim().split("\\s+");
+                    if (f[3].equals("0A")) {
+                        listening.put(f[9], f[1]);
+                    }
+                }
+            }
+            for (long pid : pids) {
+                Path fds = Path.of("/proc/" + pid + "/fd");
+                if (!Files.isDirectory(fds)) {
+                    continue;
+                }
+                watchedPids.add(pid);
+                try (Stream<Path> links = Files.list(fds)) {
+                    for (Path link : links.toList()) {
+                        String target;
+                        try {
+                            target = Files.readSymbolicLink(link).toString();
+                        } catch (IOException gone) {
+                            continue;
+                        }
+                        if (target.startsWith("socket:[")) {
+                            String address = listening.get(target.substring(8, target.length() - 1));
+                            if (address != null && !isLoopback(address)) {
+                                publicListeners.add("pid " + pid + " on " + address);
+                            }
+                        }
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException processGone) {
+            // a process ended between listing and reading; the next sample sees the rest
+        }
+    }
+
+    private static boolean isLoopback(String hexAddressAndPort) {
+        String ip = hexAddressAndPort.substring(0, hexAddressAndPort.indexOf(':'));
+        return ip.equals("0100007F") // 127.0.0.1
+                || ip.equals("0000000000000000FFFF00000100007F") // ::ffff:127.0.0.1
+                || ip.equals("00000000000000000000000001000000"); // ::1
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+}
