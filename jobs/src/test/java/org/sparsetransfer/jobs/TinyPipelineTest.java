@@ -46,6 +46,7 @@ import org.sparsetransfer.jobs.stages.FaultInjection;
 import org.sparsetransfer.jobs.tables.Warehouse;
 import org.sparsetransfer.jobs.tables.CheckpointTable;
 import org.sparsetransfer.jobs.tables.WarehouseLock;
+import org.sparsetransfer.jobs.notebooks.ZeppelinNotes;
 
 /**
  * The tiny config (all six methods) end to end through the CLI, on real data, with Kryo
@@ -288,6 +289,27 @@ class TinyPipelineTest {
 
     @Test
     @Order(7)
+    void everyZeppelinNoteQueryRunsAndReturnsRowsOnThisWarehouse() throws IOException {
+        SparkSession spark = SparkSessions.create("test", "local[2]");
+        Map<String, String> forms = Map.of("warehouse", out.toAbsolutePath().toString());
+        int queries = 0;
+        for (Path file : ZeppelinNotes.files()) {
+            for (ZeppelinNotes.Paragraph p : ZeppelinNotes.read(file)) {
+                if (!p.interpreter().equals("%spark.sql")) {
+                    continue;
+                }
+                for (String sql : ZeppelinNotes.statements(p, forms)) {
+                    long rows = spark.sql(sql).count();
+                    assertTrue(rows > 0, p.note() + " / " + p.title() + " returned no rows:\n" + sql);
+                    queries++;
+                }
+            }
+        }
+        assertTrue(queries >= 12, "queries run: " + queries);
+    }
+
+    @Test
+    @Order(8)
     void aSecondRunOnTheSameWarehouseFailsFast() throws IOException {
         try (WarehouseLock held = WarehouseLock.acquire(new Warehouse(out), "test", java.util.List.of("ingest"))) {
             StringWriter err = new StringWriter();
@@ -301,7 +323,7 @@ class TinyPipelineTest {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void aRunKilledWhilePruningResumesToTheSameTables() throws Exception {
         Path resumed = scratch.resolve("resumed");
         Path faulty = scratch.resolve("faulty.yaml");
@@ -328,7 +350,7 @@ class TinyPipelineTest {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void dataParallelTrainingOnTwoWorkersMatchesOneWorker() throws Exception {
         String tiny = Files.readString(TINY);
         Path upstream = scratch.resolve("dp-upstream.yaml");
@@ -382,7 +404,7 @@ class TinyPipelineTest {
     }
 
     @Test
-    @Order(10)
+    @Order(11)
     void aCorruptCheckpointStopsTransferWithItsName() throws Exception {
         SparkSession spark = SparkSessions.create("test", "local[2]");
         Warehouse warehouse = new Warehouse(out);
