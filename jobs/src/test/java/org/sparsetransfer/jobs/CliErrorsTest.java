@@ -48,6 +48,16 @@ class CliErrorsTest {
     }
 
     @Test
+    void pruneMethodNotInTheConfig() throws IOException {
+        Path config = dir.resolve("methods.yaml");
+        Files.writeString(config, "pruning:\n  methods: [dense, gmp_star]\n");
+        String c = config.toString();
+        assertTrue(fail("prune", "--method", "imp", "--config", c).contains("--method imp is not among the config's pruning.methods [dense, gmp_star]"));
+        assertTrue(fail("prune", "--method", "dense", "--config", c).contains("--method dense: the dense model is the upstream checkpoint"));
+        assertTrue(fail("prune", "--method", "magic", "--config", c).contains("magic"));
+    }
+
+    @Test
     void unknownKey() throws IOException {
         assertTrue(failWith("pruning:\n  sparsity: [0.9]\n", "prune").contains("Unknown key 'sparsity' at pruning.sparsity"));
     }

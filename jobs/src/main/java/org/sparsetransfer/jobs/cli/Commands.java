@@ -81,6 +81,10 @@ public final class Commands {
             Set<PruningMethod> chosen = EnumSet.noneOf(PruningMethod.class);
             for (String name : methods) {
                 PruningMethod method = PruningMethod.parse(name, "--method");
+                if (method == PruningMethod.DENSE) {
+                    throw new InvalidInputException("--method dense: the dense model is the upstream checkpoint (the upstream "
+                            + "command trains it); choose one of " + configured);
+                }
                 if (!configured.contains(method)) {
                     throw new InvalidInputException("--method " + name + " is not among the config's pruning.methods "
                             + config.pruning.methods + "; add it there or choose one of them");
