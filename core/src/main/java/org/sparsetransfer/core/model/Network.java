@@ -101,6 +101,11 @@ public final class Network implements AutoCloseable {
         return Collections.unmodifiableMap(parameters);
     }
 
+    /** Learnable parameters (what torchvision counts): BatchNorm running statistics are stored, not learned. */
+    public long learnableParameters() {
+        return parameters.values().stream().filter(Parameter::requiresGradient).mapToLong(p -> p.getArray().size()).sum();
+    }
+
     /** Whether the named parameter belongs to the feature extractor (not the head). */
     public boolean isFeatureParameter(String name) {
         return featureParameters.contains(name);
