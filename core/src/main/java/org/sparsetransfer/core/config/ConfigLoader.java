@@ -112,7 +112,12 @@ public final class ConfigLoader {
 
     /** Checks every value a YAML type check cannot: ranges, names of methods, tasks and regimes. */
     public static void validate(ExperimentConfig c, String source) {
-        Architecture.byName(c.model);
+        Architecture architecture = Architecture.byName(c.model);
+        if (architecture.inputShape(1).get(1) != 1) {
+            // The datasets a pipeline reads today are grayscale (Fashion-MNIST, MNIST, digits).
+            throw bad(source, "model", c.model, "small_cnn: the pipeline's datasets are 1-channel 28x28 images; "
+                    + architecture.name() + " takes RGB images, which the ImageFolder and CIFAR readers will provide");
+        }
         ExperimentConfig.Data d = c.data;
         positive(source, "data.upstream_train", d.upstreamTrain);
         positive(source, "data.upstream_val", d.upstreamVal);

@@ -53,6 +53,7 @@ class ConfigLoaderTest {
         assertTrue(error("transfer:\n  regimes: [partial]\n").contains("Unknown transfer regime 'partial'"));
         assertTrue(error("upstream:\n  epochs: lots\n").contains("upstream.epochs"));
         assertTrue(error("model: resnet9000\n").contains("Unknown model 'resnet9000'"));
+        assertTrue(error("model: resnet50\n").contains("Bad value for model in"), "ResNets need the RGB readers");
         assertTrue(error("upstream: {epochs: 3\n").contains("not valid YAML"));
         assertTrue(error("upstream: 5\n").contains("Bad value at upstream"));
         assertTrue(error("transfer:\n  full: [1, 2]\n").contains("Bad value at transfer.full"));
