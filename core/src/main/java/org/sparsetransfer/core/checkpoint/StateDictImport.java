@@ -1,0 +1,135 @@
+package org.sparsetransfer.core.checkpoint;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.model.Network;
+import org.sparsetransfer.core.model.PrunablePolicy;
+import org.sparsetransfer.core.model.ResNet;
+import org.sparsetransfer.core.model.Tensor;
+import org.sparsetransfer.core.model.TorchThreads;
+import org.sparsetransfer.core.model.Weights;
+import org.sparsetransfer.core.prune.Mask;
+
+/**
+ * Imports a PyTorch ResNet's {@code state_dict()} saved as safetensors (torchvision or SparseZoo
+ * checkpoints; no Python at run time: DJL reads the format) as the project's weights, mapping each
+ * torchvision key to its parameter ({@link ResNet#torchvisionKeys}) and checking every shape. The
+ * zeros of the prunable tensors become the mask, so an already-sparse model keeps its sparsity
+ * pattern exactly; a dense model gets a dense mask. Export on the PyTorch side:
+ * <pre>
+ * from safetensors.torch import save_file
+ * save_file({k: v.float().contiguous() for k, v in model.state_dict().items()}, "resnet50.safetensors")
+ * </pre>
+ */
+public final class StateDictImport {
+    /** BatchNorm's step counters: torchvision saves them, nothing here uses them. */
+    private static final String IGNORED_SUFFIX = "num_batches_tracked";
+
+    public record Imported(Weights weights, Mask mask) {}
+
+    private StateDictImport() {}
+
+    public static Imported resnet(ResNet architecture, int numClasses, Path file, PrunablePolicy policy) {
+        if (!Files.isRegularFile(file)) {
+            throw new InvalidInputException("Weights file not found: " + file + "; export the state_dict as safetensors (see the README)");
+        }
+        try (InputStream in = Files.newInputStream(file)) {
+            return resnet(architecture, numClasses, in, file.toString(), policy);
+        } catch (IOException e) {
+            throw new InvalidInputException("Cannot read weights file " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static Imported resnet(ResNet architecture, int numClasses, InputStream safetensors, String source, PrunablePolicy policy) {
+        Map<String, String> keys = architecture.torchvisionKeys(numClasses);
+        try {
+            return TorchThreads.exclusive(() -> importNamed(architecture, numClasses, keys, safetensors, source, policy));
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Imported importNamed(ResNet architecture, int numClasses, Map<String, String> keys, InputStream safetensors,
+            String source, PrunablePolicy policy) {
+        try (NDManager manager = NDManager.newBaseManager(Device.cpu());
+                Network net = Network.classifier(architecture, numClasses, 0, Device.cpu())) {
+            Map<String, NDArray> stateDict = read(manager, safetensors, source);
+            Set<String> unused = new TreeSet<>(stateDict.keySet());
+            unused.removeIf(k -> k.endsWith(IGNORED_SUFFIX));
+            Map<String, Tensor> tensors = new LinkedHashMap<>();
+            List<String> missing = new ArrayList<>();
+            for (Map.Entry<String, String> e : keys.entrySet()) {
+                NDArray array = stateDict.get(e.getValue());
+                if (array == null) {
+                    missing.add(e.getValue());
+                    continue;
+                }
+                unused.remove(e.getValue());
+                Shape expected = net.parameters().get(e.getKey()).getArray().getShape();
+                if (!array.getShape().equals(expected)) {
+                    String hint = e.getValue().startsWith("fc.") ? "; the file's head has " + array.getShape().get(0)
+                            + " classes, pass that number as the number of classes" : "";
+                    throw new InvalidInputException(source + ": " + e.getValue() + " has shape " + array.getShape() + " but "
+                            + architecture.name() + " expects " + expected + hint);
+                }
+                tensors.put(e.getKey(), new Tensor(expected.getShape(), array.toType(DataType.FLOAT32, false).toFloatArray()));
+            }
+            if (!missing.isEmpty() || !unused.isEmpty()) {
+                throw new InvalidInputException(source + " is not a torchvision " + architecture.name() + " state_dict: "
+                        + (missing.isEmpty() ? "" : missing.size() + " keys missing (e.g. " + missing.subList(0, Math.min(3, missing.size())) + ")")
+                        + (!missing.isEmpty() && !unused.isEmpty() ? ", " : "")
+                        + (unused.isEmpty() ? "" : unused.size() + " unexpected keys (e.g. " + unused.stream().limit(3).toList() + ")"));
+            }
+            Weights weights = new Weights(tensors);
+            return new Imported(weights, zerosAsMask(weights, net.prunableTensors(policy)));
+        }
+    }
+
+    /** The mask that prunes exactly the zeros of {@code prunable}. */
+    static Mask zerosAsMask(Weights weights, Set<String> prunable) {
+        Map<String, boolean[]> bits = new LinkedHashMap<>();
+        for (String name : prunable) {
+            float[] v = weights.get(name).values();
+            boolean[] kept = new boolean[v.length];
+            for (int i = 0; i < v.length; i++) {
+                kept[i] = v[i] != 0f;
+            }
+            bits.put(name, kept);
+        }
+        return new Mask(bits);
+    }
+
+    private static Map<String, NDArray> read(NDManager manager, InputStream in, String source) {
+        NDList list;
+        try {
+            list = NDList.decode(manager, in);
+        } catch (RuntimeException e) {
+            throw new InvalidInputException(source + " is not a safetensors (or DJL/NPZ) file: " + e.getMessage(), e);
+        }
+        Map<String, NDArray> byName = new LinkedHashMap<>();
+        for (NDArray a : list) {
+            if (a.getName() == null) {
+                throw new InvalidInputException(source + " holds unnamed tensors; save the state_dict (names are its keys)");
+            }
+            byName.put(a.getName(), a);
+        }
+        return byName;
+    }
+}
