@@ -1,0 +1,63 @@
+package org.sparsetransfer.core.vision;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.sparsetransfer.core.InvalidInputException;
+
+/**
+ * The CIFAR binary formats (cifar-10-binary: {@code data_batch_1..5.bin}, {@code test_batch.bin};
+ * cifar-100-binary: {@code train.bin}, {@code test.bin}): fixed-size records of the label byte(s)
+ * then 3072 bytes of a 32x32 image, red plane, green plane, blue plane, rows top to bottom.
+ */
+public final class CifarReader {
+    /** Which CIFAR: its label bytes per record, the label used, and its class count. */
+    public enum Variant {
+        CIFAR10(1, 0, 10), CIFAR100(2, 1, 100); // CIFAR-100: coarse label, then the fine label (the 100 classes)
+
+        final int labelBytes;
+        final int labelIndex;
+        public final int classes;
+
+        Variant(int labelBytes, int labelIndex, int classes) {
+            this.labelBytes = labelBytes;
+            this.labelIndex = labelIndex;
+            this.classes = classes;
+        }
+    }
+
+    public record Labeled(RgbImage image, int label) {}
+
+    private static final int SIDE = 32;
+    private static final int IMAGE_BYTES = 3 * SIDE * SIDE;
+
+    private CifarReader() {}
+
+    public static List<Labeled> read(Path file, Variant variant) {
+        byte[] bytes;
+        try {
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new InvalidInputException("Cannot read CIFAR batch " + file + ": " + e.getMessage(), e);
+        }
+        int record = variant.labelBytes + IMAGE_BYTES;
+        if (bytes.length == 0 || bytes.length % record != 0) {
+            throw new InvalidInputException("CIFAR batch " + file + " has " + bytes.length + " bytes, not a multiple of the "
+                    + record + "-byte records of " + variant + " (is it the binary version, and the right CIFAR?)");
+        }
+        List<Labeled> out = new ArrayList<>(bytes.length / record);
+        for (int offset = 0; offset < bytes.length; offset += record) {
+            int label = bytes[offset + variant.labelIndex] & 0xFF;
+            if (label >= variant.classes) {
+                throw new InvalidInputException("CIFAR batch " + file + ": label " + label + " at record " + offset / record
+                        + " is outside 0.." + (variant.classes - 1) + " of " + variant);
+            }
+            byte[] planes = new byte[IMAGE_BYTES];
+            System.arraycopy(bytes, offset + variant.labelBytes, planes, 0, IMAGE_BYTES);
+            out.add(new Labeled(new RgbImage(SIDE, SIDE, planes), label));
+        }
+        return out;
+    }
+}
