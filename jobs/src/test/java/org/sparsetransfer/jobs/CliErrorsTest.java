@@ -48,6 +48,25 @@ class CliErrorsTest {
     }
 
     @Test
+    void anImageConfigIsPlannedByDryRunButNotRunYet() {
+        String message = fail("pipeline", "--config", "../conf/cifar-resnet18.yaml");
+        assertTrue(message.contains("data.source images (resnet18 on ImageFolder/CIFAR trees): the stages do not read image datasets yet"),
+                message);
+        Path out = dir.resolve("planned");
+        java.io.PrintStream stdout = System.out;
+        java.io.ByteArrayOutputStream plan = new java.io.ByteArrayOutputStream();
+        System.setOut(new java.io.PrintStream(plan, true));
+        try {
+            assertEquals(0, SparseTransferCli.execute(new SparseTransferCli(), "pipeline", "--dry-run", "--config",
+                    "../conf/paper-resnet50.yaml", "--out", out.toString()));
+        } finally {
+            System.setOut(stdout);
+        }
+        assertTrue(plan.toString().matches("(?s).*transfer\\s+1,512\\s.*"), plan.toString());
+        assertFalse(Files.exists(out), "a dry run writes nothing");
+    }
+
+    @Test
     void pruneMethodNotInTheConfig() throws IOException {
         Path config = dir.resolve("methods.yaml");
         Files.writeString(config, "pruning:\n  methods: [dense, gmp_star]\n");

@@ -112,11 +112,29 @@ public final class ConfigLoader {
 
     /** Checks every value a YAML type check cannot: ranges, names of methods, tasks and regimes. */
     public static void validate(ExperimentConfig c, String source) {
-        Architecture architecture = Architecture.byName(c.model);
-        if (architecture.inputShape(1).get(1) != 1) {
-            // The datasets a pipeline reads today are grayscale (Fashion-MNIST, MNIST, digits).
-            throw bad(source, "model", c.model, "small_cnn: the pipeline's datasets are 1-channel 28x28 images; "
-                    + architecture.name() + " takes RGB images, which the ImageFolder and CIFAR readers will provide");
+        boolean images = imageSource(c, source);
+        Architecture architecture = Architecture.byName(c.model, c.data.images.imageSize);
+        boolean rgb = architecture.inputShape(1).get(1) == 3;
+        if (rgb != images) {
+            throw bad(source, "model", c.model, images ? "an RGB model (resnet18, resnet50) for data.source images"
+                    : "small_cnn for data.source demo (1-channel 28x28 images); " + c.model + " takes RGB images: set data.source: images");
+        }
+        if (images) {
+            ExperimentConfig.Images im = c.data.images;
+            for (String[] path : new String[][] {{"data.images.upstream", im.upstream}, {"data.images.tasks_root", im.tasksRoot}}) {
+                if (path[1] == null || path[1].isBlank()) {
+                    throw bad(source, path[0], path[1], "a directory (data.source images reads the datasets from disk)");
+                }
+            }
+            if (!List.of("image_folder", "cifar10", "cifar100").contains(im.upstreamFormat)) {
+                throw bad(source, "data.images.upstream_format", im.upstreamFormat, "image_folder, cifar10 or cifar100");
+            }
+            positive(source, "data.images.upstream_classes", im.upstreamClasses);
+            positive(source, "data.images.upstream_train", im.upstreamTrain);
+            if (im.imageSize < 32 || im.resize < im.imageSize) {
+                throw bad(source, "data.images.image_size / resize", im.imageSize + " / " + im.resize,
+                        "image_size at least 32 (the ResNets downsample 32 times) and resize at least image_size");
+            }
         }
         ExperimentConfig.Data d = c.data;
         positive(source, "data.upstream_train", d.upstreamTrain);
@@ -200,7 +218,7 @@ public final class ConfigLoader {
                 PruningMethod.parse(selector.method, key + ".method in " + source);
             }
             if (selector.task != null) {
-                TaskRegistry.get(selector.task, key + ".task in " + source);
+                taskMetric(c, selector.task, key + ".task in " + source);
             }
             if (selector.regime != null) {
                 Regime.parse(selector.regime, key + ".regime in " + source);
@@ -210,7 +228,7 @@ public final class ConfigLoader {
         ExperimentConfig.Transfer t = c.transfer;
         nonEmpty(source, "transfer.tasks", t.tasks);
         for (int i = 0; i < t.tasks.size(); i++) {
-            TaskRegistry.get(t.tasks.get(i), "transfer.tasks[" + i + "] in " + source);
+            taskMetric(c, t.tasks.get(i), "transfer.tasks[" + i + "] in " + source);
         }
         nonEmpty(source, "transfer.regimes", t.regimes);
         for (int i = 0; i < t.regimes.size(); i++) {
@@ -266,6 +284,19 @@ public final class ConfigLoader {
         if (!(value >= 0 && value < 1)) {
             throw bad(source, key, value, "a momentum in [0, 1)");
         }
+    }
+
+    private static boolean imageSource(ExperimentConfig c, String source) {
+        if (!List.of("demo", "images").contains(c.data.source)) {
+            throw bad(source, "data.source", c.data.source, "demo or images");
+        }
+        return c.data.source.equals("images");
+    }
+
+    /** A task of the config's data source (the demo tasks, or the 12-task transfer suite), by its metric. */
+    public static org.sparsetransfer.core.task.Metric taskMetric(ExperimentConfig c, String task, String where) {
+        return "images".equals(c.data.source) ? org.sparsetransfer.core.vision.TransferSuite.get(task, where).metric()
+                : TaskRegistry.get(task, where).metric();
     }
 
     private static InvalidInputException bad(String source, String key, Object value, String expected) {

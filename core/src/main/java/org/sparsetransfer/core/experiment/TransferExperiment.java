@@ -42,7 +42,7 @@ public final class TransferExperiment {
 
     public TransferExperiment(ExperimentConfig config, Device device) {
         this.config = config;
-        this.architecture = Architecture.byName(config.model);
+        this.architecture = Architecture.byName(config.model, config.data.images.imageSize);
         this.device = device;
     }
 

@@ -35,15 +35,26 @@ public final class UpstreamExperiment {
     private final TaskRegistry.Splits splits;
     private final Architecture architecture;
     private final Device device;
+    private final int trainSize;
 
     /** A dense run, and its weights after {@code rewindStep} steps when asked for. */
     public record DenseRun(TrainedModel model, Weights rewind) {}
 
     public UpstreamExperiment(ExperimentConfig config, TaskRegistry.Splits splits, Device device) {
+        this(config, splits, device, splits.train().size());
+    }
+
+    private UpstreamExperiment(ExperimentConfig config, TaskRegistry.Splits splits, Device device, int trainSize) {
         this.config = config;
         this.splits = splits;
-        this.architecture = Architecture.byName(config.model);
+        this.architecture = Architecture.byName(config.model, config.data.images.imageSize);
         this.device = device;
+        this.trainSize = trainSize;
+    }
+
+    /** The schedules of an upstream dataset of {@code trainSize} examples, without data or device: for planning only. */
+    public static UpstreamExperiment forPlanning(ExperimentConfig config, int trainSize) {
+        return new UpstreamExperiment(config, null, null, trainSize);
     }
 
     private int classes() {
@@ -52,7 +63,7 @@ public final class UpstreamExperiment {
 
     /** Steps of the dense run. */
     public int denseSteps() {
-        return config.upstream.epochs * Math.max(1, splits.train().size() / config.upstream.batchSize);
+        return config.upstream.epochs * Math.max(1, trainSize / config.upstream.batchSize);
     }
 
     /** The dense run's schedule: linear decay from upstream.lr to 0. */

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Set;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.experiment.ExperimentPlan;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.jobs.stages.IngestStage;
 import org.sparsetransfer.jobs.stages.Pipeline;
@@ -148,6 +149,10 @@ public final class Commands {
             description = "Run ingest, upstream, prune, transfer and report in order, skipping what is already done, "
                     + "and print the transfer table.")
     public static final class RunPipeline extends StageCommand {
+        @Option(names = "--dry-run", description = "Print the plan (stages, training runs, optimizer steps, examples) "
+                + "from the config alone and exit: nothing is read, trained or written.")
+        boolean dryRun;
+
         public RunPipeline() {
             super(Pipeline.NAME, ctx -> System.out.println(System.lineSeparator() + new Pipeline().run(ctx)));
         }
@@ -155,6 +160,19 @@ public final class Commands {
         @Override
         Collection<String> lockScopes(ExperimentConfig config) {
             return Pipeline.lockScopes(config);
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            if (!dryRun) {
+                return super.call();
+            }
+            ExperimentConfig config = config();
+            int upstreamTrain = config.data.source.equals("images") ? config.data.images.upstreamTrain : config.data.upstreamTrain;
+            System.out.println("Plan of " + config.name + " (" + config.model + ", " + (options.config == null ? "embedded demo" : options.config)
+                    + "); nothing is run:");
+            System.out.print(ExperimentPlan.of(config, upstreamTrain).format());
+            return 0;
         }
 
         public static void main(String[] args) {

@@ -10,6 +10,7 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import org.apache.spark.sql.SparkSession;
+import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.jobs.spark.SparkSessions;
@@ -57,9 +58,18 @@ abstract class StageCommand implements Callable<Integer> {
         return true;
     }
 
+    /** The validated config: --config, or the embedded demo. */
+    ExperimentConfig config() {
+        return options.config == null ? ConfigLoader.embeddedDemo() : ConfigLoader.load(options.config);
+    }
+
     @Override
     public Integer call() throws Exception {
-        ExperimentConfig config = options.config == null ? ConfigLoader.embeddedDemo() : ConfigLoader.load(options.config);
+        ExperimentConfig config = config();
+        if (config.data.source.equals("images")) {
+            throw new InvalidInputException("data.source images (" + config.model + " on ImageFolder/CIFAR trees): the stages do not "
+                    + "read image datasets yet; plan this config with: pipeline --config " + options.config + " --dry-run");
+        }
         Warehouse warehouse = new Warehouse(options.out);
         StageContext.log(stageName, "config " + (options.config == null ? "embedded demo" : options.config)
                 + " (" + config.name + "), warehouse " + warehouse.root());

@@ -1,0 +1,106 @@
+package org.sparsetransfer.core.experiment;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.prune.ImpPlan;
+import org.sparsetransfer.core.prune.PruningMethod;
+
+/**
+ * What a pipeline run of a config amounts to, from the config alone (no data is read, nothing is
+ * trained): per stage its Spark training runs and optimizer steps, with the same schedules the
+ * stages use. COLT's rounds depend on how its masks overlap, so its count is an upper bound.
+ */
+public record ExperimentPlan(List<Stage> stages, int checkpoints) {
+    /** One stage: its training runs, their optimizer steps, and the batch they take. */
+    public record Stage(String name, long runs, long steps, int batch, boolean upperBound, String detail) {
+        /** Examples the stage's optimizer steps process. */
+        public long examples() {
+            return steps * batch;
+        }
+    }
+
+    /** The plan of {@code config}; {@code upstreamTrain} is the number of upstream training examples. */
+    public static ExperimentPlan of(ExperimentConfig config, int upstreamTrain) {
+        UpstreamExperiment schedules = UpstreamExperiment.forPlanning(config, upstreamTrain);
+        ExperimentConfig.Pruning p = config.pruning;
+        List<Double> targets = p.sparsities.stream().distinct().sorted().toList();
+        List<Stage> stages = new ArrayList<>();
+        int datasets = 1 + config.transfer.tasks.size();
+        stages.add(new Stage("ingest", 0, 0, 0, false, datasets + " datasets (the upstream one and " + config.transfer.tasks.size() + " tasks)"));
+        stages.add(new Stage("upstream", 1, schedules.denseSteps(), config.upstream.batchSize, false,
+                String.format(Locale.ROOT, "%s, %d epochs of %,d images", config.model, config.upstream.epochs, upstreamTrain)));
+
+        long runs = 0;
+        long steps = 0;
+        boolean bounded = false;
+        int checkpoints = 1; // the dense model
+        List<String> detail = new ArrayList<>();
+        for (String name : p.methods) {
+            PruningMethod method = PruningMethod.parse(name, "pruning.methods");
+            switch (method) {
+                case DENSE -> { }
+                case IMP -> {
+                    int rounds = ImpPlan.plan(targets, p.imp.pruneFraction).stream().mapToInt(r -> r.length).sum();
+                    runs += rounds;
+                    steps += (long) rounds * p.imp.retrainSteps;
+                    checkpoints += targets.size();
+                    detail.add("imp " + rounds + " rounds");
+                }
+                case COLT -> {
+                    long segmentRuns = (long) p.colt.maxRounds * p.colt.segments;
+                    runs += segmentRuns + targets.size();
+                    steps += segmentRuns * p.colt.trainSteps + (long) targets.size() * p.colt.finalSteps;
+                    bounded = true;
+                    checkpoints += targets.size();
+                    detail.add("colt <= " + p.colt.maxRounds + " rounds x " + p.colt.segments + " segments + " + targets.size() + " tickets");
+                }
+                default -> {
+                    for (double s : targets) {
+                        runs++;
+                        steps += schedules.pruneSchedule(method, s).totalSteps();
+                    }
+                    checkpoints += targets.size();
+                    detail.add(method.key() + " x " + targets.size());
+                }
+            }
+        }
+        stages.add(new Stage("prune", runs, steps, p.batchSize, bounded, String.join(", ", detail)));
+
+        ExperimentConfig.Transfer t = config.transfer;
+        long perCheckpoint = (long) t.tasks.size() * t.seeds.size();
+        long transferRuns = 0;
+        long transferSteps = 0;
+        for (String regime : t.regimes) {
+            int regimeSteps = regime.equals("linear") ? t.linear.steps : t.full.steps;
+            transferRuns += checkpoints * perCheckpoint;
+            transferSteps += checkpoints * perCheckpoint * regimeSteps;
+        }
+        stages.add(new Stage("transfer", transferRuns, transferSteps, t.batchSize, false, String.format(Locale.ROOT,
+                "%d checkpoints x %d tasks x %d regimes x %d seeds", checkpoints, t.tasks.size(), t.regimes.size(), t.seeds.size())));
+        stages.add(new Stage("report", 0, 0, 0, false, "transfer table: " + checkpoints + " checkpoints x " + t.tasks.size()
+                + " tasks x " + t.regimes.size() + " regimes"));
+        return new ExperimentPlan(List.copyOf(stages), checkpoints);
+    }
+
+    /** The plan as a table for the console. */
+    public String format() {
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%-9s %10s %14s %6s %18s  %s%n", "stage", "runs",
+                "steps", "batch", "examples", "what"));
+        long totalRuns = 0;
+        long totalExamples = 0;
+        String totalBound = stages.stream().anyMatch(Stage::upperBound) ? "<=" : "";
+        for (Stage s : stages) {
+            String bound = s.upperBound() ? "<=" : "";
+            out.append(String.format(Locale.ROOT, "%-9s %10s %14s %6s %18s  %s%n", s.name(), bound + String.format("%,d", s.runs()),
+                    bound + String.format("%,d", s.steps()), s.batch() == 0 ? "" : s.batch(), bound + String.format("%,d", s.examples()),
+                    s.detail()));
+            totalRuns += s.runs();
+            totalExamples += s.examples();
+        }
+        out.append(String.format(Locale.ROOT, "%-9s %10s %14s %6s %18s  %d checkpoints%n", "total", totalBound + String.format("%,d", totalRuns),
+                "", "", totalBound + String.format("%,d", totalExamples), checkpoints));
+        return out.toString();
+    }
+}
