@@ -21,14 +21,15 @@ public interface Architecture {
     /** The classifier and its backbone (a child of it whose output is the features). */
     record Classifier(SequentialBlock model, Block backbone) {}
 
-    /** The models a config may name; ResNets for 224x224 ImageNet-style inputs (see {@link #byName(String, int)}). */
-    List<Architecture> KNOWN = List.of(new SmallCnn(), ResNet.resnet18(224), ResNet.resnet50(224));
+    /** The models a config may name; RGB models for 224x224 ImageNet-style inputs (see {@link #byName(String, int)}). */
+    List<Architecture> KNOWN = List.of(new SmallCnn(), ResNet.resnet18(224), ResNet.resnet50(224), new MobileNetV1(224));
 
-    /** {@code name} for inputs of {@code side} x {@code side} pixels (ResNets; the small CNN is fixed at 28). */
+    /** {@code name} for inputs of {@code side} x {@code side} pixels (RGB models; the small CNN is fixed at 28). */
     static Architecture byName(String name, int side) {
         return switch (name) {
             case "resnet18" -> ResNet.resnet18(side);
             case "resnet50" -> ResNet.resnet50(side);
+            case "mobilenet_v1" -> new MobileNetV1(side);
             default -> byName(name);
         };
     }

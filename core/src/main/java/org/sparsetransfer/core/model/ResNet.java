@@ -158,12 +158,10 @@ public final class ResNet implements Architecture {
     }
 
     private static Conv2d conv(int filters, int kernel, int stride) {
-        return Conv2d.builder().setFilters(filters).setKernelShape(new Shape(kernel, kernel)).optStride(new Shape(stride, stride))
-                .optPadding(new Shape(kernel / 2, kernel / 2)).optBias(false).build();
+        return Layers.conv(filters, kernel, stride, 1);
     }
 
     private static BatchNorm batchNorm() {
-        // torchvision: eps 1e-5, running statistics updated with momentum 0.1.
-        return BatchNorm.builder().optEpsilon(1e-5f).optMomentum(0.9f).build();
+        return Layers.batchNorm();
     }
 }
