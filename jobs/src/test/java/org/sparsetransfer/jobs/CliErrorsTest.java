@@ -48,10 +48,9 @@ class CliErrorsTest {
     }
 
     @Test
-    void anImageConfigIsPlannedByDryRunButNotRunYet() {
+    void anImageConfigWithoutItsDataSaysWhereItLooked() {
         String message = fail("pipeline", "--config", "../conf/cifar-resnet18.yaml");
-        assertTrue(message.contains("data.source images (resnet18 on ImageFolder/CIFAR trees): the stages do not read image datasets yet"),
-                message);
+        assertTrue(message.contains("Upstream dataset directory not found: /data/cifar-100-binary (data.images.upstream)"), message);
         Path out = dir.resolve("planned");
         java.io.PrintStream stdout = System.out;
         java.io.ByteArrayOutputStream plan = new java.io.ByteArrayOutputStream();

@@ -116,7 +116,7 @@ public final class ConfigLoader {
         Architecture architecture = Architecture.byName(c.model, c.data.images.imageSize);
         boolean rgb = architecture.inputShape(1).get(1) == 3;
         if (rgb != images) {
-            throw bad(source, "model", c.model, images ? "an RGB model (resnet18, resnet50) for data.source images"
+            throw bad(source, "model", c.model, images ? "an RGB model (resnet18, resnet50, mobilenet_v1) for data.source images"
                     : "small_cnn for data.source demo (1-channel 28x28 images); " + c.model + " takes RGB images: set data.source: images");
         }
         if (images) {
@@ -131,6 +131,7 @@ public final class ConfigLoader {
             }
             positive(source, "data.images.upstream_classes", im.upstreamClasses);
             positive(source, "data.images.upstream_train", im.upstreamTrain);
+            positive(source, "data.images.upstream_val", im.upstreamVal);
             if (im.imageSize < 32 || im.resize < im.imageSize) {
                 throw bad(source, "data.images.image_size / resize", im.imageSize + " / " + im.resize,
                         "image_size at least 32 (the ResNets downsample 32 times) and resize at least image_size");
@@ -218,7 +219,7 @@ public final class ConfigLoader {
                 PruningMethod.parse(selector.method, key + ".method in " + source);
             }
             if (selector.task != null) {
-                taskMetric(c, selector.task, key + ".task in " + source);
+                TaskRegistry.metric(c, selector.task, key + ".task in " + source);
             }
             if (selector.regime != null) {
                 Regime.parse(selector.regime, key + ".regime in " + source);
@@ -228,7 +229,7 @@ public final class ConfigLoader {
         ExperimentConfig.Transfer t = c.transfer;
         nonEmpty(source, "transfer.tasks", t.tasks);
         for (int i = 0; i < t.tasks.size(); i++) {
-            taskMetric(c, t.tasks.get(i), "transfer.tasks[" + i + "] in " + source);
+            TaskRegistry.metric(c, t.tasks.get(i), "transfer.tasks[" + i + "] in " + source);
         }
         nonEmpty(source, "transfer.regimes", t.regimes);
         for (int i = 0; i < t.regimes.size(); i++) {
@@ -293,11 +294,6 @@ public final class ConfigLoader {
         return c.data.source.equals("images");
     }
 
-    /** A task of the config's data source (the demo tasks, or the 12-task transfer suite), by its metric. */
-    public static org.sparsetransfer.core.task.Metric taskMetric(ExperimentConfig c, String task, String where) {
-        return "images".equals(c.data.source) ? org.sparsetransfer.core.vision.TransferSuite.get(task, where).metric()
-                : TaskRegistry.get(task, where).metric();
-    }
 
     private static InvalidInputException bad(String source, String key, Object value, String expected) {
         return new InvalidInputException("Bad value for " + key + " in " + source + ": " + value + "; expected " + expected);

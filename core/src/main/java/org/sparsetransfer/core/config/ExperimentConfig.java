@@ -96,8 +96,13 @@ public final class ExperimentConfig implements Serializable {
         /** image_folder, cifar10 or cifar100. */
         public String upstreamFormat = "image_folder";
         public int upstreamClasses = 1000;
-        /** Upstream training images, as the schedules count them (checked against the tree when it is read). */
-        public int upstreamTrain = 1_281_167;
+        /**
+         * Upstream training images, as the schedules count them: the tree's training images less
+         * {@code upstream_val} (ingest checks the sum against the tree and names the count it found).
+         */
+        public int upstreamTrain = 1_271_167;
+        /** Training images held out (seeded by split_seed) for validation; the tree's val/ or test batch is the test split. */
+        public int upstreamVal = 10_000;
         /** Root of the transfer tasks: one directory per task, laid out as the task suite expects. */
         public String tasksRoot;
         /** Training crop and evaluation centre crop, in pixels. */

@@ -5,20 +5,21 @@ import java.util.Arrays;
 import org.sparsetransfer.core.InvalidInputException;
 
 /**
- * Labelled single-channel images of one size, stored as unsigned bytes (0..255) in one flat
- * array: image {@code i} occupies {@code pixels[i*h*w .. (i+1)*h*w)}. Compact enough to ship
- * to executors and uploaded to the engine once per training run.
+ * Labelled images of one size, stored as unsigned bytes (0..255) in one flat array, each image
+ * channel-planar (C, H, W): image {@code i} occupies {@code pixels[i*c*h*w .. (i+1)*c*h*w)}.
+ * Grayscale (1 channel) for the demo's sets, RGB (3) for image datasets. Compact enough to ship
+ * to executors.
  */
-public record ImageSet(String name, int height, int width, int numClasses, byte[] pixels, int[] labels)
+public record ImageSet(String name, int channels, int height, int width, int numClasses, byte[] pixels, int[] labels)
         implements Serializable {
 
     public ImageSet {
-        if (height <= 0 || width <= 0) {
-            throw new InvalidInputException(name + ": image size must be positive, got " + height + "x" + width);
+        if (channels <= 0 || height <= 0 || width <= 0) {
+            throw new InvalidInputException(name + ": image size must be positive, got " + channels + "x" + height + "x" + width);
         }
-        if ((long) labels.length * height * width != pixels.length) {
+        if ((long) labels.length * channels * height * width != pixels.length) {
             throw new InvalidInputException(name + ": " + pixels.length + " pixel bytes do not hold "
-                    + labels.length + " images of " + height + "x" + width);
+                    + labels.length + " images of " + channels + "x" + height + "x" + width);
         }
         for (int i = 0; i < labels.length; i++) {
             if (labels[i] < 0 || labels[i] >= numClasses) {
@@ -28,12 +29,17 @@ public record ImageSet(String name, int height, int width, int numClasses, byte[
         }
     }
 
+    /** Single-channel images. */
+    public ImageSet(String name, int height, int width, int numClasses, byte[] pixels, int[] labels) {
+        this(name, 1, height, width, numClasses, pixels, labels);
+    }
+
     public int size() {
         return labels.length;
     }
 
     public int imageBytes() {
-        return height * width;
+        return channels * height * width;
     }
 
     /** The examples at {@code indices}, in that order. */
@@ -45,7 +51,7 @@ public record ImageSet(String name, int height, int width, int numClasses, byte[
             System.arraycopy(pixels, indices[j] * n, px, j * n, n);
             lb[j] = labels[indices[j]];
         }
-        return new ImageSet(subsetName, height, width, numClasses, px, lb);
+        return new ImageSet(subsetName, channels, height, width, numClasses, px, lb);
     }
 
     /** The same images with every pixel inverted (255 - p): a domain shift that keeps labels. */
@@ -54,7 +60,12 @@ public record ImageSet(String name, int height, int width, int numClasses, byte[
         for (int i = 0; i < px.length; i++) {
             px[i] = (byte) (255 - (px[i] & 0xFF));
         }
-        return new ImageSet(invertedName, height, width, numClasses, px, labels);
+        return new ImageSet(invertedName, channels, height, width, numClasses, px, labels);
+    }
+
+    /** The same images under other labels (e.g. classes renumbered within a subset). */
+    public ImageSet relabelled(String newName, int newNumClasses, int[] newLabels) {
+        return new ImageSet(newName, channels, height, width, newNumClasses, pixels, newLabels);
     }
 
     /** Number of examples per class. */
@@ -69,7 +80,7 @@ public record ImageSet(String name, int height, int width, int numClasses, byte[
     @Override
     public boolean equals(Object o) {
         return o instanceof ImageSet other
-                && name.equals(other.name) && height == other.height && width == other.width
+                && name.equals(other.name) && channels == other.channels && height == other.height && width == other.width
                 && numClasses == other.numClasses && Arrays.equals(pixels, other.pixels)
                 && Arrays.equals(labels, other.labels);
     }
@@ -81,6 +92,6 @@ public record ImageSet(String name, int height, int width, int numClasses, byte[
 
     @Override
     public String toString() {
-        return "ImageSet[" + name + ", " + size() + " x " + height + "x" + width + ", " + numClasses + " classes]";
+        return "ImageSet[" + name + ", " + size() + " x " + channels + "x" + height + "x" + width + ", " + numClasses + " classes]";
     }
 }

@@ -16,6 +16,7 @@ import org.sparsetransfer.core.prune.Mask;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.Evaluator;
 import org.sparsetransfer.core.train.Scores;
+import org.sparsetransfer.core.train.TensorData;
 import org.sparsetransfer.core.train.TrainingData;
 import org.sparsetransfer.core.train.TrainingDivergedException;
 import org.sparsetransfer.core.train.TrainingLoop;
@@ -34,6 +35,7 @@ public final class TransferExperiment {
 
     private final ExperimentConfig config;
     private final Architecture architecture;
+    private final InputPipeline inputs;
     private final Device device;
 
     /** One run's result; {@code error} is non-null when it failed (then scores are null). */
@@ -43,6 +45,7 @@ public final class TransferExperiment {
     public TransferExperiment(ExperimentConfig config, Device device) {
         this.config = config;
         this.architecture = Architecture.byName(config.model, config.data.images.imageSize);
+        this.inputs = InputPipeline.of(config);
         this.device = device;
     }
 
@@ -65,10 +68,11 @@ public final class TransferExperiment {
             if (mask != null) {
                 backbone.setMask(mask.restrictTo(featureTensors(backbone, mask)));
             }
-            try (TrainingData trainImages = TrainingData.upload(backbone.manager(), task.train());
-                    TrainingData testImages = TrainingData.upload(backbone.manager(), task.test());
-                    TrainingData trainFeatures = features(backbone, trainImages);
-                    TrainingData testFeatures = features(backbone, testImages);
+            // Features of the evaluation transform (centre crops for image datasets), extracted once.
+            try (TrainingData trainImages = inputs.open(backbone.manager(), task.train());
+                    TrainingData testImages = inputs.open(backbone.manager(), task.test());
+                    TensorData trainFeatures = features(backbone, trainImages);
+                    TensorData testFeatures = features(backbone, testImages);
                     Network head = Network.create(Linear.builder().setUnits(task.train().numClasses()).build(), null,
                             new Shape(1, trainFeatures.inputs().getShape().get(1)), seed, device)) {
                 return train(head, trainFeatures, testFeatures, config.transfer.linear, seed, Regime.LINEAR, progress, start);
@@ -83,8 +87,8 @@ public final class TransferExperiment {
             if (mask != null) {
                 net.setMask(mask.restrictTo(featureTensors(net, mask)));
             }
-            try (TrainingData train = TrainingData.upload(net.manager(), task.train());
-                    TrainingData test = TrainingData.upload(net.manager(), task.test())) {
+            try (TrainingData train = inputs.open(net.manager(), task.train());
+                    TrainingData test = inputs.open(net.manager(), task.test())) {
                 return train(net, train, test, config.transfer.full, seed, Regime.FULL, progress, start);
             }
         }
@@ -118,8 +122,8 @@ public final class TransferExperiment {
         return names;
     }
 
-    private static TrainingData features(Network backbone, TrainingData images) {
+    private static TensorData features(Network backbone, TrainingData images) {
         NDArray features = Evaluator.mapInputs(images, backbone::features);
-        return new TrainingData(features, images.labelValues(), images.numClasses());
+        return TrainingData.of(features, images.labelValues(), images.numClasses());
     }
 }

@@ -34,6 +34,7 @@ public final class UpstreamExperiment {
     private final ExperimentConfig config;
     private final TaskRegistry.Splits splits;
     private final Architecture architecture;
+    private final InputPipeline inputs;
     private final Device device;
     private final int trainSize;
 
@@ -48,6 +49,7 @@ public final class UpstreamExperiment {
         this.config = config;
         this.splits = splits;
         this.architecture = Architecture.byName(config.model, config.data.images.imageSize);
+        this.inputs = InputPipeline.of(config);
         this.device = device;
         this.trainSize = trainSize;
     }
@@ -296,7 +298,7 @@ public final class UpstreamExperiment {
         return TorchThreads.exclusive(() -> {
             try (Network net = coltSegmentModel(theta0, segment, index)) {
                 net.setMask(shared);
-                try (TrainingData data = TrainingData.upload(net.manager(), segment)) {
+                try (TrainingData data = upload(net, segment)) {
                     new TrainingLoop(settings, progress).run(net, data, coltSegmentSchedule(), null);
                 }
                 return net.weights();
@@ -378,8 +380,8 @@ public final class UpstreamExperiment {
         return config.seed * 31 + method.ordinal() * 1_000_003L + Math.round(sparsity * 1e4);
     }
 
-    private static TrainingData upload(Network net, ImageSet images) {
-        return TrainingData.upload(net.manager(), images);
+    private TrainingData upload(Network net, ImageSet images) {
+        return inputs.open(net.manager(), images);
     }
 
     private static TrainingLoop.Result add(TrainingLoop.Result a, TrainingLoop.Result b) {

@@ -86,7 +86,7 @@ public final class Colt {
                 for (int i = 0; i < labels.length; i++) {
                     labels[i] -= range[0];
                 }
-                segments.add(new ImageSet(part.name(), part.height(), part.width(), range[1] - range[0], part.pixels(), labels));
+                segments.add(part.relabelled(part.name(), range[1] - range[0], labels));
             }
         } else {
             int[] order = Sampling.permutation(train.size(), seed);

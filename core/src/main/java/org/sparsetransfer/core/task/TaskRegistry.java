@@ -18,6 +18,17 @@ public final class TaskRegistry {
     /** The upstream dataset (Fashion-MNIST): train / val / test. */
     public static final String UPSTREAM = "fashion_mnist";
 
+    /** The upstream dataset's name in the datasets table: Fashion-MNIST for the demo, the image tree for data.source images. */
+    public static String upstreamDataset(ExperimentConfig config) {
+        return config.data.source.equals("images") ? org.sparsetransfer.core.vision.IngestPlan.UPSTREAM : UPSTREAM;
+    }
+
+    /** The metric of {@code task} among the config's tasks (the demo's, or the 12-task transfer suite's); unknown tasks are named with {@code where}. */
+    public static Metric metric(ExperimentConfig config, String task, String where) {
+        return config.data.source.equals("images") ? org.sparsetransfer.core.vision.TransferSuite.get(task, where).metric()
+                : get(task, where).metric();
+    }
+
     /** A task's splits. {@code val} is null for downstream tasks. */
     public record Splits(ImageSet train, ImageSet val, ImageSet test) implements java.io.Serializable {}
 

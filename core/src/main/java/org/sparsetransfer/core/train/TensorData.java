@@ -11,8 +11,9 @@ import org.sparsetransfer.core.data.ImageSet;
  * Inputs and labels held on the engine's side for a whole run: images are uploaded once and
  * normalized once, and each step gathers its batch there, so no per-step copy from Java
  * arrays (DESIGN section 2 measured that at ~30% of step time). Owned by the manager given.
+ * Inputs are not augmented: every pass sees the same tensors.
  */
-public final class TrainingData implements AutoCloseable {
+public final class TensorData implements TrainingData {
     /** Pixel scaling to [-1, 1]: (p / 255 - 0.5) / 0.5. */
     private static final float MEAN = 0.5f;
     private static final float STD = 0.5f;
@@ -22,27 +23,30 @@ public final class TrainingData implements AutoCloseable {
     private final int[] labelValues;
     private final int numClasses;
 
-    public TrainingData(NDArray inputs, int[] labelValues, int numClasses) {
+    TensorData(NDArray inputs, int[] labelValues, int numClasses) {
         this.inputs = inputs;
         this.labelValues = labelValues.clone();
         this.labels = inputs.getManager().create(labelValues).toType(DataType.INT64, false);
         this.numClasses = numClasses;
     }
 
-    /** Uploads {@code images} as a normalized float tensor (N, 1, H, W). */
-    public static TrainingData upload(NDManager manager, ImageSet images) {
+    /** Uploads {@code images} as a normalized float tensor (N, C, H, W). */
+    static TensorData upload(NDManager manager, ImageSet images) {
         ByteBuffer raw = ByteBuffer.allocateDirect(images.pixels().length);
         raw.put(images.pixels()).flip();
-        NDArray bytes = manager.create(raw, new Shape(images.size(), 1, images.height(), images.width()), DataType.UINT8);
+        NDArray bytes = manager.create(raw, new Shape(images.size(), images.channels(), images.height(), images.width()),
+                DataType.UINT8);
         NDArray scaled = bytes.toType(DataType.FLOAT32, false).divi(255f).subi(MEAN).divi(STD);
         bytes.close();
-        return new TrainingData(scaled, images.labels(), images.numClasses());
+        return new TensorData(scaled, images.labels(), images.numClasses());
     }
 
+    @Override
     public int size() {
         return labelValues.length;
     }
 
+    @Override
     public int numClasses() {
         return numClasses;
     }
@@ -51,17 +55,15 @@ public final class TrainingData implements AutoCloseable {
         return inputs;
     }
 
-    public NDArray labels() {
-        return labels;
-    }
-
+    @Override
     public int[] labelValues() {
         return labelValues.clone();
     }
 
-    /** The examples at {@code indices} as (inputs, labels), created in the current scope. */
-    public NDArray[] batch(NDArray indices) {
-        return new NDArray[] {inputs.get(indices), labels.get(indices)};
+    @Override
+    public NDArray[] batch(long[] indices, long seed, int epoch) {
+        NDArray index = inputs.getManager().create(indices);
+        return new NDArray[] {inputs.get(index), labels.get(index)};
     }
 
     @Override
@@ -70,7 +72,7 @@ public final class TrainingData implements AutoCloseable {
         labels.close();
     }
 
-    /** Examples {@code from} (inclusive) to {@code to} (exclusive), in order. */
+    @Override
     public NDArray[] range(int from, int to) {
         return new NDArray[] {inputs.get(from + ":" + to), labels.get(from + ":" + to)};
     }

@@ -107,6 +107,7 @@ public final class TrainingLoop {
         SplittableRandom random = new SplittableRandom(settings.seed());
         int[] order = Sampling.permutation(data.size(), random.nextLong());
         int cursor = 0;
+        int pass = 0;
         long start = System.nanoTime();
         double epochLoss = 0;
         long epochCorrect = 0;
@@ -123,6 +124,7 @@ public final class TrainingLoop {
             if (cursor + batch > order.length) {
                 Sampling.shuffle(order, random);
                 cursor = 0;
+                pass++;
             }
             long[] indices = new long[batch];
             for (int i = 0; i < batch; i++) {
@@ -131,7 +133,7 @@ public final class TrainingLoop {
             lr.step = step;
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
-                NDArray[] xy = data.batch(data.inputs().getManager().create(indices));
+                NDArray[] xy = data.batch(indices, settings.seed(), pass);
                 float stepLoss;
                 long correct;
                 NDArray targets = objective.targets(xy[0]);

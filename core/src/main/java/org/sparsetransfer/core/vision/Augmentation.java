@@ -83,17 +83,50 @@ public final class Augmentation {
         return resample(image, x0, y0, crop / scale, crop / scale, crop, crop, false, norm);
     }
 
-    /** Bilinear resampling of the source window (x0, y0, w, h) to outW x outH, optionally mirrored, normalized. */
+    /**
+     * What ingest stores: the shorter side resized to {@code side} and the centre square kept, as
+     * 8-bit RGB. Evaluation's Resize({@code side}) + CenterCrop of it equals torchvision's on the
+     * original; training crops are taken from this square rather than the whole picture.
+     */
+    public static RgbImage store(RgbImage image, int side) {
+        int w = image.width();
+        int h = image.height();
+        if (w == side && h == side) {
+            return image;
+        }
+        double scale = (double) side / Math.min(w, h);
+        double x0 = ((Math.round(w * scale) - side) / 2) / scale;
+        double y0 = ((Math.round(h * scale) - side) / 2) / scale;
+        float[] values = resample(image, x0, y0, side / scale, side / scale, side, side, false);
+        byte[] planes = new byte[values.length];
+        for (int i = 0; i < values.length; i++) {
+            planes[i] = (byte) Math.round(Math.min(255f, Math.max(0f, values[i] * 255f)));
+        }
+        return new RgbImage(side, side, planes);
+    }
+
     private static float[] resample(RgbImage image, double x0, double y0, double w, double h, int outW, int outH, boolean flip,
             Normalization norm) {
+        float[] out = resample(image, x0, y0, w, h, outW, outH, flip);
+        int plane = outW * outH;
+        for (int c = 0; c < 3; c++) {
+            float mean = norm.mean()[c];
+            float std = norm.std()[c];
+            for (int i = c * plane; i < (c + 1) * plane; i++) {
+                out[i] = (out[i] - mean) / std;
+            }
+        }
+        return out;
+    }
+
+    /** Bilinear resampling of the source window (x0, y0, w, h) to outW x outH, optionally mirrored, as 0..1 values. */
+    private static float[] resample(RgbImage image, double x0, double y0, double w, double h, int outW, int outH, boolean flip) {
         int srcW = image.width();
         int srcH = image.height();
         float[] out = new float[3 * outW * outH];
         double sy = h / outH;
         double sx = w / outW;
         for (int c = 0; c < 3; c++) {
-            float mean = norm.mean()[c];
-            float std = norm.std()[c];
             for (int y = 0; y < outH; y++) {
                 double fy = Math.min(Math.max(y0 + (y + 0.5) * sy - 0.5, 0), srcH - 1);
                 int ya = (int) fy;
@@ -106,9 +139,8 @@ public final class Augmentation {
                     double dx = fx - xa;
                     double top = (1 - dx) * image.at(c, ya, xa) + dx * image.at(c, ya, xb);
                     double bottom = (1 - dx) * image.at(c, yb, xa) + dx * image.at(c, yb, xb);
-                    double value = ((1 - dy) * top + dy * bottom) / 255.0;
                     int col = flip ? outW - 1 - x : x;
-                    out[(c * outH + y) * outW + col] = (float) ((value - mean) / std);
+                    out[(c * outH + y) * outW + col] = (float) (((1 - dy) * top + dy * bottom) / 255.0);
                 }
             }
         }

@@ -35,6 +35,11 @@ public final class CifarReader {
 
     private CifarReader() {}
 
+    /** Bytes of one record of {@code variant}: its label bytes and a 3x32x32 image. */
+    public static int recordBytes(Variant variant) {
+        return variant.labelBytes + IMAGE_BYTES;
+    }
+
     public static List<Labeled> read(Path file, Variant variant) {
         byte[] bytes;
         try {
@@ -42,7 +47,7 @@ public final class CifarReader {
         } catch (IOException e) {
             throw new InvalidInputException("Cannot read CIFAR batch " + file + ": " + e.getMessage(), e);
         }
-        int record = variant.labelBytes + IMAGE_BYTES;
+        int record = recordBytes(variant);
         if (bytes.length == 0 || bytes.length % record != 0) {
             throw new InvalidInputException("CIFAR batch " + file + " has " + bytes.length + " bytes, not a multiple of the "
                     + record + "-byte records of " + variant + " (is it the binary version, and the right CIFAR?)");

@@ -113,6 +113,6 @@ class ResNetTest {
             }
         }
         NDArray inputs = net.manager().create(x, new Shape(n, 3, 32, 32));
-        return new TrainingData(inputs, y, 2);
+        return TrainingData.of(inputs, y, 2);
     }
 }

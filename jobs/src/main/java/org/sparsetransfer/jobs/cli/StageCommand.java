@@ -10,7 +10,6 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import org.apache.spark.sql.SparkSession;
-import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.jobs.spark.SparkSessions;
@@ -66,10 +65,6 @@ abstract class StageCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ExperimentConfig config = config();
-        if (config.data.source.equals("images")) {
-            throw new InvalidInputException("data.source images (" + config.model + " on ImageFolder/CIFAR trees): the stages do not "
-                    + "read image datasets yet; plan this config with: pipeline --config " + options.config + " --dry-run");
-        }
         Warehouse warehouse = new Warehouse(options.out);
         StageContext.log(stageName, "config " + (options.config == null ? "embedded demo" : options.config)
                 + " (" + config.name + "), warehouse " + warehouse.root());

@@ -51,7 +51,8 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
             TransferStage.Source.class,
             TransferStage.Run.class,
             TransferStage.RunResult.class,
-            CheckpointTable.Location.class);
+            CheckpointTable.Location.class,
+            org.sparsetransfer.core.vision.IngestPlan.Unit.class);
 
     /**
      * Spark and Delta internals that travel in task results (e.g. Delta's AddFile after a write),

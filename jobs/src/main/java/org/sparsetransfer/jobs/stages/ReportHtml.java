@@ -24,7 +24,7 @@ final class ReportHtml {
             h.append("<h2>").append(escape(regime)).append(" finetuning</h2>\n<table><tr><th>method</th><th>sparsity</th>");
             for (String task : config.transfer.tasks) {
                 h.append("<th>").append(escape(task)).append("<br><small>")
-                        .append(TaskRegistry.get(task, "transfer.tasks").metric().key()).append("</small></th>");
+                        .append(TaskRegistry.metric(config, task, "transfer.tasks").key()).append("</small></th>");
             }
             h.append("</tr>\n");
             ReportStage.pivot(cells, regime).values().forEach(row -> {

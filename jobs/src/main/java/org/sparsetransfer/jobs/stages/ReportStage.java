@@ -233,7 +233,7 @@ public final class ReportStage {
         md.append("Mean ± std over seeds ").append(config.transfer.seeds).append(", in percent. Metric per task: ");
         List<String> metrics = new ArrayList<>();
         for (String task : config.transfer.tasks) {
-            metrics.add(task + " " + TaskRegistry.get(task, "transfer.tasks").metric().key());
+            metrics.add(task + " " + TaskRegistry.metric(config, task, "transfer.tasks").key());
         }
         md.append(String.join(", ", metrics)).append(". Δ is the mean over tasks minus dense's. ")
                 .append("* marks a cell that differs from dense significantly (Welch's t-test over seeds, p < 0.05); ")

@@ -104,7 +104,7 @@ public final class TransferStage {
         long start = System.nanoTime();
         int[] stored = {0};
         TrainingJobs.stream(ctx.jsc(), NAME, todo, TransferStage::execute, results -> {
-            TrainingJobs.persist(results.size(), () -> ctx.results().write(results.stream().map(r -> row(r, settings)).toList()));
+            TrainingJobs.persist(results.size(), () -> ctx.results().write(results.stream().map(r -> row(r, settings, ctx.config())).toList()));
             for (RunResult r : results) {
                 TransferExperiment.Outcome o = r.outcome();
                 StageContext.log(NAME, String.format("%d/%d stored: %s on %s: %s", ++stored[0], todo.size(), r.run().describe(),
@@ -173,10 +173,10 @@ public final class TransferStage {
                 () -> DatasetTable.readFiles(run.task(), split, run.taskFiles()));
     }
 
-    private static Row row(RunResult result, String settings) {
+    private static Row row(RunResult result, String settings, ExperimentConfig config) {
         Run run = result.run();
         TransferExperiment.Outcome o = result.outcome();
-        Metric metric = TaskRegistry.get(run.task(), "transfer.tasks").metric();
+        Metric metric = TaskRegistry.metric(config, run.task(), "transfer.tasks");
         boolean ok = o.error() == null;
         return RowFactory.create(run.source().id(), settings, run.task(), run.regime().key(), run.seed(), run.source().method(),
                 run.source().targetSparsity(), run.source().actualSparsity(), metric.key(), ok ? metric.percent(o.scores()) : null,

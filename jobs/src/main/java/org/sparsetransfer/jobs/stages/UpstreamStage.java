@@ -28,7 +28,7 @@ public final class UpstreamStage {
         }
         TaskRegistry.Splits splits = readUpstream(ctx);
         StageContext.log(NAME, String.format("training dense %s on %s: %d train / %d val / %d test examples",
-                ctx.config().model, TaskRegistry.UPSTREAM, splits.train().size(), splits.val().size(), splits.test().size()));
+                ctx.config().model, TaskRegistry.upstreamDataset(ctx.config()), splits.train().size(), splits.val().size(), splits.test().size()));
         Broadcast<TaskRegistry.Splits> data = ctx.jsc().broadcast(splits);
         // With IMP in the config, keep the weights of its rewind step from this same run.
         boolean keepRewind = ctx.config().pruning.methods.contains(PruningMethod.IMP.key());
@@ -46,8 +46,9 @@ public final class UpstreamStage {
     }
 
     static TaskRegistry.Splits readUpstream(StageContext ctx) {
-        return new TaskRegistry.Splits(ctx.datasets().read(TaskRegistry.UPSTREAM, "train"),
-                ctx.datasets().read(TaskRegistry.UPSTREAM, "val"), ctx.datasets().read(TaskRegistry.UPSTREAM, "test"));
+        String upstream = TaskRegistry.upstreamDataset(ctx.config());
+        return new TaskRegistry.Splits(ctx.datasets().read(upstream, "train"), ctx.datasets().read(upstream, "val"),
+                ctx.datasets().read(upstream, "test"));
     }
 
     /** As {@link #train}, data-parallel over upstream.data_parallel.workers Spark tasks per round. */

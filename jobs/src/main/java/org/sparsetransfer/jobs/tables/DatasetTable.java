@@ -18,7 +18,8 @@ import org.sparsetransfer.core.data.ImageSet;
 
 /**
  * The ingested datasets: one row per image (dataset, split, idx, label, shape, pixels),
- * partitioned by dataset. A dataset is replaced as a whole, in one commit, so a reader never
+ * partitioned by dataset. Pixels are channel-planar bytes; the channel count is their length
+ * over height x width (1 for the demo's sets, 3 for image datasets). A dataset is replaced as a whole, in one commit, so a reader never
  * sees half of one; {@code data_hash} says which split rules produced it.
  */
 public final class DatasetTable {
@@ -63,12 +64,24 @@ public final class DatasetTable {
                         images.height(), images.width(), px, dataHash));
             }
         });
+        replace(dataset, spark.createDataFrame(rows, SCHEMA).repartition(Math.max(1, rows.size() / 20_000)));
+    }
+
+    /** Replaces {@code dataset} with {@code rows} (of {@link #SCHEMA}, e.g. decoded on executors) in one commit. */
+    public void replace(String dataset, Dataset<Row> rows) {
         DeltaTables.ensure(spark, path, SCHEMA, "dataset");
-        spark.createDataFrame(rows, SCHEMA)
-                .repartition(Math.max(1, rows.size() / 20_000))
-                .write().format("delta").mode("overwrite")
+        rows.write().format("delta").mode("overwrite")
                 .option("replaceWhere", "dataset = '" + dataset + "'")
                 .save(path);
+    }
+
+    /** Images per split of an ingested dataset. */
+    public Map<String, Long> splitCounts(String dataset) {
+        Map<String, Long> counts = new java.util.TreeMap<>();
+        for (Row r : rows(dataset).groupBy("split").count().collectAsList()) {
+            counts.put(r.getString(0), r.getLong(1));
+        }
+        return counts;
     }
 
     /** One split of an ingested dataset, in its stored order, read through the driver. */
@@ -121,14 +134,15 @@ public final class DatasetTable {
         }
         rows.sort(Comparator.comparingInt(ImageRow::idx));
         ImageRow first = rows.get(0);
-        int n = first.height() * first.width();
+        int n = first.pixels().length;
         byte[] pixels = new byte[rows.size() * n];
         int[] labels = new int[rows.size()];
         for (int i = 0; i < rows.size(); i++) {
             labels[i] = rows.get(i).label();
             System.arraycopy(rows.get(i).pixels(), 0, pixels, i * n, n);
         }
-        return new ImageSet(dataset, first.height(), first.width(), first.numClasses(), pixels, labels);
+        return new ImageSet(dataset, n / (first.height() * first.width()), first.height(), first.width(), first.numClasses(),
+                pixels, labels);
     }
 
     private static InvalidInputException missing(String dataset, String split) {

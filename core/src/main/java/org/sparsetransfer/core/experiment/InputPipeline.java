@@ -1,0 +1,30 @@
+package org.sparsetransfer.core.experiment;
+
+import ai.djl.ndarray.NDManager;
+import java.io.Serializable;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.train.TrainingData;
+import org.sparsetransfer.core.vision.Augmentation;
+import org.sparsetransfer.core.vision.AugmentedImages;
+
+/**
+ * How a config's images become network inputs: the demo's grayscale sets are uploaded once and
+ * scaled to [-1, 1]; image datasets (RGB) are augmented per batch as in the paper, with the
+ * training crop and evaluation centre crop of {@code data.images.image_size}.
+ */
+public record InputPipeline(boolean augmented, int crop) implements Serializable {
+
+    public static InputPipeline of(ExperimentConfig config) {
+        return config.data.source.equals("images") ? new InputPipeline(true, config.data.images.imageSize)
+                : new InputPipeline(false, 0);
+    }
+
+    /** {@code images} as training and evaluation data on {@code manager}. */
+    public TrainingData open(NDManager manager, ImageSet images) {
+        if (!augmented) {
+            return TrainingData.upload(manager, images);
+        }
+        return new AugmentedImages(manager, images, crop, Augmentation.Normalization.IMAGENET);
+    }
+}

@@ -1,0 +1,42 @@
+package org.sparsetransfer.core.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import org.sparsetransfer.core.data.ImageSet;
+
+/**
+ * Labelled examples as the training loop and the evaluator take them: training batches by
+ * example index (augmented where the inputs are), and evaluation ranges in order. Arrays returned
+ * are created in the caller's current {@code NDScope}; the data itself is closed by its owner.
+ */
+public interface TrainingData extends AutoCloseable {
+    int size();
+
+    int numClasses();
+
+    /** Every example's label, in order. */
+    int[] labelValues();
+
+    /**
+     * The training inputs and labels of the examples at {@code indices}. Augmented data draws
+     * each example's transform from (run {@code seed}, {@code epoch}, example index), so passes
+     * differ and a rerun repeats them.
+     */
+    NDArray[] batch(long[] indices, long seed, int epoch);
+
+    /** Evaluation inputs and labels of examples {@code from} (inclusive) to {@code to} (exclusive). */
+    NDArray[] range(int from, int to);
+
+    @Override
+    void close();
+
+    /** Uploads 1-channel images once, scaled to [-1, 1] (the small CNN's input). */
+    static TrainingData upload(NDManager manager, ImageSet images) {
+        return TensorData.upload(manager, images);
+    }
+
+    /** Inputs already on the engine (e.g. extracted features), with their labels. */
+    static TensorData of(NDArray inputs, int[] labels, int numClasses) {
+        return new TensorData(inputs, labels, numClasses);
+    }
+}

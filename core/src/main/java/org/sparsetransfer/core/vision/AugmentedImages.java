@@ -1,0 +1,96 @@
+package org.sparsetransfer.core.vision;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.nio.FloatBuffer;
+import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.train.TrainingData;
+
+/**
+ * RGB images kept as bytes on the Java side and turned into normalized float batches on demand:
+ * training batches through {@link Augmentation#train} (a fresh random crop and flip per example,
+ * seeded by run, pass and example), evaluation ranges through {@link Augmentation#test}. Only a
+ * batch's floats ever reach the engine, so a set larger than device memory still trains.
+ */
+public final class AugmentedImages implements TrainingData {
+    private final ImageSet images;
+    private final NDManager manager;
+    private final NDArray labels;
+    private final int crop;
+    private final Augmentation.Normalization normalization;
+
+    /**
+     * @param images RGB images as stored by ingest ({@link Augmentation#store}: squares of the evaluation resize)
+     * @param crop the training crop and evaluation centre crop, in pixels
+     */
+    public AugmentedImages(NDManager manager, ImageSet images, int crop, Augmentation.Normalization normalization) {
+        if (images.channels() != 3) {
+            throw new IllegalArgumentException(images.name() + " has " + images.channels() + " channels; augmentation takes RGB");
+        }
+        if (crop > Math.min(images.height(), images.width())) {
+            throw new IllegalArgumentException(images.name() + ": crop " + crop + " exceeds its " + images.height() + "x"
+                    + images.width() + " images");
+        }
+        this.images = images;
+        this.manager = manager;
+        this.crop = crop;
+        this.normalization = normalization;
+        this.labels = manager.create(images.labels()).toType(DataType.INT64, false);
+    }
+
+    @Override
+    public int size() {
+        return images.size();
+    }
+
+    @Override
+    public int numClasses() {
+        return images.numClasses();
+    }
+
+    @Override
+    public int[] labelValues() {
+        return images.labels().clone();
+    }
+
+    @Override
+    public NDArray[] batch(long[] indices, long seed, int epoch) {
+        int per = 3 * crop * crop;
+        float[] inputs = new float[indices.length * per];
+        for (int i = 0; i < indices.length; i++) {
+            int index = Math.toIntExact(indices[i]);
+            float[] one = Augmentation.train(image(index), crop, Augmentation.random(seed, epoch, index), normalization);
+            System.arraycopy(one, 0, inputs, i * per, per);
+        }
+        return new NDArray[] {tensor(inputs, indices.length), labels.get(manager.create(indices))};
+    }
+
+    @Override
+    public NDArray[] range(int from, int to) {
+        int per = 3 * crop * crop;
+        float[] inputs = new float[(to - from) * per];
+        int side = Math.min(images.height(), images.width());
+        for (int i = from; i < to; i++) {
+            System.arraycopy(Augmentation.test(image(i), side, crop, normalization), 0, inputs, (i - from) * per, per);
+        }
+        return new NDArray[] {tensor(inputs, to - from), labels.get(from + ":" + to)};
+    }
+
+    private NDArray tensor(float[] inputs, int count) {
+        return manager.create(FloatBuffer.wrap(inputs), new Shape(count, 3, crop, crop));
+    }
+
+    private RgbImage image(int index) {
+        int n = images.imageBytes();
+        byte[] planes = new byte[n];
+        System.arraycopy(images.pixels(), index * n, planes, 0, n);
+        return new RgbImage(images.width(), images.height(), planes);
+    }
+
+    @Override
+    public void close() {
+        labels.close();
+    }
+}

@@ -1,0 +1,184 @@
+package org.sparsetransfer.core.vision;
+
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.data.Sampling;
+
+/**
+ * What ingesting one image dataset reads: its units (an image file, or a CIFAR batch file of many
+ * records), each with its split and the index of its first example, listed and checked on the
+ * driver without decoding; {@link #decode} turns one unit into stored images on an executor.
+ * Upstream validation images are a seeded {@code upstream_val} of the training images.
+ */
+public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<String, Integer> counts, int[] val)
+        implements Serializable {
+
+    /** What a unit holds. */
+    public enum Kind {
+        IMAGE(null), CIFAR10(CifarReader.Variant.CIFAR10), CIFAR100(CifarReader.Variant.CIFAR100);
+
+        final CifarReader.Variant cifar;
+
+        Kind(CifarReader.Variant cifar) {
+            this.cifar = cifar;
+        }
+    }
+
+    /** One file to read: {@code label} is the class of an image file (CIFAR records carry their own). */
+    public record Unit(String file, Kind kind, String split, int label, int index) implements Serializable {}
+
+    /** One stored example: its split, index, label, and the image as ingest keeps it. */
+    public record Stored(String split, int index, int label, RgbImage image) {}
+
+    /** The name of the upstream dataset of an image config in the datasets table. */
+    public static final String UPSTREAM = "upstream";
+
+    /** The upstream dataset: train less a seeded validation hold-out, val, and the tree's test images. */
+    public static IngestPlan upstream(ExperimentConfig.Images images, long splitSeed) {
+        Path root = Path.of(images.upstream);
+        if (!Files.isDirectory(root)) {
+            throw new InvalidInputException("Upstream dataset directory not found: " + root + " (data.images.upstream); expected "
+                    + (images.upstreamFormat.equals("image_folder") ? "train/<class>/*.jpg|png and val/<class>/*.jpg|png under it"
+                            : "the " + images.upstreamFormat + " binary batches in it"));
+        }
+        List<Unit> train = new ArrayList<>();
+        List<Unit> test = new ArrayList<>();
+        int classes;
+        int trainCount;
+        int testCount;
+        if (images.upstreamFormat.equals("image_folder")) {
+            ImageFolder trainTree = ImageFolder.scan(root.resolve("train"));
+            ImageFolder testTree = ImageFolder.scan(root.resolve("val"));
+            if (!trainTree.classes().equals(testTree.classes())) {
+                throw new InvalidInputException("Upstream " + root + "/train and /val have different class directories");
+            }
+            classes = trainTree.classes().size();
+            trainCount = addImages(train, trainTree.examples(), "train");
+            testCount = addImages(test, testTree.examples(), "test");
+        } else {
+            Kind kind = images.upstreamFormat.equals("cifar10") ? Kind.CIFAR10 : Kind.CIFAR100;
+            classes = kind.cifar.classes;
+            boolean ten = kind == Kind.CIFAR10;
+            List<Path> trainFiles = ten ? List.of(1, 2, 3, 4, 5).stream().map(i -> root.resolve("data_batch_" + i + ".bin")).toList()
+                    : List.of(root.resolve("train.bin"));
+            trainCount = addBatches(train, trainFiles, kind, "train");
+            testCount = addBatches(test, List.of(root.resolve(ten ? "test_batch.bin" : "test.bin")), kind, "test");
+        }
+        if (classes != images.upstreamClasses) {
+            throw new InvalidInputException("Upstream " + root + " has " + classes + " classes but data.images.upstream_classes is "
+                    + images.upstreamClasses + "; set it to " + classes);
+        }
+        if (trainCount != images.upstreamTrain + images.upstreamVal) {
+            throw new InvalidInputException("Upstream " + root + " has " + trainCount + " training images but data.images.upstream_train ("
+                    + images.upstreamTrain + ") + upstream_val (" + images.upstreamVal + ") is " + (images.upstreamTrain + images.upstreamVal)
+                    + "; set upstream_train to " + (trainCount - images.upstreamVal));
+        }
+        int[] val = Arrays.copyOf(Sampling.permutation(trainCount, splitSeed), images.upstreamVal);
+        Arrays.sort(val);
+        List<Unit> units = new ArrayList<>(train);
+        units.addAll(test);
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        counts.put("train", images.upstreamTrain);
+        counts.put("val", images.upstreamVal);
+        counts.put("test", testCount);
+        return new IngestPlan(UPSTREAM, classes, List.copyOf(units), counts, val);
+    }
+
+    /** A task of the suite under {@code tasks_root}, split by its rules. */
+    public static IngestPlan task(String name, ExperimentConfig.Images images, long splitSeed) {
+        TransferSuite.Task task = TransferSuite.get(name, "transfer.tasks");
+        if (!Files.isDirectory(Path.of(images.tasksRoot, name))) {
+            throw new InvalidInputException("Task directory not found: " + Path.of(images.tasksRoot, name) + " (data.images.tasks_root/"
+                    + name + "); expected " + task.source() + ", laid out as the README's \"Image datasets\" section says");
+        }
+        TransferSuite.Split split = TransferSuite.split(task, Path.of(images.tasksRoot), splitSeed);
+        List<Unit> units = new ArrayList<>();
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        if (task.layout() == TransferSuite.Layout.CIFAR_BINARY) {
+            Kind kind = task.classes() == 10 ? Kind.CIFAR10 : Kind.CIFAR100;
+            counts.put("train", addBatches(units, split.trainBatches(), kind, "train"));
+            List<Unit> test = new ArrayList<>();
+            counts.put("test", addBatches(test, split.testBatches(), kind, "test"));
+            units.addAll(test);
+        } else {
+            counts.put("train", addImages(units, split.train(), "train"));
+            List<Unit> test = new ArrayList<>();
+            counts.put("test", addImages(test, split.test(), "test"));
+            units.addAll(test);
+        }
+        return new IngestPlan(name, task.classes(), List.copyOf(units), counts, new int[0]);
+    }
+
+    /**
+     * Reads and decodes one unit, keeping each image as {@link Augmentation#store} makes it
+     * ({@code side} x {@code side}); training images whose index is in {@code val} (a plan's
+     * sorted {@link #val}) go to "val". Static, so executors receive the unit and the hold-out only.
+     */
+    public static List<Stored> decode(Unit unit, int side, int[] val) {
+        List<Stored> out = new ArrayList<>();
+        if (unit.kind() == Kind.IMAGE) {
+            byte[] encoded;
+            try {
+                encoded = Files.readAllBytes(Path.of(unit.file()));
+            } catch (IOException e) {
+                throw new InvalidInputException("Cannot read image " + unit.file() + ": " + e.getMessage(), e);
+            }
+            RgbImage image = RgbImage.decode(encoded, unit.file());
+            if (Math.min(image.width(), image.height()) < 8) {
+                throw new InvalidInputException("Image " + unit.file() + " is " + image.width() + "x" + image.height()
+                        + "; images need at least 8 pixels per side");
+            }
+            out.add(stored(unit.split(), unit.index(), unit.label(), Augmentation.store(image, side), val));
+        } else {
+            List<CifarReader.Labeled> records = CifarReader.read(Path.of(unit.file()), unit.kind().cifar);
+            for (int r = 0; r < records.size(); r++) {
+                out.add(stored(unit.split(), unit.index() + r, records.get(r).label(),
+                        Augmentation.store(records.get(r).image(), side), val));
+            }
+        }
+        return out;
+    }
+
+    private static Stored stored(String split, int index, int label, RgbImage image, int[] val) {
+        boolean held = split.equals("train") && Arrays.binarySearch(val, index) >= 0;
+        return new Stored(held ? "val" : split, index, label, image);
+    }
+
+    private static int addImages(List<Unit> units, List<ImageFolder.Example> examples, String split) {
+        for (int i = 0; i < examples.size(); i++) {
+            ImageFolder.Example e = examples.get(i);
+            units.add(new Unit(e.file().toAbsolutePath().toString(), Kind.IMAGE, split, e.label(), i));
+        }
+        return examples.size();
+    }
+
+    /** One unit per batch file; record counts come from file sizes, so nothing is decoded here. */
+    private static int addBatches(List<Unit> units, List<Path> files, Kind kind, String split) {
+        int index = 0;
+        long record = CifarReader.recordBytes(kind.cifar);
+        for (Path file : files) {
+            long size;
+            try {
+                size = Files.size(file);
+            } catch (IOException e) {
+                throw new InvalidInputException("Cannot read CIFAR batch " + file + ": " + e.getMessage(), e);
+            }
+            if (size == 0 || size % record != 0) {
+                throw new InvalidInputException("CIFAR batch " + file + " has " + size + " bytes, not a multiple of the "
+                        + record + "-byte records of " + kind.cifar + " (is it the binary version, and the right CIFAR?)");
+            }
+            units.add(new Unit(file.toAbsolutePath().toString(), kind, split, -1, index));
+            index += (int) (size / record);
+        }
+        return index;
+    }
+}

@@ -1,0 +1,93 @@
+package org.sparsetransfer.core.vision;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.SplittableRandom;
+import javax.imageio.ImageIO;
+
+/**
+ * Small generated image datasets in the real on-disk formats (PNG ImageFolder trees, CIFAR-10
+ * binary batches), for trying the image path without ImageNet and for its tests. Class
+ * {@code c} is a noisy striped picture in colour {@code c} of a ten-colour palette, stripes
+ * horizontal for even classes and vertical for odd ones: easy for a CNN, not for a constant.
+ */
+public final class SyntheticImages {
+    private static final int[][] PALETTE = {
+        {220, 40, 40}, {40, 200, 40}, {40, 60, 220}, {230, 210, 40}, {200, 40, 200},
+        {40, 200, 210}, {240, 140, 30}, {120, 60, 20}, {150, 150, 150}, {20, 20, 20}};
+
+    private SyntheticImages() {}
+
+    /** One example of class {@code label} (0..9), {@code width} x {@code height}. */
+    public static RgbImage image(int label, int width, int height, SplittableRandom random) {
+        int[] colour = PALETTE[label % PALETTE.length];
+        int period = 4 + random.nextInt(5);
+        int phase = random.nextInt(period);
+        boolean vertical = label % 2 == 1;
+        byte[] planes = new byte[3 * width * height];
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                boolean stripe = ((vertical ? x : y) + phase) % period < period / 2;
+                for (int c = 0; c < 3; c++) {
+                    int value = (stripe ? colour[c] : colour[c] / 3) + random.nextInt(-25, 26);
+                    planes[(c * height + y) * width + x] = (byte) Math.max(0, Math.min(255, value));
+                }
+            }
+        }
+        return new RgbImage(width, height, planes);
+    }
+
+    /**
+     * An ImageNet-style tree: {@code root/train/class_k/*.png} with {@code trainPerClass} images per
+     * class and {@code root/val/class_k/*.png} with {@code valPerClass}.
+     */
+    public static void imageFolder(Path root, int classes, int trainPerClass, int valPerClass, int width, int height, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        for (String split : new String[] {"train", "val"}) {
+            int count = split.equals("train") ? trainPerClass : valPerClass;
+            for (int c = 0; c < classes; c++) {
+                Path dir = root.resolve(split).resolve(String.format("class_%02d", c));
+                for (int i = 0; i < count; i++) {
+                    write(image(c, width, height, random), dir.resolve(String.format("img_%04d.png", i)));
+                }
+            }
+        }
+    }
+
+    /** CIFAR-10's binary layout: data_batch_1..5.bin of {@code perBatch} records each and test_batch.bin of {@code test}. */
+    public static void cifar10(Path dir, int perBatch, int test, long seed) {
+        SplittableRandom random = new SplittableRandom(seed);
+        for (int b = 1; b <= 6; b++) {
+            int count = b <= 5 ? perBatch : test;
+            byte[] records = new byte[count * 3073];
+            for (int r = 0; r < count; r++) {
+                int label = r % 10;
+                records[r * 3073] = (byte) label;
+                System.arraycopy(image(label, 32, 32, random).planes(), 0, records, r * 3073 + 1, 3072);
+            }
+            write(records, dir.resolve(b <= 5 ? "data_batch_" + b + ".bin" : "test_batch.bin"));
+        }
+    }
+
+    private static void write(RgbImage image, Path file) {
+        try {
+            Files.createDirectories(file.getParent());
+            if (!ImageIO.write(image.toBufferedImage(), "png", file.toFile())) {
+                throw new IOException("no PNG writer");
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write " + file, e);
+        }
+    }
+
+    private static void write(byte[] bytes, Path file) {
+        try {
+            Files.createDirectories(file.getParent());
+            Files.write(file, bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot write " + file, e);
+        }
+    }
+}

@@ -1,0 +1,121 @@
+package org.sparsetransfer.jobs;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparsetransfer.core.checkpoint.CheckpointCodec;
+import org.sparsetransfer.core.config.ConfigLoader;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.model.Tensor;
+import org.sparsetransfer.jobs.spark.SparkSessions;
+import org.sparsetransfer.jobs.stages.CheckpointRecord;
+import org.sparsetransfer.jobs.tables.Warehouse;
+
+/**
+ * The image path end to end through the CLI: generated images in the real formats (a PNG
+ * ImageFolder upstream, a CIFAR-10-format task) ingested and decoded on executors, ResNet-18 at
+ * 32x32 trained with augmentation, pruned (one-shot, GMP*) and transferred (linear, full).
+ */
+@Tag("slow")
+class ImagePipelineTest {
+    @TempDir
+    static Path data;
+
+    @TempDir
+    static Path out;
+
+    @AfterAll
+    static void stopSpark() {
+        SparkSession.getDefaultSession().foreach(session -> {
+            session.stop();
+            return null;
+        });
+    }
+
+    @Test
+    void resnet18OnGeneratedImagesRunsEveryStage() throws Exception {
+        Path dir = data.resolve("synthetic");
+        TinyPipelineTest.runCli("synth-images", "--out", dir.toString());
+        Path config = dir.resolve("tiny-images.yaml");
+        ExperimentConfig c = ConfigLoader.load(config);
+        String output = TinyPipelineTest.runCli("pipeline", "--config", config.toString(), "--out", out.toString(), "--master", "local[2]");
+
+        SparkSession spark = SparkSessions.create("test", "local[2]");
+        Warehouse warehouse = new Warehouse(out);
+        Map<String, Long> counts = new TreeMap<>();
+        for (Row r : spark.read().format("delta").load(warehouse.datasets())
+                .selectExpr("dataset", "split", "height", "width", "length(pixels) AS bytes").collectAsList()) {
+            counts.merge(r.getString(0) + "/" + r.getString(1), 1L, Long::sum);
+            assertEquals(36, r.getInt(2));
+            assertEquals(36, r.getInt(3));
+            assertEquals(3 * 36 * 36, r.getInt(4), "RGB stored at data.images.resize");
+        }
+        assertEquals(Map.of("upstream/train", 128L, "upstream/val", 32L, "upstream/test", 40L, "cifar10/train", 200L,
+                "cifar10/test", 100L), counts);
+
+        List<CheckpointRecord> records = spark.read().format("delta").load(warehouse.checkpoints()).collectAsList().stream()
+                .map(CheckpointRecord::fromRow).toList();
+        assertEquals(List.of("dense", "gmp_star", "oneshot"), records.stream().map(CheckpointRecord::method).sorted().toList());
+        for (CheckpointRecord record : records) {
+            CheckpointCodec.Decoded decoded = record.decode();
+            assertTrue(record.upstreamTop1() > 60, record.id() + " upstream top-1 " + record.upstreamTop1() + "% (chance is 25%)");
+            assertEquals(11_178_564 + 9_600, record.totalParams(),
+                    "resnet18's learnable parameters with a 4-class head, and BatchNorm's running means and variances");
+            Tensor first = decoded.weights().tensors().values().stream().filter(t -> t.shape().length == 4 && t.shape()[1] == 3).findFirst()
+                    .orElseThrow();
+            assertArrayEquals(new long[] {64, 3, 7, 7}, first.shape(), "torchvision's stem");
+            assertTrue(decoded.weights().tensors().values().stream().anyMatch(t -> java.util.Arrays.equals(t.shape(), new long[] {4, 512})),
+                    "a 4-class head on 512 features");
+            if (record.method().equals("dense")) {
+                assertNull(decoded.mask());
+                continue;
+            }
+            assertEquals(0.8, decoded.mask().sparsity(), 0.001, record.id());
+            assertEquals(19, decoded.mask().tensorNames().size(), "first conv and head are not pruned");
+            for (String name : decoded.mask().tensorNames()) {
+                boolean[] kept = decoded.mask().bits(name);
+                float[] values = decoded.weights().get(name).values();
+                for (int i = 0; i < kept.length; i++) {
+                    assertTrue(kept[i] || values[i] == 0f, record.id() + " " + name + "[" + i + "] = " + values[i]);
+                }
+            }
+        }
+
+        // The dense run's loss falls: its last epoch's mean loss is below its first's.
+        Matcher epochs = Pattern.compile("\\[upstream[^\\]]*\\] epoch (\\d+)/5 .*? loss ([0-9.]+)").matcher(output);
+        double firstLoss = Double.NaN;
+        double lastLoss = Double.NaN;
+        while (epochs.find()) {
+            double loss = Double.parseDouble(epochs.group(2));
+            if (epochs.group(1).equals("1")) {
+                firstLoss = loss;
+            }
+            lastLoss = loss;
+        }
+        assertTrue(lastLoss < firstLoss, "dense training loss " + firstLoss + " -> " + lastLoss + "\n" + output);
+
+        List<String> csv = Files.readAllLines(out.resolve("report/transfer_table.csv"));
+        assertEquals(1 + 3 * c.transfer.regimes.size(), csv.size(), String.join("\n", csv));
+        for (String line : csv.subList(1, csv.size())) {
+            String[] f = line.split(",", -1);
+            assertEquals("cifar10", f[3]);
+            assertEquals("top1", f[4]);
+            assertTrue(Double.parseDouble(f[5]) > 30, "transfer accuracy above chance (10%): " + line);
+        }
+    }
+}
