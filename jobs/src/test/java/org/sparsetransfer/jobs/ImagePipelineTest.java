@@ -15,13 +15,20 @@ import java.util.regex.Pattern;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparsetransfer.core.checkpoint.CheckpointCodec;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.model.ResNet;
 import org.sparsetransfer.core.model.Tensor;
+import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.stages.CheckpointRecord;
 import org.sparsetransfer.jobs.tables.Warehouse;
@@ -29,9 +36,12 @@ import org.sparsetransfer.jobs.tables.Warehouse;
 /**
  * The image path end to end through the CLI: generated images in the real formats (a PNG
  * ImageFolder upstream, a CIFAR-10-format task) ingested and decoded on executors, ResNet-18 at
- * 32x32 trained with augmentation, pruned (one-shot, GMP*) and transferred (linear, full).
+ * 32x32 trained with augmentation, pruned (one-shot, GMP*) and transferred (linear, full); then
+ * the same experiment from an imported (torchvision-format) dense model instead of training one.
  */
 @Tag("slow")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ImagePipelineTest {
     @TempDir
     static Path data;
@@ -39,8 +49,25 @@ class ImagePipelineTest {
     @TempDir
     static Path out;
 
+    private Path config;
+    private String output;
+
+    @BeforeAll
+    void runPipeline() {
+        Path dir = data.resolve("synthetic");
+        TinyPipelineTest.runCli("synth-images", "--out", dir.toString());
+        config = dir.resolve("tiny-images.yaml");
+        output = TinyPipelineTest.runCli("pipeline", "--config", config.toString(), "--out", out.toString(), "--master", "local[2]");
+    }
+
+    /** The checkpoint table, read in a session of its own (a CLI command stops the one it used). */
+    private static List<CheckpointRecord> checkpoints() {
+        return SparkSessions.create("test", "local[2]").read().format("delta").load(new Warehouse(out).checkpoints()).collectAsList().stream()
+                .map(CheckpointRecord::fromRow).toList();
+    }
+
     @AfterAll
-    static void stopSpark() {
+    void stopSpark() {
         SparkSession.getDefaultSession().foreach(session -> {
             session.stop();
             return null;
@@ -48,12 +75,9 @@ class ImagePipelineTest {
     }
 
     @Test
+    @Order(1)
     void resnet18OnGeneratedImagesRunsEveryStage() throws Exception {
-        Path dir = data.resolve("synthetic");
-        TinyPipelineTest.runCli("synth-images", "--out", dir.toString());
-        Path config = dir.resolve("tiny-images.yaml");
         ExperimentConfig c = ConfigLoader.load(config);
-        String output = TinyPipelineTest.runCli("pipeline", "--config", config.toString(), "--out", out.toString(), "--master", "local[2]");
 
         SparkSession spark = SparkSessions.create("test", "local[2]");
         Warehouse warehouse = new Warehouse(out);
@@ -68,8 +92,7 @@ class ImagePipelineTest {
         assertEquals(Map.of("upstream/train", 128L, "upstream/val", 32L, "upstream/test", 40L, "cifar10/train", 200L,
                 "cifar10/test", 100L), counts);
 
-        List<CheckpointRecord> records = spark.read().format("delta").load(warehouse.checkpoints()).collectAsList().stream()
-                .map(CheckpointRecord::fromRow).toList();
+        List<CheckpointRecord> records = checkpoints();
         assertEquals(List.of("dense", "gmp_star", "oneshot"), records.stream().map(CheckpointRecord::method).sorted().toList());
         for (CheckpointRecord record : records) {
             CheckpointCodec.Decoded decoded = record.decode();
@@ -117,5 +140,37 @@ class ImagePipelineTest {
             assertEquals("top1", f[4]);
             assertTrue(Double.parseDouble(f[5]) > 30, "transfer accuracy above chance (10%): " + line);
         }
+    }
+
+    @Test
+    @Order(2)
+    void anImportedDenseModelReplacesDenseTraining() throws Exception {
+        CheckpointRecord trained = checkpoints().stream().filter(r -> r.method().equals("dense")).findFirst().orElseThrow();
+        Weights weights = trained.decode().weights();
+        Path file = data.resolve("dense-resnet18.safetensors");
+        StateDicts.write(weights, ResNet.resnet18(32).torchvisionKeys(4), file, (name, values) -> values);
+        TinyPipelineTest.runCli("import-weights", "--model", "resnet18", "--side", "32", "--classes", "4", "--file", file.toString(),
+                "--out", out.toString(), "--master", "local[2]");
+        String importedId = checkpoints().stream().filter(r -> r.method().equals("imported")).findFirst().orElseThrow().id();
+
+        Path pretrained = data.resolve("pretrained.yaml");
+        Files.writeString(pretrained, Files.readString(config)
+                .replace("upstream:\n", "upstream:\n  pretrained: " + importedId + "\n")
+                .replace("methods: [dense, oneshot, gmp_star]", "methods: [dense, oneshot]"));
+        String run = TinyPipelineTest.runCli("pipeline", "--config", pretrained.toString(), "--out", out.toString(), "--master", "local[2]");
+        assertTrue(run.contains("ingest] dataset upstream is ingested"), "the datasets are reused");
+
+        List<CheckpointRecord> all = checkpoints();
+        CheckpointRecord root = all.stream().filter(r -> r.method().equals("dense") && importedId.equals(r.parentId())).findFirst()
+                .orElseThrow(() -> new AssertionError("no dense checkpoint from " + importedId + " in " + all));
+        assertEquals(0, root.trainSteps(), "scored, not trained");
+        assertEquals(trained.upstreamTop1(), root.upstreamTop1(), 1e-9, "the same weights score the same");
+        assertEquals(weights, root.decode().weights(), "the imported weights, every tensor (running statistics too)");
+        CheckpointRecord pruned = all.stream().filter(r -> r.method().equals("oneshot") && root.id().equals(r.parentId())).findFirst()
+                .orElseThrow(() -> new AssertionError("no oneshot checkpoint pruned from " + root.id()));
+        assertEquals(0.8, pruned.actualSparsity(), 0.001);
+        long transferred = SparkSessions.create("test", "local[2]").read().format("delta").load(new Warehouse(out).transferResults())
+                .where(org.apache.spark.sql.functions.col("checkpoint_id").isin(root.id(), pruned.id())).count();
+        assertEquals(4, transferred, "2 checkpoints x cifar10 x 2 regimes x 1 seed");
     }
 }

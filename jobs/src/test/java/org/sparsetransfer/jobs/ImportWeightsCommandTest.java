@@ -5,14 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -46,27 +40,16 @@ class ImportWeightsCommandTest {
             }
         });
         Path file = dir.resolve("resnet18-sparse.safetensors");
-        long zeroed;
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu())) {
-            NDList stateDict = new NDList();
-            long z = 0;
-            for (Map.Entry<String, String> e : keys.entrySet()) {
-                float[] v = weights.get(e.getKey()).values().clone();
-                if (e.getKey().equals(sparseConv)) {
-                    for (int i = 0; i < v.length; i += 2) {
-                        v[i] = 0f;
-                        z++;
-                    }
+        long[] zeroed = {0};
+        StateDicts.write(weights, keys, file, (name, values) -> {
+            if (name.equals(sparseConv)) {
+                for (int i = 0; i < values.length; i += 2) {
+                    values[i] = 0f;
+                    zeroed[0]++;
                 }
-                NDArray a = manager.create(v, new Shape(weights.get(e.getKey()).shape()));
-                a.setName(e.getValue());
-                stateDict.add(a);
             }
-            zeroed = z;
-            try (OutputStream out = Files.newOutputStream(file)) {
-                stateDict.encode(out, NDList.Encoding.SAFETENSORS);
-            }
-        }
+            return values;
+        });
 
         Path out = dir.resolve("warehouse");
         String[] args = {"import-weights", "--model", "resnet18", "--side", "32", "--classes", "10", "--file", file.toString(),
@@ -84,8 +67,8 @@ class ImportWeightsCommandTest {
             assertTrue(record.id().startsWith("imported-resnet18-"), record.id());
             assertEquals("imported", record.method());
             CheckpointCodec.Decoded decoded = record.decode();
-            assertEquals(zeroed, decoded.mask().prunedCount());
-            assertEquals((double) zeroed / decoded.mask().size(), record.actualSparsity(), 1e-9);
+            assertEquals(zeroed[0], decoded.mask().prunedCount());
+            assertEquals((double) zeroed[0] / decoded.mask().size(), record.actualSparsity(), 1e-9);
             float[] conv = decoded.weights().get(sparseConv).values();
             for (int i = 0; i < conv.length; i++) {
                 assertEquals(i % 2 == 0, !decoded.mask().bits(sparseConv)[i], "mask bit " + i);

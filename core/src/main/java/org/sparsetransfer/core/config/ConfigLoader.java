@@ -195,6 +195,17 @@ public final class ConfigLoader {
         if (!List.of("weight_rewind", "lr_rewind", "finetune", "linear_decay").contains(imp.mode)) {
             throw bad(source, "pruning.imp.mode", imp.mode, "weight_rewind, lr_rewind, finetune or linear_decay");
         }
+        String pretrained = c.upstream.pretrained;
+        if (pretrained != null) {
+            if (!pretrained.startsWith("imported-" + c.model + "-")) {
+                throw bad(source, "upstream.pretrained", pretrained, "the id of an imported " + c.model
+                        + " (imported-" + c.model + "-<hash>, printed by import-weights --model " + c.model + ")");
+            }
+            if (c.pruning.methods.contains("imp") && imp.mode.equals("weight_rewind")) {
+                throw bad(source, "pruning.imp.mode", imp.mode, "lr_rewind, finetune or linear_decay with upstream.pretrained "
+                        + "(weight_rewind rewinds to the dense run's weights at rewind_step, and a pretrained model has no such run)");
+            }
+        }
         ExperimentConfig.ColtRecipe colt = p.colt;
         if (colt.segments < 2 || colt.segments > 10) {
             throw bad(source, "pruning.colt.segments", colt.segments, "2 to 10 (at most one per upstream class)");

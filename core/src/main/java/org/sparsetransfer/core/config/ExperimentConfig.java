@@ -119,6 +119,11 @@ public final class ExperimentConfig implements Serializable {
         public float lr = 0.05f;
         public float momentum = 0.9f;
         public float weightDecay = 5e-4f;
+        /**
+         * An imported dense model (a checkpoint id from {@code import-weights}, e.g. a torchvision
+         * ResNet-50) to use as the dense upstream model instead of training one; null: train.
+         */
+        public String pretrained;
         /** Dense training over several Spark tasks (local SGD); 1 worker trains in one task. */
         @JsonMerge
         public DataParallel dataParallel = new DataParallel();

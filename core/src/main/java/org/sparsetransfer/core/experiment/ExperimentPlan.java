@@ -29,8 +29,12 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         List<Stage> stages = new ArrayList<>();
         int datasets = 1 + config.transfer.tasks.size();
         stages.add(new Stage("ingest", 0, 0, 0, false, datasets + " datasets (the upstream one and " + config.transfer.tasks.size() + " tasks)"));
-        stages.add(new Stage("upstream", 1, schedules.denseSteps(), config.upstream.batchSize, false,
-                String.format(Locale.ROOT, "%s, %d epochs of %,d images", config.model, config.upstream.epochs, upstreamTrain)));
+        if (config.upstream.pretrained != null) {
+            stages.add(new Stage("upstream", 1, 0, 0, false, "scores the pretrained " + config.upstream.pretrained + " (no training)"));
+        } else {
+            stages.add(new Stage("upstream", 1, schedules.denseSteps(), config.upstream.batchSize, false,
+                    String.format(Locale.ROOT, "%s, %d epochs of %,d images", config.model, config.upstream.epochs, upstreamTrain)));
+        }
 
         long runs = 0;
         long steps = 0;

@@ -57,6 +57,10 @@ class ConfigLoaderTest {
         assertTrue(error("upstream: {epochs: 3\n").contains("not valid YAML"));
         assertTrue(error("upstream: 5\n").contains("Bad value at upstream"));
         assertTrue(error("transfer:\n  full: [1, 2]\n").contains("Bad value at transfer.full"));
+        assertTrue(error("upstream:\n  pretrained: imported-resnet50-0123\n").contains("the id of an imported small_cnn"));
+        assertTrue(error("upstream:\n  pretrained: imported-small_cnn-0123\npruning:\n  methods: [dense, imp]\n").contains("pruning.imp.mode"),
+                "weight_rewind needs a dense run to rewind into");
+        parse("upstream:\n  pretrained: imported-small_cnn-0123\npruning:\n  methods: [dense, imp]\n  imp:\n    mode: lr_rewind\n");
     }
 
     @Test

@@ -37,6 +37,7 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
             Weights.class,
             Mask.class,
             UpstreamStage.Job.class,
+            UpstreamStage.PretrainedJob.class,
             PruneStage.Job.class,
             PruneStage.ImpJob.class,
             PruneStage.RewindJob.class,

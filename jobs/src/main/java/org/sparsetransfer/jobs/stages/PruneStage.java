@@ -231,7 +231,8 @@ public final class PruneStage {
         JavaSparkContext jsc = ctx.jsc();
         String rewindId = ids.rewindId();
         String denseId = dense.id();
-        CheckpointRecord rewind = ctx.checkpoints().get(rewindId).orElseGet(() -> {
+        // A pretrained dense model has no training run to rewind into; its IMP modes (validated) do not use the rewind weights.
+        CheckpointRecord rewind = config.upstream.pretrained != null ? dense : ctx.checkpoints().get(rewindId).orElseGet(() -> {
             StageContext.log(NAME, "imp: retraining the dense model to keep its weights at step " + config.pruning.imp.rewindStep);
             RewindJob job = new RewindJob(config.pruning.imp.rewindStep, config);
             CheckpointRecord record = TrainingJobs.onExecutor(jsc, job, j -> {

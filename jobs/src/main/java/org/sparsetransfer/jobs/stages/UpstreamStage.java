@@ -5,25 +5,41 @@ import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.spark.broadcast.Broadcast;
+import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
 import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.jobs.tables.CheckpointTable;
 
-/** Trains the dense upstream model (one Spark task) and stores it as the root checkpoint. */
+/**
+ * Trains the dense upstream model (one Spark task) and stores it as the root checkpoint; with
+ * {@code upstream.pretrained}, scores an imported model on the upstream splits instead and stores
+ * that as the root (its parent the imported checkpoint).
+ */
 public final class UpstreamStage {
     public static final String NAME = "upstream";
 
     /** The work one task does. */
     public record Job(String id, int rewindStep, ExperimentConfig config) implements Serializable {}
 
+    /** Scoring an imported model, read by the task from the checkpoint table's files. */
+    public record PretrainedJob(String id, CheckpointTable.Location imported, ExperimentConfig config) implements Serializable {}
+
+    /** Imported models with fewer zeros than this count as dense (float weights have a few exact zeros). */
+    static final double DENSE_BELOW = 0.01;
+
     public void run(StageContext ctx) {
         ctx.describe(NAME, "looking for the dense checkpoint");
         String id = ctx.ids().denseId();
         if (!ctx.checkpoints().existing(List.of(id)).isEmpty()) {
             StageContext.log(NAME, "dense checkpoint " + id + " exists, skipping");
+            return;
+        }
+        if (ctx.config().upstream.pretrained != null) {
+            storePretrained(ctx, id);
             return;
         }
         TaskRegistry.Splits splits = readUpstream(ctx);
@@ -42,6 +58,42 @@ public final class UpstreamStage {
             StageContext.log(NAME, String.format("stored %s: upstream test top-1 %.2f%%", records.get(0).id(),
                     records.get(0).upstreamTop1()));
         }, "dense training " + id)));
+        data.destroy();
+    }
+
+    private static void storePretrained(StageContext ctx, String id) {
+        String importedId = ctx.config().upstream.pretrained;
+        CheckpointRecord imported = ctx.checkpoints().describe(List.of(importedId)).stream().findFirst()
+                .orElseThrow(() -> new InvalidInputException("upstream.pretrained " + importedId + " is not in " + ctx.warehouse().checkpoints()
+                        + "; import it into this warehouse first: bin/sparse-transfer import-weights --model " + ctx.config().model
+                        + " --file MODEL.safetensors --out " + ctx.warehouse().root()));
+        if (imported.actualSparsity() >= DENSE_BELOW) {
+            throw new InvalidInputException(String.format("upstream.pretrained %s is %.1f%% sparse; it takes a dense model "
+                    + "(the pruning methods start from it)", importedId, 100 * imported.actualSparsity()));
+        }
+        TaskRegistry.Splits splits = readUpstream(ctx);
+        StageContext.log(NAME, String.format("scoring pretrained %s as the dense %s on %s: %d val / %d test examples", importedId,
+                ctx.config().model, TaskRegistry.upstreamDataset(ctx.config()), splits.val().size(), splits.test().size()));
+        Broadcast<TaskRegistry.Splits> data = ctx.jsc().broadcast(splits);
+        PretrainedJob job = new PretrainedJob(id, ctx.checkpoints().locate(List.of(importedId)).get(importedId), ctx.config());
+        TrainingJobs.run(ctx.jsc(), NAME, List.of(new TrainingJobs.Described(() -> {
+            CheckpointRecord record = TrainingJobs.onExecutor(ctx.jsc(), job, j -> {
+                Weights weights = CheckpointTable.read(j.imported()).weights();
+                TrainedModel model;
+                try {
+                    model = new UpstreamExperiment(j.config(), data.value(), Devices.forTask())
+                            .evaluate(weights, null, 0, 0, 0.0, line -> StageContext.log(NAME, line));
+                } catch (IllegalArgumentException e) {
+                    throw new InvalidInputException("upstream.pretrained " + j.imported().id() + " does not fit " + j.config().model
+                            + " with " + data.value().train().numClasses() + " classes: " + e.getMessage()
+                            + "; import it with --classes and --side matching the config");
+                }
+                return CheckpointRecord.of(j.id(), j.imported().id(), PruningMethod.DENSE.key(), NAME, 0.0, model, j.config().name);
+            });
+            TrainingJobs.persist(() -> ctx.checkpoints().write(List.of(record)));
+            StageContext.log(NAME, String.format("stored %s from %s: upstream test top-1 %.2f%%", record.id(), importedId,
+                    record.upstreamTop1()));
+        }, "scoring pretrained " + importedId)));
         data.destroy();
     }
 
