@@ -68,10 +68,7 @@ class ImagePipelineTest {
 
     @AfterAll
     void stopSpark() {
-        SparkSession.getDefaultSession().foreach(session -> {
-            session.stop();
-            return null;
-        });
+        TinyPipelineTest.stopDefaultSession();
     }
 
     @Test

@@ -85,6 +85,11 @@ class TinyPipelineTest {
 
     @AfterAll
     void stopSpark() {
+        stopDefaultSession();
+    }
+
+    /** Stops the session the CLI commands left as the default, so the next test class starts its own. */
+    static void stopDefaultSession() {
         SparkSession.getDefaultSession().foreach(session -> {
             session.stop();
             return null;

@@ -10,8 +10,6 @@ import org.sparsetransfer.core.model.Network;
 
 /** Inference over on-device data in fixed-size batches. */
 public final class Evaluator {
-    private static final int BATCH = 1000;
-
     private Evaluator() {}
 
     public static Scores evaluate(Network network, TrainingData data) {
@@ -20,13 +18,14 @@ public final class Evaluator {
 
     public static int[] predict(Network network, TrainingData data) {
         int[] predicted = new int[data.size()];
-        for (int from = 0; from < data.size(); from += BATCH) {
-            int to = Math.min(from + BATCH, data.size());
+        int batch = data.evaluationBatch();
+        for (int from = 0; from < data.size(); from += batch) {
+            int to = Math.min(from + batch, data.size());
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
                 NDArray x = data.range(from, to)[0];
-                int[] batch = network.forward(x, false).argMax(1).toType(DataType.INT32, false).toIntArray();
-                System.arraycopy(batch, 0, predicted, from, batch.length);
+                int[] labels = network.forward(x, false).argMax(1).toType(DataType.INT32, false).toIntArray();
+                System.arraycopy(labels, 0, predicted, from, labels.length);
             }
         }
         return predicted;
@@ -34,12 +33,13 @@ public final class Evaluator {
 
     /** Applies {@code map} (e.g. a feature extractor) to all inputs, batch by batch, into one array. */
     public static NDArray mapInputs(TrainingData data, UnaryOperator<NDArray> map) {
-        NDArray[] parts = new NDArray[(data.size() + BATCH - 1) / BATCH];
+        int batch = data.evaluationBatch();
+        NDArray[] parts = new NDArray[(data.size() + batch - 1) / batch];
         try (NDScope scope = new NDScope()) {
             scope.suppressNotUsedWarning();
             for (int b = 0; b < parts.length; b++) {
-                int from = b * BATCH;
-                parts[b] = map.apply(data.range(from, Math.min(from + BATCH, data.size()))[0]);
+                int from = b * batch;
+                parts[b] = map.apply(data.range(from, Math.min(from + batch, data.size()))[0]);
             }
             NDArray all = NDArrays.concat(new NDList(parts), 0);
             NDScope.unregister(all);

@@ -27,6 +27,11 @@ public interface TrainingData extends AutoCloseable {
     /** Evaluation inputs and labels of examples {@code from} (inclusive) to {@code to} (exclusive). */
     NDArray[] range(int from, int to);
 
+    /** Examples per evaluation batch: as many as fit a bounded input tensor. */
+    default int evaluationBatch() {
+        return 1000;
+    }
+
     @Override
     void close();
 

@@ -154,6 +154,7 @@ class ImageInputsTest {
             NDArray[] eval = data.range(1, 3);
             assertArrayEquals(Augmentation.test(stored.get(2).image(), 36, 32, NORM), eval[0].get(1).toFloatArray());
             assertArrayEquals(new long[] {1, 2}, eval[1].toLongArray());
+            assertEquals(1000, data.evaluationBatch(), "32x32 crops: the default 1000 per evaluation batch fit in 64 MB");
         }
         assertThrows(IllegalArgumentException.class, () -> new AugmentedImages(NDManager.newBaseManager(), set, 40, NORM));
     }
