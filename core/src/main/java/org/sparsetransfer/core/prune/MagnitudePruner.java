@@ -58,6 +58,25 @@ public final class MagnitudePruner {
         return new Mask(next);
     }
 
+    /**
+     * The score at which global magnitude pruning of the {@code current} mask's tensors to
+     * {@code sparsity} stops: the largest |w| it removes (pruned weights score -1, below all).
+     * The selection {@link #prune} runs, exposed for benchmarks and diagnostics.
+     */
+    public static float globalThreshold(Weights weights, Mask current, double sparsity) {
+        float[] scores = new float[Math.toIntExact(current.size())];
+        int at = 0;
+        for (String name : current.tensorNames()) {
+            float[] v = weights.get(name).values();
+            boolean[] kept = current.bitsUnsafe(name);
+            for (int i = 0; i < v.length; i++) {
+                scores[at++] = kept[i] ? Math.abs(v[i]) : -1f;
+            }
+        }
+        long prune = prunedCount(scores.length, sparsity);
+        return prune == 0 ? -1f : kthSmallest(scores, prune - 1);
+    }
+
     static long prunedCount(long n, double sparsity) {
         return Math.round(sparsity * n);
     }

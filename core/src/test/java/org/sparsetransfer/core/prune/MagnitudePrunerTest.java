@@ -33,6 +33,25 @@ class MagnitudePrunerTest {
     }
 
     @Test
+    void theGlobalThresholdIsTheLargestMagnitudePruned() {
+        Mask dense = Mask.dense(weights, prunable);
+        Mask m = global.prune(weights, dense, 0.9);
+        float largestPruned = -1;
+        for (String name : prunable) {
+            float[] v = weights.get(name).values();
+            boolean[] kept = m.bits(name);
+            for (int i = 0; i < v.length; i++) {
+                if (!kept[i]) {
+                    largestPruned = Math.max(largestPruned, Math.abs(v[i]));
+                }
+            }
+        }
+        assertEquals(largestPruned, MagnitudePruner.globalThreshold(weights, dense, 0.9));
+        assertEquals(-1f, MagnitudePruner.globalThreshold(weights, dense, 0.0), "nothing to prune");
+        assertEquals(-1f, MagnitudePruner.globalThreshold(weights, m, 0.5), "already-pruned weights are taken first");
+    }
+
+    @Test
     void globalPruningRemovesTheSmallestMagnitudesAcrossTensors() {
         Mask m = global.prune(weights, Mask.dense(weights, prunable), 0.7);
         float maxPruned = 0;
