@@ -1,7 +1,9 @@
 package org.sparsetransfer.core.prune;
 
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.SplittableRandom;
 import org.sparsetransfer.core.model.Weights;
 
 /**
@@ -29,17 +31,7 @@ public final class MagnitudePruner {
         if (!(sparsity >= 0.0 && sparsity < 1.0)) {
             throw new IllegalArgumentException("sparsity must be in [0, 1), got " + sparsity);
         }
-        Map<String, float[]> scores = new LinkedHashMap<>();
-        for (String name : current.tensorNames()) {
-            float[] v = weights.get(name).values();
-            boolean[] kept = current.bitsUnsafe(name);
-            float[] s = new float[v.length];
-            for (int i = 0; i < v.length; i++) {
-                // Pruned elements score below every kept one, so they are chosen first.
-                s[i] = kept[i] ? Math.abs(v[i]) : -1f;
-            }
-            scores.put(name, s);
-        }
+        Map<String, float[]> scores = scores(weights, current);
         Map<String, boolean[]> next = new LinkedHashMap<>();
         if (scope == Scope.LAYERWISE) {
             scores.forEach((name, s) -> next.put(name, keepLargest(new float[][] {s}, prunedCount(s.length, sparsity))[0]));
@@ -64,17 +56,28 @@ public final class MagnitudePruner {
      * The selection {@link #prune} runs, exposed for benchmarks and diagnostics.
      */
     public static float globalThreshold(Weights weights, Mask current, double sparsity) {
-        float[] scores = new float[Math.toIntExact(current.size())];
-        int at = 0;
+        float[][] scores = scores(weights, current).values().toArray(new float[0][]);
+        long total = 0;
+        for (float[] a : scores) {
+            total += a.length;
+        }
+        long prune = prunedCount(total, sparsity);
+        return prune == 0 ? -1f : kthSmallest(scores, prune - 1);
+    }
+
+    /** Per masked tensor, |w| where kept and -1 where already pruned (so pruned weights are chosen first). */
+    private static Map<String, float[]> scores(Weights weights, Mask current) {
+        Map<String, float[]> scores = new LinkedHashMap<>();
         for (String name : current.tensorNames()) {
             float[] v = weights.get(name).values();
             boolean[] kept = current.bitsUnsafe(name);
+            float[] s = new float[v.length];
             for (int i = 0; i < v.length; i++) {
-                scores[at++] = kept[i] ? Math.abs(v[i]) : -1f;
+                s[i] = kept[i] ? Math.abs(v[i]) : -1f;
             }
+            scores.put(name, s);
         }
-        long prune = prunedCount(scores.length, sparsity);
-        return prune == 0 ? -1f : kthSmallest(scores, prune - 1);
+        return scores;
     }
 
     static long prunedCount(long n, double sparsity) {
@@ -86,12 +89,12 @@ public final class MagnitudePruner {
         boolean[][] kept = new boolean[scores.length][];
         for (int a = 0; a < scores.length; a++) {
             kept[a] = new boolean[scores[a].length];
-            java.util.Arrays.fill(kept[a], true);
+            Arrays.fill(kept[a], true);
         }
         if (prune == 0) {
             return kept;
         }
-        float threshold = kthSmallest(flatten(scores), prune - 1);
+        float threshold = kthSmallest(scores, prune - 1);
         long remaining = prune;
         // Everything strictly below the threshold goes; then ties, in order, until the count is met.
         for (int a = 0; a < scores.length; a++) {
@@ -127,6 +130,64 @@ public final class MagnitudePruner {
             at += a.length;
         }
         return out;
+    }
+
+    /** Below this many values, selection copies them and runs quickselect directly. */
+    private static final int DIRECT = 1 << 17;
+    private static final int SAMPLE = 1 << 16;
+    /** Half-width of the candidate window in sample ranks: 8 standard deviations of a sample rank (at most sqrt(m) / 2). */
+    private static final double MARGIN = 4 * Math.sqrt(SAMPLE);
+
+    /**
+     * The k-th smallest (0-based) of all values of {@code arrays}, exactly, without reordering them.
+     * Large inputs use sampling (Floyd and Rivest's idea): a seeded sample's order statistics
+     * bound the k-th value from both sides, one pass counts the values below the window and
+     * copies those inside it (about 3% of them), and quickselect finishes on that copy. If the
+     * window misses (probability far below 1e-9) it selects over a full copy instead.
+     */
+    static float kthSmallest(float[][] arrays, long k) {
+        long n = 0;
+        for (float[] a : arrays) {
+            n += a.length;
+        }
+        if (n <= DIRECT) {
+            return kthSmallest(flatten(arrays), k);
+        }
+        float[] sample = new float[SAMPLE];
+        SplittableRandom random = new SplittableRandom(n * 31 + k);
+        int array = 0;
+        long offset = 0; // global index of arrays[array][0]
+        for (int j = 0; j < SAMPLE; j++) {
+            long index = (long) ((j + random.nextDouble()) * n / SAMPLE);
+            while (index >= offset + arrays[array].length) {
+                offset += arrays[array].length;
+                array++;
+            }
+            sample[j] = arrays[array][(int) (index - offset)];
+        }
+        Arrays.sort(sample);
+        double rank = (k + 0.5) * SAMPLE / n;
+        float lo = sample[(int) Math.max(0, Math.floor(rank - MARGIN))];
+        float hi = sample[(int) Math.min(SAMPLE - 1, Math.ceil(rank + MARGIN))];
+        long below = 0;
+        float[] window = new float[(int) Math.min(n, 4 * MARGIN * n / SAMPLE + 1024)];
+        int inside = 0;
+        for (float[] a : arrays) {
+            for (float v : a) {
+                if (v < lo) {
+                    below++;
+                } else if (v <= hi) {
+                    if (inside == window.length) {
+                        window = Arrays.copyOf(window, (int) Math.min(n, 2L * window.length));
+                    }
+                    window[inside++] = v;
+                }
+            }
+        }
+        if (k >= below && k < below + inside) {
+            return kthSmallest(Arrays.copyOf(window, inside), k - below);
+        }
+        return kthSmallest(flatten(arrays), k);
     }
 
     /**

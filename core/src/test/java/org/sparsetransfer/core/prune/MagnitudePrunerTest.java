@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.Set;
@@ -29,6 +30,36 @@ class MagnitudePrunerTest {
             Mask m = global.prune(weights, dense, s);
             assertEquals(Math.round(s * n), m.prunedCount(), "sparsity " + s);
             assertTrue(Math.abs(m.sparsity() - s) <= 0.5 / n + 1e-12);
+        }
+    }
+
+    @Test
+    void sampledSelectionOverLargeInputsIsExact() {
+        SplittableRandom random = new SplittableRandom(7);
+        float[][] continuous = new float[3][];
+        float[][] ties = new float[3][];
+        for (int a = 0; a < 3; a++) {
+            continuous[a] = new float[100_000 + a * 37_000];
+            ties[a] = new float[continuous[a].length];
+            for (int i = 0; i < continuous[a].length; i++) {
+                // 40% already pruned (score -1), the rest |gaussian|; and a copy with only ten distinct values
+                continuous[a][i] = random.nextDouble() < 0.4 ? -1f : (float) Math.abs(random.nextGaussian());
+                ties[a][i] = random.nextInt(10);
+            }
+        }
+        for (float[][] arrays : List.of(continuous, ties)) {
+            float[] sorted = new float[0];
+            for (float[] a : arrays) {
+                int at = sorted.length;
+                sorted = Arrays.copyOf(sorted, at + a.length);
+                System.arraycopy(a, 0, sorted, at, a.length);
+            }
+            float[] before = arrays[1].clone();
+            Arrays.sort(sorted);
+            for (long k : new long[] {0, 1, 1000, 160_000, 200_000, 299_999, sorted.length - 1L}) {
+                assertEquals(sorted[(int) k], MagnitudePruner.kthSmallest(arrays, k), "k = " + k);
+            }
+            assertTrue(Arrays.equals(before, arrays[1]), "the inputs are not reordered");
         }
     }
 

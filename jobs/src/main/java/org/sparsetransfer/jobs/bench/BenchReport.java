@@ -11,6 +11,8 @@ import java.util.Locale;
 
 /** Writes one benchmark's results file: what ran, where, and what it measured. */
 final class BenchReport {
+    static final String HISTORY = "## History";
+
     private BenchReport() {}
 
     static Path write(Path dir, Benchmark benchmark, Benchmark.Result result, String command) throws IOException {
@@ -25,7 +27,16 @@ final class BenchReport {
         md.append("\n| figure | value |\n|---|---:|\n");
         result.figures().forEach((name, value) -> md.append("| `").append(name).append("` | ").append(value).append(" |\n"));
         Files.createDirectories(dir);
-        return Files.writeString(dir.resolve(benchmark.name() + ".md"), md.toString());
+        Path file = dir.resolve(benchmark.name() + ".md");
+        // Earlier figures (before and after a change) are kept by hand under this heading; a rerun carries them over.
+        if (Files.exists(file)) {
+            String old = Files.readString(file);
+            int history = old.indexOf(HISTORY);
+            if (history >= 0) {
+                md.append('\n').append(old.substring(history));
+            }
+        }
+        return Files.writeString(file, md.toString());
     }
 
     private static String machine() {
