@@ -37,7 +37,8 @@ import org.sparsetransfer.jobs.tables.Warehouse;
  * The image path end to end through the CLI: generated images in the real formats (a PNG
  * ImageFolder upstream, a CIFAR-10-format task) ingested and decoded on executors, ResNet-18 at
  * 32x32 trained with augmentation, pruned (one-shot, GMP*) and transferred (linear, full); then
- * the same experiment from an imported (torchvision-format) dense model instead of training one.
+ * the same experiment from an imported (torchvision-format) dense model instead of training one,
+ * with IMP in a mode that does not rewind weights.
  */
 @Tag("slow")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -153,7 +154,9 @@ class ImagePipelineTest {
         Path pretrained = data.resolve("pretrained.yaml");
         Files.writeString(pretrained, Files.readString(config)
                 .replace("upstream:\n", "upstream:\n  pretrained: " + importedId + "\n")
-                .replace("methods: [dense, oneshot, gmp_star]", "methods: [dense, oneshot]"));
+                .replace("methods: [dense, oneshot, gmp_star]", "methods: [dense, oneshot, imp]")
+                // IMP without weight rewinding: a pretrained model has no dense run to rewind into.
+                .replace("pruning:\n", "pruning:\n  imp: {mode: lr_rewind, rewind_step: 10, retrain_steps: 4, prune_fraction: 0.5}\n"));
         String run = TinyPipelineTest.runCli("pipeline", "--config", pretrained.toString(), "--out", out.toString(), "--master", "local[2]");
         assertTrue(run.contains("ingest] dataset upstream is ingested"), "the datasets are reused");
 
@@ -166,6 +169,11 @@ class ImagePipelineTest {
         CheckpointRecord pruned = all.stream().filter(r -> r.method().equals("oneshot") && root.id().equals(r.parentId())).findFirst()
                 .orElseThrow(() -> new AssertionError("no oneshot checkpoint pruned from " + root.id()));
         assertEquals(0.8, pruned.actualSparsity(), 0.001);
+        CheckpointRecord imp = all.stream().filter(r -> r.method().equals("imp") && root.id().equals(r.parentId())).findFirst()
+                .orElseThrow(() -> new AssertionError("no imp checkpoint pruned from " + root.id()));
+        assertEquals(0.8, imp.actualSparsity(), 0.001);
+        assertTrue(all.stream().noneMatch(r -> r.stage().equals("rewind") && root.id().equals(r.parentId())),
+                "lr_rewind needs no rewind checkpoint, so none is trained");
         long transferred = SparkSessions.create("test", "local[2]").read().format("delta").load(new Warehouse(out).transferResults())
                 .where(org.apache.spark.sql.functions.col("checkpoint_id").isin(root.id(), pruned.id())).count();
         assertEquals(4, transferred, "2 checkpoints x cifar10 x 2 regimes x 1 seed");

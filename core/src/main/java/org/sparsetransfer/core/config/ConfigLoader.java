@@ -201,7 +201,7 @@ public final class ConfigLoader {
                 throw bad(source, "upstream.pretrained", pretrained, "the id of an imported " + c.model
                         + " (imported-" + c.model + "-<hash>, printed by import-weights --model " + c.model + ")");
             }
-            if (c.pruning.methods.contains("imp") && imp.mode.equals("weight_rewind")) {
+            if (c.pruning.methods.contains("imp") && imp.rewindsWeights()) {
                 throw bad(source, "pruning.imp.mode", imp.mode, "lr_rewind, finetune or linear_decay with upstream.pretrained "
                         + "(weight_rewind rewinds to the dense run's weights at rewind_step, and a pretrained model has no such run)");
             }

@@ -216,6 +216,11 @@ public final class ExperimentConfig implements Serializable {
         public String mode = "weight_rewind";
         /** Constant learning rate of the finetune mode. */
         public float finetuneLr = 0.002f;
+
+        /** Whether rounds restart from the dense run's weights at rewind_step (weight_rewind), the only mode that needs them. */
+        public boolean rewindsWeights() {
+            return "weight_rewind".equals(mode);
+        }
     }
 
     /** Cyclic Overlapping Lottery Tickets (Hossain et al.). */

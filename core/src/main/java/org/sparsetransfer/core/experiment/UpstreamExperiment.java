@@ -235,7 +235,7 @@ public final class UpstreamExperiment {
      * IMP rounds from {@code start} (weights and mask; mask null when dense) through {@code rounds}
      * (sparsity after each round): prune by global magnitude, reset by the retraining mode, retrain.
      *
-     * @param rewind the weights after the rewind step of dense training (used by weight_rewind)
+     * @param rewind the weights after the rewind step of dense training (weight_rewind only; null otherwise)
      */
     public TrainedModel impRounds(Weights start, Mask startMask, Weights rewind, double[] rounds, TrainingLoop.Progress progress)
             throws Exception {
@@ -282,7 +282,7 @@ public final class UpstreamExperiment {
 
     /** Whether IMP rounds retrain from the rewind point (weight_rewind) rather than from the current weights. */
     public boolean impRewinds() {
-        return config.pruning.imp.mode.equals("weight_rewind");
+        return config.pruning.imp.rewindsWeights();
     }
 
     /** Optimizer settings of the IMP rounds that end at {@code finalSparsity}. */

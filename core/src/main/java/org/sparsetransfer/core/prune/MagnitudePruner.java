@@ -37,11 +37,7 @@ public final class MagnitudePruner {
             scores.forEach((name, s) -> next.put(name, keepLargest(new float[][] {s}, prunedCount(s.length, sparsity))[0]));
         } else {
             float[][] all = scores.values().toArray(new float[0][]);
-            long total = 0;
-            for (float[] s : all) {
-                total += s.length;
-            }
-            boolean[][] kept = keepLargest(all, prunedCount(total, sparsity));
+            boolean[][] kept = keepLargest(all, prunedCount(total(all), sparsity));
             int i = 0;
             for (String name : scores.keySet()) {
                 next.put(name, kept[i++]);
@@ -57,11 +53,7 @@ public final class MagnitudePruner {
      */
     public static float globalThreshold(Weights weights, Mask current, double sparsity) {
         float[][] scores = scores(weights, current).values().toArray(new float[0][]);
-        long total = 0;
-        for (float[] a : scores) {
-            total += a.length;
-        }
-        long prune = prunedCount(total, sparsity);
+        long prune = prunedCount(total(scores), sparsity);
         return prune == 0 ? -1f : kthSmallest(scores, prune - 1);
     }
 
@@ -78,6 +70,14 @@ public final class MagnitudePruner {
             scores.put(name, s);
         }
         return scores;
+    }
+
+    private static long total(float[][] arrays) {
+        long n = 0;
+        for (float[] a : arrays) {
+            n += a.length;
+        }
+        return n;
     }
 
     static long prunedCount(long n, double sparsity) {
@@ -146,10 +146,7 @@ public final class MagnitudePruner {
      * window misses (probability far below 1e-9) it selects over a full copy instead.
      */
     static float kthSmallest(float[][] arrays, long k) {
-        long n = 0;
-        for (float[] a : arrays) {
-            n += a.length;
-        }
+        long n = total(arrays);
         if (n <= DIRECT) {
             return kthSmallest(flatten(arrays), k);
         }

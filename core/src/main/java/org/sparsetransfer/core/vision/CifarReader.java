@@ -26,6 +26,22 @@ public final class CifarReader {
             this.labelIndex = labelIndex;
             this.classes = classes;
         }
+
+        /** The training batch files of this CIFAR's binary version in {@code dir}, in order. */
+        public List<Path> trainBatches(Path dir) {
+            return this == CIFAR10 ? List.of(1, 2, 3, 4, 5).stream().map(i -> dir.resolve("data_batch_" + i + ".bin")).toList()
+                    : List.of(dir.resolve("train.bin"));
+        }
+
+        /** The test batch file of this CIFAR's binary version in {@code dir}. */
+        public Path testBatch(Path dir) {
+            return dir.resolve(this == CIFAR10 ? "test_batch.bin" : "test.bin");
+        }
+
+        /** The variant with {@code classes} classes (10 or 100). */
+        public static Variant withClasses(int classes) {
+            return classes == 10 ? CIFAR10 : CIFAR100;
+        }
     }
 
     public record Labeled(RgbImage image, int label) {}

@@ -50,8 +50,8 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
                     + (images.upstreamFormat.equals("image_folder") ? "train/<class>/*.jpg|png and val/<class>/*.jpg|png under it"
                             : "the " + images.upstreamFormat + " binary batches in it"));
         }
-        List<Unit> train = new ArrayList<>();
-        List<Unit> test = new ArrayList<>();
+        // Training units first, then test units: indices count within each split.
+        List<Unit> units = new ArrayList<>();
         int classes;
         int trainCount;
         int testCount;
@@ -62,16 +62,13 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
                 throw new InvalidInputException("Upstream " + root + "/train and /val have different class directories");
             }
             classes = trainTree.classes().size();
-            trainCount = addImages(train, trainTree.examples(), "train");
-            testCount = addImages(test, testTree.examples(), "test");
+            trainCount = addImages(units, trainTree.examples(), "train");
+            testCount = addImages(units, testTree.examples(), "test");
         } else {
             Kind kind = images.upstreamFormat.equals("cifar10") ? Kind.CIFAR10 : Kind.CIFAR100;
             classes = kind.cifar.classes;
-            boolean ten = kind == Kind.CIFAR10;
-            List<Path> trainFiles = ten ? List.of(1, 2, 3, 4, 5).stream().map(i -> root.resolve("data_batch_" + i + ".bin")).toList()
-                    : List.of(root.resolve("train.bin"));
-            trainCount = addBatches(train, trainFiles, kind, "train");
-            testCount = addBatches(test, List.of(root.resolve(ten ? "test_batch.bin" : "test.bin")), kind, "test");
+            trainCount = addBatches(units, kind.cifar.trainBatches(root), kind, "train");
+            testCount = addBatches(units, List.of(kind.cifar.testBatch(root)), kind, "test");
         }
         if (classes != images.upstreamClasses) {
             throw new InvalidInputException("Upstream " + root + " has " + classes + " classes but data.images.upstream_classes is "
@@ -84,8 +81,6 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
         }
         int[] val = Arrays.copyOf(Sampling.permutation(trainCount, splitSeed), images.upstreamVal);
         Arrays.sort(val);
-        List<Unit> units = new ArrayList<>(train);
-        units.addAll(test);
         Map<String, Integer> counts = new LinkedHashMap<>();
         counts.put("train", images.upstreamTrain);
         counts.put("val", images.upstreamVal);
@@ -106,14 +101,10 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
         if (task.layout() == TransferSuite.Layout.CIFAR_BINARY) {
             Kind kind = task.classes() == 10 ? Kind.CIFAR10 : Kind.CIFAR100;
             counts.put("train", addBatches(units, split.trainBatches(), kind, "train"));
-            List<Unit> test = new ArrayList<>();
-            counts.put("test", addBatches(test, split.testBatches(), kind, "test"));
-            units.addAll(test);
+            counts.put("test", addBatches(units, split.testBatches(), kind, "test"));
         } else {
             counts.put("train", addImages(units, split.train(), "train"));
-            List<Unit> test = new ArrayList<>();
-            counts.put("test", addImages(test, split.test(), "test"));
-            units.addAll(test);
+            counts.put("test", addImages(units, split.test(), "test"));
         }
         return new IngestPlan(name, task.classes(), List.copyOf(units), counts, new int[0]);
     }

@@ -111,10 +111,9 @@ public final class TransferSuite {
                 return new Split(all.classes(), train, test, List.of(), List.of());
             }
             default -> {
-                boolean ten = task.classes() == 10;
-                List<Path> train = ten ? List.of(1, 2, 3, 4, 5).stream().map(i -> dir.resolve("data_batch_" + i + ".bin")).toList()
-                        : List.of(dir.resolve("train.bin"));
-                List<Path> test = List.of(dir.resolve(ten ? "test_batch.bin" : "test.bin"));
+                CifarReader.Variant variant = CifarReader.Variant.withClasses(task.classes());
+                List<Path> train = variant.trainBatches(dir);
+                List<Path> test = List.of(variant.testBatch(dir));
                 for (Path batch : concat(train, test)) {
                     if (!Files.isRegularFile(batch)) {
                         throw new InvalidInputException(task.title() + ": " + batch + " is missing; expected " + task.source() + " under " + dir);

@@ -10,6 +10,9 @@ final class Timing {
     static final String DESCRIPTION = "- Times: medians of repetitions run side by side on one Java thread (each repetition runs "
             + "every measured operation once, in turn), after one untimed warm-up round.";
 
+    /** Receives each result, so the JIT cannot drop the work that produced it. */
+    private static volatile Object sink;
+
     private Timing() {}
 
     /** One timed operation; its result is kept so the JIT cannot drop the work. */
@@ -21,20 +24,15 @@ final class Timing {
     /** Median seconds per operation over {@code repetitions}, after one untimed warm-up round. */
     static double[] medians(int repetitions, Operation... operations) throws Exception {
         double[][] seconds = new double[operations.length][repetitions];
-        int sink = 0;
         for (Operation op : operations) {
-            sink += System.identityHashCode(op.run());
+            sink = op.run();
         }
         for (int r = 0; r < repetitions; r++) {
             for (int o = 0; o < operations.length; o++) {
                 long start = System.nanoTime();
-                Object result = operations[o].run();
+                sink = operations[o].run();
                 seconds[o][r] = (System.nanoTime() - start) / 1e9;
-                sink += System.identityHashCode(result);
             }
-        }
-        if (sink == 42) {
-            System.out.print("");
         }
         double[] medians = new double[operations.length];
         for (int o = 0; o < operations.length; o++) {

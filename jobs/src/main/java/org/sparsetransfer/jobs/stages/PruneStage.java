@@ -39,7 +39,12 @@ public final class PruneStage {
 
     /** IMP's rounds from {@code start} to one target. */
     public record ImpJob(CheckpointRecord start, CheckpointRecord rewind, double[] rounds, ExperimentConfig config)
-            implements Serializable {}
+            implements Serializable {
+        /** The rewind point's weights; null when the IMP mode does not rewind weights (and so has no rewind checkpoint). */
+        Weights rewindWeights() {
+            return rewind == null ? null : rewind.decode().weights();
+        }
+    }
 
     /** A dense training that keeps the weights of the rewind step. */
     public record RewindJob(int step, ExperimentConfig config) implements Serializable {}
@@ -164,7 +169,7 @@ public final class PruneStage {
         String tag = NAME + " imp " + target;
         UpstreamExperiment plan = new UpstreamExperiment(config, data.value(), Device.cpu()); // schedules and settings only
         CheckpointCodec.Decoded start = job.start().decode();
-        Weights rewind = job.rewind().decode().weights();
+        Weights rewind = job.rewindWeights();
         Weights weights = start.weights();
         Mask mask = start.mask() != null ? start.mask() : TrainingJobs.onExecutor(ctx.jsc(), job,
                 j -> new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).denseMask(j.start().decode().weights()));
@@ -224,15 +229,17 @@ public final class PruneStage {
         return CheckpointRecord.of(id, parentId, PruningMethod.COLT.key(), "colt_ticket", target, model, config.name);
     }
 
-    /** IMP: the rewind point, then one task per target, each continuing from the previous checkpoint. */
+    /**
+     * IMP: the rewind point (only for weight_rewind, the mode that restarts from it), then one task
+     * per target, each continuing from the previous checkpoint.
+     */
     private static void imp(StageContext ctx, CheckpointRecord dense, Broadcast<TaskRegistry.Splits> data) {
         ExperimentConfig config = ctx.config();
         ExperimentIds ids = ctx.ids();
         JavaSparkContext jsc = ctx.jsc();
         String rewindId = ids.rewindId();
         String denseId = dense.id();
-        // A pretrained dense model has no training run to rewind into; its IMP modes (validated) do not use the rewind weights.
-        CheckpointRecord rewind = config.upstream.pretrained != null ? dense : ctx.checkpoints().get(rewindId).orElseGet(() -> {
+        CheckpointRecord rewind = !config.pruning.imp.rewindsWeights() ? null : ctx.checkpoints().get(rewindId).orElseGet(() -> {
             StageContext.log(NAME, "imp: retraining the dense model to keep its weights at step " + config.pruning.imp.rewindStep);
             RewindJob job = new RewindJob(config.pruning.imp.rewindStep, config);
             CheckpointRecord record = TrainingJobs.onExecutor(jsc, job, j -> {
@@ -260,7 +267,7 @@ public final class PruneStage {
                     : TrainingJobs.onExecutor(jsc, job, j -> {
                 CheckpointCodec.Decoded start = j.start().decode();
                 TrainedModel model = new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).impRounds(start.weights(),
-                        start.mask(), j.rewind().decode().weights(), j.rounds(), line -> StageContext.log(NAME + " imp " + target, line));
+                        start.mask(), j.rewindWeights(), j.rounds(), line -> StageContext.log(NAME + " imp " + target, line));
                 return CheckpointRecord.of(id, j.start().id(), PruningMethod.IMP.key(), "imp", target, model, j.config().name);
             });
             if (previous.method().equals(PruningMethod.IMP.key())) {

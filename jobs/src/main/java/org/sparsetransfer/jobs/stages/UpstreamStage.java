@@ -46,8 +46,8 @@ public final class UpstreamStage {
         StageContext.log(NAME, String.format("training dense %s on %s: %d train / %d val / %d test examples",
                 ctx.config().model, TaskRegistry.upstreamDataset(ctx.config()), splits.train().size(), splits.val().size(), splits.test().size()));
         Broadcast<TaskRegistry.Splits> data = ctx.jsc().broadcast(splits);
-        // With IMP in the config, keep the weights of its rewind step from this same run.
-        boolean keepRewind = ctx.config().pruning.methods.contains(PruningMethod.IMP.key());
+        // With IMP rewinding weights, keep the weights of its rewind step from this same run.
+        boolean keepRewind = ctx.config().pruning.methods.contains(PruningMethod.IMP.key()) && ctx.config().pruning.imp.rewindsWeights();
         String rewindId = ctx.ids().rewindId();
         Job job = new Job(id, keepRewind ? ctx.config().pruning.imp.rewindStep : -1, ctx.config());
         boolean parallel = ctx.config().upstream.dataParallel.workers > 1;
