@@ -2,6 +2,7 @@ package org.sparsetransfer.core.prune;
 
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import org.sparsetransfer.core.model.Weights;
@@ -31,15 +32,17 @@ public final class MagnitudePruner {
         if (!(sparsity >= 0.0 && sparsity < 1.0)) {
             throw new IllegalArgumentException("sparsity must be in [0, 1), got " + sparsity);
         }
-        Map<String, float[]> scores = scores(weights, current);
         Map<String, boolean[]> next = new LinkedHashMap<>();
         if (scope == Scope.LAYERWISE) {
-            scores.forEach((name, s) -> next.put(name, keepLargest(new float[][] {s}, prunedCount(s.length, sparsity))[0]));
+            for (String name : current.tensorNames()) {
+                Scores one = new Scores(new float[][] {weights.get(name).values()}, new boolean[][] {current.bitsUnsafe(name)});
+                next.put(name, keepLargest(one, prunedCount(one.size(), sparsity))[0]);
+            }
         } else {
-            float[][] all = scores.values().toArray(new float[0][]);
-            boolean[][] kept = keepLargest(all, prunedCount(total(all), sparsity));
+            Scores all = Scores.of(weights, current);
+            boolean[][] kept = keepLargest(all, prunedCount(all.size(), sparsity));
             int i = 0;
-            for (String name : scores.keySet()) {
+            for (String name : current.tensorNames()) {
                 next.put(name, kept[i++]);
             }
         }
@@ -52,32 +55,56 @@ public final class MagnitudePruner {
      * The selection {@link #prune} runs, exposed for benchmarks and diagnostics.
      */
     public static float globalThreshold(Weights weights, Mask current, double sparsity) {
-        float[][] scores = scores(weights, current).values().toArray(new float[0][]);
-        long prune = prunedCount(total(scores), sparsity);
-        return prune == 0 ? -1f : kthSmallest(scores, prune - 1);
+        Scores scores = Scores.of(weights, current);
+        long prune = prunedCount(scores.size(), sparsity);
+        return prune == 0 ? -1f : Scores.toFloat(kthSmallest(scores, prune - 1));
     }
 
-    /** Per masked tensor, |w| where kept and -1 where already pruned (so pruned weights are chosen first). */
-    private static Map<String, float[]> scores(Weights weights, Mask current) {
-        Map<String, float[]> scores = new LinkedHashMap<>();
-        for (String name : current.tensorNames()) {
-            float[] v = weights.get(name).values();
-            boolean[] kept = current.bitsUnsafe(name);
-            float[] s = new float[v.length];
-            for (int i = 0; i < v.length; i++) {
-                s[i] = kept[i] ? Math.abs(v[i]) : -1f;
+    /**
+     * The score of each masked weight, |w| where kept and -1 where already pruned (so pruned
+     * weights are chosen first), read from the weights and mask in place and compared as ints:
+     * a non-negative float's bits order like the float, and -1 lies below them all. Int keys
+     * make the passes over all weights branch-free (a float select on the mask, or the
+     * "below the window" test, would mispredict on random masks), and nothing is copied.
+     */
+    record Scores(float[][] weights, boolean[][] kept) {
+        static final int PRUNED = -1;
+
+        static Scores of(Weights weights, Mask mask) {
+            List<String> names = List.copyOf(mask.tensorNames());
+            return new Scores(names.stream().map(n -> weights.get(n).values()).toArray(float[][]::new),
+                    names.stream().map(mask::bitsUnsafe).toArray(boolean[][]::new));
+        }
+
+        static int key(float weight, boolean kept) {
+            int magnitude = Float.floatToRawIntBits(weight) & 0x7fffffff;
+            return kept ? magnitude : PRUNED;
+        }
+
+        static float toFloat(int key) {
+            return key == PRUNED ? -1f : Float.intBitsToFloat(key);
+        }
+
+        long size() {
+            long n = 0;
+            for (float[] a : weights) {
+                n += a.length;
             }
-            scores.put(name, s);
+            return n;
         }
-        return scores;
-    }
 
-    private static long total(float[][] arrays) {
-        long n = 0;
-        for (float[] a : arrays) {
-            n += a.length;
+        int[] flatten() {
+            int[] out = new int[Math.toIntExact(size())];
+            int at = 0;
+            for (int a = 0; a < weights.length; a++) {
+                float[] w = weights[a];
+                boolean[] k = kept[a];
+                for (int i = 0; i < w.length; i++) {
+                    out[at++] = key(w[i], k[i]);
+                }
+            }
+            return out;
         }
-        return n;
     }
 
     static long prunedCount(long n, double sparsity) {
@@ -85,51 +112,43 @@ public final class MagnitudePruner {
     }
 
     /** Marks all but the {@code prune} smallest scores (over all arrays together) as kept. */
-    static boolean[][] keepLargest(float[][] scores, long prune) {
-        boolean[][] kept = new boolean[scores.length][];
-        for (int a = 0; a < scores.length; a++) {
-            kept[a] = new boolean[scores[a].length];
-            Arrays.fill(kept[a], true);
-        }
+    static boolean[][] keepLargest(Scores scores, long prune) {
+        float[][] weights = scores.weights();
+        boolean[][] kept = new boolean[weights.length][];
         if (prune == 0) {
+            for (int a = 0; a < weights.length; a++) {
+                kept[a] = new boolean[weights[a].length];
+                Arrays.fill(kept[a], true);
+            }
             return kept;
         }
-        float threshold = kthSmallest(scores, prune - 1);
+        int threshold = kthSmallest(scores, prune - 1);
         long remaining = prune;
         // Everything strictly below the threshold goes; then ties, in order, until the count is met.
-        for (int a = 0; a < scores.length; a++) {
-            float[] s = scores[a];
-            for (int i = 0; i < s.length; i++) {
-                if (s[i] < threshold) {
-                    kept[a][i] = false;
-                    remaining--;
-                }
+        for (int a = 0; a < weights.length; a++) {
+            float[] w = weights[a];
+            boolean[] current = scores.kept()[a];
+            boolean[] next = new boolean[w.length];
+            int pruned = 0;
+            for (int i = 0; i < w.length; i++) {
+                boolean keep = Scores.key(w[i], current[i]) >= threshold;
+                next[i] = keep;
+                pruned += keep ? 0 : 1;
             }
+            kept[a] = next;
+            remaining -= pruned;
         }
-        for (int a = 0; a < scores.length && remaining > 0; a++) {
-            float[] s = scores[a];
-            for (int i = 0; i < s.length && remaining > 0; i++) {
-                if (s[i] == threshold) {
+        for (int a = 0; a < weights.length && remaining > 0; a++) {
+            float[] w = weights[a];
+            boolean[] current = scores.kept()[a];
+            for (int i = 0; i < w.length && remaining > 0; i++) {
+                if (Scores.key(w[i], current[i]) == threshold) {
                     kept[a][i] = false;
                     remaining--;
                 }
             }
         }
         return kept;
-    }
-
-    private static float[] flatten(float[][] arrays) {
-        int n = 0;
-        for (float[] a : arrays) {
-            n = Math.addExact(n, a.length);
-        }
-        float[] out = new float[n];
-        int at = 0;
-        for (float[] a : arrays) {
-            System.arraycopy(a, 0, out, at, a.length);
-            at += a.length;
-        }
-        return out;
     }
 
     /** Below this many values, selection copies them and runs quickselect directly. */
@@ -139,65 +158,73 @@ public final class MagnitudePruner {
     private static final double MARGIN = 4 * Math.sqrt(SAMPLE);
 
     /**
-     * The k-th smallest (0-based) of all values of {@code arrays}, exactly, without reordering them.
+     * The k-th smallest (0-based) score key, exactly, without copying the scores.
      * Large inputs use sampling (Floyd and Rivest's idea): a seeded sample's order statistics
-     * bound the k-th value from both sides, one pass counts the values below the window and
+     * bound the k-th key from both sides, one pass counts the keys below the window and
      * copies those inside it (about 3% of them), and quickselect finishes on that copy. If the
      * window misses (probability far below 1e-9) it selects over a full copy instead.
      */
-    static float kthSmallest(float[][] arrays, long k) {
-        long n = total(arrays);
+    static int kthSmallest(Scores scores, long k) {
+        long n = scores.size();
         if (n <= DIRECT) {
-            return kthSmallest(flatten(arrays), k);
+            return kthSmallest(scores.flatten(), k);
         }
-        float[] sample = new float[SAMPLE];
+        float[][] weights = scores.weights();
+        boolean[][] kept = scores.kept();
+        int[] sample = new int[SAMPLE];
         SplittableRandom random = new SplittableRandom(n * 31 + k);
         int array = 0;
-        long offset = 0; // global index of arrays[array][0]
+        long offset = 0; // global index of weights[array][0]
         for (int j = 0; j < SAMPLE; j++) {
             long index = (long) ((j + random.nextDouble()) * n / SAMPLE);
-            while (index >= offset + arrays[array].length) {
-                offset += arrays[array].length;
+            while (index >= offset + weights[array].length) {
+                offset += weights[array].length;
                 array++;
             }
-            sample[j] = arrays[array][(int) (index - offset)];
+            int i = (int) (index - offset);
+            sample[j] = Scores.key(weights[array][i], kept[array][i]);
         }
         Arrays.sort(sample);
         double rank = (k + 0.5) * SAMPLE / n;
-        float lo = sample[(int) Math.max(0, Math.floor(rank - MARGIN))];
-        float hi = sample[(int) Math.min(SAMPLE - 1, Math.ceil(rank + MARGIN))];
+        int lo = sample[(int) Math.max(0, Math.floor(rank - MARGIN))];
+        int span = sample[(int) Math.min(SAMPLE - 1, Math.ceil(rank + MARGIN))] - lo;
         long below = 0;
-        float[] window = new float[(int) Math.min(n, 4 * MARGIN * n / SAMPLE + 1024)];
+        int[] window = new int[(int) Math.min(n, 4 * MARGIN * n / SAMPLE + 1024)];
         int inside = 0;
-        for (float[] a : arrays) {
-            for (float v : a) {
-                if (v < lo) {
-                    below++;
-                } else if (v <= hi) {
+        for (int a = 0; a < weights.length; a++) {
+            float[] w = weights[a];
+            boolean[] m = kept[a];
+            int belowHere = 0;
+            for (int i = 0; i < w.length; i++) {
+                int key = Scores.key(w[i], m[i]);
+                // Keys lie in [-1, 2^31), so key - lo cannot overflow: its sign bit says "below".
+                belowHere += (key - lo) >>> 31;
+                if (Integer.compareUnsigned(key - lo, span) <= 0) { // lo <= key <= lo + span, one branch, rarely taken
                     if (inside == window.length) {
                         window = Arrays.copyOf(window, (int) Math.min(n, 2L * window.length));
                     }
-                    window[inside++] = v;
+                    window[inside++] = key;
                 }
             }
+            below += belowHere;
         }
         if (k >= below && k < below + inside) {
             return kthSmallest(Arrays.copyOf(window, inside), k - below);
         }
-        return kthSmallest(flatten(arrays), k);
+        return kthSmallest(scores.flatten(), k);
     }
 
     /**
      * The k-th smallest value (0-based) by iterative quickselect with median-of-three pivots;
      * reorders {@code values}.
      */
-    static float kthSmallest(float[] values, long k) {
+    static int kthSmallest(int[] values, long k) {
         int lo = 0;
         int hi = values.length - 1;
         int target = Math.toIntExact(k);
         while (lo < hi) {
             int mid = (lo + hi) >>> 1;
-            float pivot = medianOfThree(values[lo], values[mid], values[hi]);
+            int pivot = medianOfThree(values[lo], values[mid], values[hi]);
             int i = lo;
             int j = hi;
             while (i <= j) {
@@ -208,7 +235,7 @@ public final class MagnitudePruner {
                     j--;
                 }
                 if (i <= j) {
-                    float t = values[i];
+                    int t = values[i];
                     values[i] = values[j];
                     values[j] = t;
                     i++;
@@ -226,7 +253,7 @@ public final class MagnitudePruner {
         return values[target];
     }
 
-    private static float medianOfThree(float a, float b, float c) {
+    private static int medianOfThree(int a, int b, int c) {
         return Math.max(Math.min(a, b), Math.min(Math.max(a, b), c));
     }
 }

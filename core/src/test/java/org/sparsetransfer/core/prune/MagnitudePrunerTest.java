@@ -38,28 +38,48 @@ class MagnitudePrunerTest {
         SplittableRandom random = new SplittableRandom(7);
         float[][] continuous = new float[3][];
         float[][] ties = new float[3][];
+        boolean[][] kept = new boolean[3][];
         for (int a = 0; a < 3; a++) {
             continuous[a] = new float[100_000 + a * 37_000];
             ties[a] = new float[continuous[a].length];
+            kept[a] = new boolean[continuous[a].length];
             for (int i = 0; i < continuous[a].length; i++) {
-                // 40% already pruned (score -1), the rest |gaussian|; and a copy with only ten distinct values
-                continuous[a][i] = random.nextDouble() < 0.4 ? -1f : (float) Math.abs(random.nextGaussian());
-                ties[a][i] = random.nextInt(10);
+                // 40% already pruned (score -1), the rest signed gaussians; and a copy with only ten distinct magnitudes
+                kept[a][i] = random.nextDouble() >= 0.4;
+                continuous[a][i] = (float) random.nextGaussian();
+                ties[a][i] = random.nextInt(-9, 10);
             }
         }
-        for (float[][] arrays : List.of(continuous, ties)) {
+        for (float[][] weights : List.of(continuous, ties)) {
             float[] sorted = new float[0];
-            for (float[] a : arrays) {
+            for (int a = 0; a < weights.length; a++) {
                 int at = sorted.length;
-                sorted = Arrays.copyOf(sorted, at + a.length);
-                System.arraycopy(a, 0, sorted, at, a.length);
+                sorted = Arrays.copyOf(sorted, at + weights[a].length);
+                for (int i = 0; i < weights[a].length; i++) {
+                    sorted[at + i] = kept[a][i] ? Math.abs(weights[a][i]) : -1f;
+                }
             }
-            float[] before = arrays[1].clone();
+            float[] before = weights[1].clone();
             Arrays.sort(sorted);
+            MagnitudePruner.Scores scores = new MagnitudePruner.Scores(weights, kept);
             for (long k : new long[] {0, 1, 1000, 160_000, 200_000, 299_999, sorted.length - 1L}) {
-                assertEquals(sorted[(int) k], MagnitudePruner.kthSmallest(arrays, k), "k = " + k);
+                assertEquals(sorted[(int) k], MagnitudePruner.Scores.toFloat(MagnitudePruner.kthSmallest(scores, k)), "k = " + k);
             }
-            assertTrue(Arrays.equals(before, arrays[1]), "the inputs are not reordered");
+            assertTrue(Arrays.equals(before, weights[1]), "the weights are not reordered");
+        }
+    }
+
+    @Test
+    void scoreKeysOrderLikeMagnitudesWithPrunedBelowAll() {
+        float[] magnitudes = {0f, Float.MIN_VALUE, 1e-30f, 0.5f, 1f, 3e38f, Float.POSITIVE_INFINITY};
+        int previous = MagnitudePruner.Scores.key(123f, false);
+        assertEquals(-1f, MagnitudePruner.Scores.toFloat(previous));
+        for (float m : magnitudes) {
+            int key = MagnitudePruner.Scores.key(-m, true);
+            assertEquals(key, MagnitudePruner.Scores.key(m, true), "the sign does not matter");
+            assertTrue(key > previous, m + " orders above the one before it");
+            assertEquals(m, MagnitudePruner.Scores.toFloat(key));
+            previous = key;
         }
     }
 
@@ -142,11 +162,11 @@ class MagnitudePrunerTest {
     void selectionAgreesWithSorting() {
         SplittableRandom random = new SplittableRandom(4);
         for (int trial = 0; trial < 50; trial++) {
-            float[] v = new float[1 + random.nextInt(500)];
+            int[] v = new int[1 + random.nextInt(500)];
             for (int i = 0; i < v.length; i++) {
-                v[i] = random.nextInt(20) / 4f; // many ties
+                v[i] = random.nextInt(-1, 20); // many ties
             }
-            float[] sorted = v.clone();
+            int[] sorted = v.clone();
             Arrays.sort(sorted);
             int k = random.nextInt(v.length);
             assertEquals(sorted[k], MagnitudePruner.kthSmallest(v.clone(), k));

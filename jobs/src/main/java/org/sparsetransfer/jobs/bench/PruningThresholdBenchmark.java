@@ -58,9 +58,9 @@ final class PruningThresholdBenchmark implements Benchmark {
         details.add(String.format(Locale.ROOT, "- Input: %s with 1000 classes, every weight tensor (%d tensors, %,d floats), "
                 + "freshly initialized; threshold for %.0f%% sparsity (the %,d-th smallest |w|)", model.model(),
                 arrays.length, n, 100 * SPARSITY, k));
-        details.add("- `topk_threshold_s`: `MagnitudePruner.globalThreshold` (scores per tensor, then sampling selection: a "
-                + "seeded sample bounds the k-th score, one counting pass keeps the scores between the bounds, quickselect "
-                + "finishes on them), one thread; `memory_pass_s`: summing the same floats once; `full_sort_s`: the same scores sorted "
+        details.add("- `topk_threshold_s`: `MagnitudePruner.globalThreshold` (sampling selection over score keys read in place, "
+                + "the int bits of |w| where kept: a seeded sample bounds the k-th score, one branch-free counting pass over the "
+                + "weights and mask copies the keys between the bounds, quickselect finishes on them), one thread; `memory_pass_s`: summing the same floats once; `full_sort_s`: the same scores sorted "
                 + "(`Arrays.sort`); `prune_global_s`: a whole global prune (threshold and mask)");
         details.add("- The selected threshold equals the sorted scores' k-th value (checked every run).");
         details.add(Timing.DESCRIPTION);
