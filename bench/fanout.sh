@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Fan-out benchmark: the transfer stage of conf/tiny.yaml on a Spark local-cluster (a real master,
 # workers and separate executor JVMs, all on 127.0.0.1) with 1 and with 2 single-core executors,
-# measured side by side in one run. Writes bench/results/fanout.md.
-#   bench/fanout.sh [REPEATS]     (default 1 pair; the order alternates 1, 2, 1, 2, ...)
+# measured side by side in one run; prints one name=value line per figure. `bin/sparse-transfer
+# bench --only fanout` runs it and writes bench/results/fanout.md.
+#   bench/fanout.sh [REPEATS]     (default 1 round; each round measures 1, 2, then the pair)
+#   FANOUT_CONFIG: the experiment (default conf/tiny.yaml); BENCH_WORK: scratch warehouse.
 # Target: efficiency = t1 / (2 * t2) >= 0.8.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 REPEATS="${1:-1}"
 WORK="${BENCH_WORK:-$ROOT/bench/work}"
-CONFIG="$ROOT/conf/tiny.yaml"
-RESULT="$ROOT/bench/results/fanout.md"
+CONFIG="${FANOUT_CONFIG:-$ROOT/conf/tiny.yaml}"
 LAUNCHER="$ROOT/jobs/target/launcher"
 CLI="$ROOT/bin/sparse-transfer"
 
@@ -66,26 +67,12 @@ tp="$(median "${TP[@]}")"
 efficiency="$(awk -v a="$t1" -v b="$t2" 'BEGIN {printf "%.3f", a / (2 * b)}')"
 ceiling="$(awk -v a="$t1" -v b="$tp" 'BEGIN {printf "%.3f", a / b}')"
 
-mkdir -p "$(dirname "$RESULT")"
-{
-  echo "# Fan-out: transfer stage on 1 vs 2 single-core executors"
-  echo
-  echo "Command: \`bench/fanout.sh $REPEATS\` ($(date -u +%Y-%m-%dT%H:%MZ))"
-  echo
-  echo "- Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(uname -sr)"
-  echo "- Java: $(java -version 2>&1 | sed -n 1p); Spark 4.0.1 local-cluster[N,1,2048] (master, workers and executor JVMs on 127.0.0.1); DJL 0.36 / libtorch 2.7.1 CPU, 1 intra-op thread per executor"
-  echo "- Work: the transfer stage of \`conf/tiny.yaml\`, $RUNS runs (one Spark task each), upstream and pruning done beforehand; results table emptied before each measurement"
-  echo
-  echo "| executors | wall s (each measurement) | median s |"
-  echo "|---:|---|---:|"
-  echo "| 1 | ${T1[*]} | $t1 |"
-  echo "| 2 | ${T2[*]} | $t2 |"
-  echo "| 1, two independent runs at once (machine ceiling) | ${TP[*]} | $tp |"
-  echo
-  echo "efficiency = t1 / (2 * t2) = **$efficiency** (target >= 0.8)"
-  echo
-  echo "machine ceiling = t1 / t_pair = **$ceiling**: the efficiency two fully independent single-core jobs reach on this machine at once; fan-out relative to it = $(awk -v e="$efficiency" -v c="$ceiling" 'BEGIN {printf "%.2f", e / c}')"
-} > "$RESULT"
-cat "$RESULT"
+echo "fanout_runs=$RUNS"
+echo "fanout_t1_s=$t1"
+echo "fanout_t2_s=$t2"
+echo "fanout_pair_s=$tp"
+echo "fanout_t1_each=${T1[*]}"
+echo "fanout_t2_each=${T2[*]}"
+echo "fanout_pair_each=${TP[*]}"
 echo "fanout_efficiency=$efficiency"
 echo "fanout_machine_ceiling=$ceiling"

@@ -7,7 +7,9 @@ import org.sparsetransfer.core.InvalidInputException;
 
 /** The benchmarks {@code bench} knows, run in order. */
 public final class BenchSuite {
-    static final List<Benchmark> ALL = List.of(new TrainStepBenchmark(), new PruningThresholdBenchmark(), new CheckpointSizeBenchmark());
+    /** In-process benchmarks first, then those that start whole pipelines and clusters (minutes each). */
+    static final List<Benchmark> ALL = List.of(new TrainStepBenchmark(), new PruningThresholdBenchmark(), new CheckpointSizeBenchmark(),
+            new PipelineBenchmark(), new FanoutBenchmark(Path.of("")));
 
     private BenchSuite() {}
 

@@ -1,18 +1,17 @@
 package org.sparsetransfer.jobs.data;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
+import org.apache.commons.io.FileUtils;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.DemoSources;
@@ -93,7 +92,7 @@ public final class DemoData {
             throw new InvalidInputException("Interrupted while fetching demo data '" + name + "'", e);
         } finally {
             if (work != null) {
-                deleteRecursively(work);
+                FileUtils.deleteQuietly(work.toFile()); // best effort: never masks the fetch's own error
             }
         }
     }
@@ -179,11 +178,4 @@ public final class DemoData {
         }
     }
 
-    private static void deleteRecursively(Path dir) {
-        try (Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
 }

@@ -1,0 +1,24 @@
+package org.sparsetransfer.jobs.bench;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+/** The fan-out benchmark's whole path (local-cluster executors started from the built jar) on the micro pipeline. */
+@Tag("slow")
+class FanoutBenchmarkIT {
+    private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
+
+    @Test
+    void quickFanoutMeasuresOneAndTwoExecutors() throws Exception {
+        Benchmark.Result result = new FanoutBenchmark(ROOT).run(true);
+        double t1 = Double.parseDouble(result.figures().get("fanout_t1_s"));
+        double t2 = Double.parseDouble(result.figures().get("fanout_t2_s"));
+        double efficiency = Double.parseDouble(result.figures().get("fanout_efficiency"));
+        assertTrue(t1 > 0 && t2 > 0, result.figures().toString());
+        assertTrue(Math.abs(efficiency - t1 / (2 * t2)) < 0.002, "efficiency = t1 / (2 t2): " + result.figures());
+        assertTrue(result.details().stream().anyMatch(d -> d.contains("8 runs")), "the micro transfer stage has 8 runs: " + result.details());
+    }
+}
