@@ -23,7 +23,7 @@ class BenchCommandTest {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int code = new picocli.CommandLine(new SparseTransferCli()).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
-                .execute("bench", "--quick", "--only", "train-step,pruning-threshold,checkpoint-size,pipeline", "--results", results.toString());
+                .execute("bench", "--quick", "--only", "train-step,pruning-threshold,checkpoint-size,linear-transfer,pipeline", "--results", results.toString());
         assertEquals(0, code, err.toString());
         Map<String, Double> figures = new LinkedHashMap<>();
         out.toString().lines().filter(l -> !l.startsWith("#")).forEach(l -> {
@@ -33,7 +33,7 @@ class BenchCommandTest {
         });
         for (String name : new String[] {"train_steps_per_s_small_cnn", "train_steps_per_s_resnet18", "input_overhead_resnet18_augmented",
                 "train_step_ratio_vs_pytorch_small_cnn", "train_step_ratio_vs_pytorch_resnet18", "topk_threshold_vs_memory_pass", "full_sort_s", "checkpoint_bytes_ratio_090",
-                "checkpoint_bytes_ratio_090_all_layers", "checkpoint_encode_mb_s", "checkpoint_decode_mb_s", "micro_wall_s", "micro_peak_rss_mb"}) {
+                "checkpoint_bytes_ratio_090_all_layers", "checkpoint_encode_mb_s", "checkpoint_decode_mb_s", "linear_transfer_cache_speedup", "micro_wall_s", "micro_peak_rss_mb"}) {
             assertTrue(figures.containsKey(name) && figures.get(name) > 0, name + " in " + figures);
         }
         assertTrue(figures.get("checkpoint_bytes_ratio_090_all_layers") < figures.get("checkpoint_bytes_ratio_090"),

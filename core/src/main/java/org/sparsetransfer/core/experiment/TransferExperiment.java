@@ -2,12 +2,14 @@ package org.sparsetransfer.core.experiment;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import java.io.Serializable;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.data.ImageSet;
 import org.sparsetransfer.core.model.Architecture;
 import org.sparsetransfer.core.model.Network;
 import org.sparsetransfer.core.model.TorchThreads;
@@ -51,32 +53,45 @@ public final class TransferExperiment {
 
     /**
      * One transfer run; a run whose loss diverges comes back as an {@code Outcome} with its
-     * error, so a grid of runs goes on. Holds the JVM's training lock while it trains.
+     * error, so a grid of runs goes on. Holds the JVM's training lock while it trains. Linear
+     * runs take the frozen backbone's features from {@code features}, scoped by the caller to
+     * this checkpoint and task, so the seeds of one pair extract them once.
      */
     public Outcome run(Weights upstream, Mask mask, TaskRegistry.Splits task, Regime regime, long seed,
-            TrainingLoop.Progress progress) throws Exception {
+            FeatureCache features, TrainingLoop.Progress progress) throws Exception {
         return TorchThreads.exclusive(() -> regime == Regime.LINEAR
-                ? linear(upstream, mask, task, seed, progress)
+                ? linear(upstream, mask, task, seed, features, progress)
                 : full(upstream, mask, task, seed, progress));
     }
 
-    private Outcome linear(Weights upstream, Mask mask, TaskRegistry.Splits task, long seed, TrainingLoop.Progress progress) {
+    /** {@link #run(Weights, Mask, TaskRegistry.Splits, Regime, long, FeatureCache, TrainingLoop.Progress)}, extracting features every time. */
+    public Outcome run(Weights upstream, Mask mask, TaskRegistry.Splits task, Regime regime, long seed,
+            TrainingLoop.Progress progress) throws Exception {
+        return run(upstream, mask, task, regime, seed, FeatureCache.NONE, progress);
+    }
+
+    private Outcome linear(Weights upstream, Mask mask, TaskRegistry.Splits task, long seed, FeatureCache cache,
+            TrainingLoop.Progress progress) throws Exception {
         long start = System.nanoTime();
+        FeatureCache.Extracted features = cache.get(() -> extract(upstream, mask, task));
+        try (NDManager manager = NDManager.newBaseManager(device);
+                TensorData train = features.train().upload(manager);
+                TensorData test = features.test().upload(manager);
+                Network head = Network.create(Linear.builder().setUnits(task.train().numClasses()).build(), null,
+                        new Shape(1, features.train().dimension()), seed, device)) {
+            return train(head, train, test, config.transfer.linear, seed, Regime.LINEAR, progress, start);
+        }
+    }
+
+    /** The frozen backbone's features of the evaluation transform (centre crops for image datasets). */
+    private FeatureCache.Extracted extract(Weights upstream, Mask mask, TaskRegistry.Splits task) {
         // Only the backbone is loaded and used; the head this builds is never trained.
         try (Network backbone = Network.classifier(architecture, task.train().numClasses(), 0, device)) {
             backbone.load(upstream, backbone::isFeatureParameter);
             if (mask != null) {
                 backbone.setMask(mask.restrictTo(featureTensors(backbone, mask)));
             }
-            // Features of the evaluation transform (centre crops for image datasets), extracted once.
-            try (TrainingData trainImages = inputs.open(backbone.manager(), task.train());
-                    TrainingData testImages = inputs.open(backbone.manager(), task.test());
-                    TensorData trainFeatures = features(backbone, trainImages);
-                    TensorData testFeatures = features(backbone, testImages);
-                    Network head = Network.create(Linear.builder().setUnits(task.train().numClasses()).build(), null,
-                            new Shape(1, trainFeatures.inputs().getShape().get(1)), seed, device)) {
-                return train(head, trainFeatures, testFeatures, config.transfer.linear, seed, Regime.LINEAR, progress, start);
-            }
+            return new FeatureCache.Extracted(features(backbone, task.train()), features(backbone, task.test()));
         }
     }
 
@@ -122,8 +137,10 @@ public final class TransferExperiment {
         return names;
     }
 
-    private static TensorData features(Network backbone, TrainingData images) {
-        NDArray features = Evaluator.mapInputs(images, backbone::features);
-        return TrainingData.of(features, images.labelValues(), images.numClasses());
+    private FeatureCache.Split features(Network backbone, ImageSet split) {
+        try (TrainingData images = inputs.open(backbone.manager(), split);
+                NDArray features = Evaluator.mapInputs(images, backbone::features)) {
+            return FeatureCache.Split.of(features, images.labelValues(), images.numClasses());
+        }
     }
 }

@@ -13,7 +13,8 @@ import picocli.CommandLine.Spec;
         description = "Run the benchmarks, write one results file each under --results and print one name=value line per figure: "
                 + "train-step (steps/s vs eager PyTorch from bench/pytorch_step.py, input overhead; after bench/setup-pytorch.sh), "
                 + "pruning-threshold (global magnitude threshold vs a memory pass and a full sort over ResNet-50's weights), "
-                + "checkpoint-size (90%%-sparse ResNet-50 checkpoint bytes over dense, codec speed), pipeline (wall time and peak "
+                + "checkpoint-size (90%%-sparse ResNet-50 checkpoint bytes over dense, codec speed), linear-transfer (seeds with and "
+                + "without the feature cache), pipeline (wall time and peak "
                 + "memory of the tiny and demo pipelines), fanout (the transfer stage on 1 vs 2 executors of a local cluster, "
                 + "bench/fanout.sh). Run from the repository root; the whole suite takes about half an hour on 2 cores.")
 public final class BenchCommand implements Callable<Integer> {

@@ -15,6 +15,7 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.checkpoint.CheckpointCodec;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.experiment.FeatureCache;
 import org.sparsetransfer.core.experiment.TransferExperiment;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.Metric;
@@ -157,8 +158,10 @@ public final class TransferStage {
         ImageSet test = split(run, "test");
         var device = Devices.forTask();
         StageContext.log(tag, "on " + device + ", " + train.size() + " training and " + test.size() + " test images");
+        // The seeds of one checkpoint and task that land on this executor extract the linear features once.
+        FeatureCache features = extract -> ExecutorCache.get(List.of("features", run.source().location(), run.task(), run.taskFiles()), extract);
         TransferExperiment.Outcome outcome = new TransferExperiment(run.config(), device).run(upstream.weights(), upstream.mask(),
-                new TaskRegistry.Splits(train, null, test), run.regime(), run.seed(), line -> StageContext.log(tag, line));
+                new TaskRegistry.Splits(train, null, test), run.regime(), run.seed(), features, line -> StageContext.log(tag, line));
         TaskContext task = TaskContext.get();
         if (run.failFirstAttempt() && task != null && task.attemptNumber() == 0) {
             StageContext.log(tag, "fault.fail_first_transfer_attempt: failing attempt 0 of this run after it trained");
