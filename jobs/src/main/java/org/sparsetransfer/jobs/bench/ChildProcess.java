@@ -2,6 +2,7 @@ package org.sparsetransfer.jobs.bench;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -53,8 +54,11 @@ final class ChildProcess {
         }
         double wall = (System.nanoTime() - start) / 1e9;
         if (process.exitValue() != 0) {
+            // The benchmarks delete their scratch directories, the log included: the message carries its end.
+            List<String> lines = new String(Files.readAllBytes(log), StandardCharsets.UTF_8).lines().toList(); // never throws on bad bytes
             throw new IllegalStateException(String.join(" ", command.subList(Math.max(0, command.size() - 6), command.size()))
-                    + " exited with " + process.exitValue() + "; see " + log);
+                    + " exited with " + process.exitValue() + " (log " + log + "); its last lines:\n"
+                    + String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size())));
         }
         return new Measurement(wall, peak);
     }

@@ -32,6 +32,7 @@ class PipelineBenchmarkTest {
     void aFailingChildNamesItsLog(@TempDir Path dir) {
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> ChildProcess.run(List.of("bash", "-c", "echo boom; exit 3"), Map.of(), dir.resolve("child.log")));
-        assertTrue(e.getMessage().contains("exited with 3") && e.getMessage().contains("child.log"), e.getMessage());
+        assertTrue(e.getMessage().contains("exited with 3") && e.getMessage().contains("child.log") && e.getMessage().endsWith("boom"),
+                e.getMessage());
     }
 }
