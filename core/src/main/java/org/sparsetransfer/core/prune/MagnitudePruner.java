@@ -154,15 +154,14 @@ public final class MagnitudePruner {
     /** Below this many values, selection copies them and runs quickselect directly. */
     private static final int DIRECT = 1 << 17;
     private static final int SAMPLE = 1 << 16;
-    /** Half-width of the candidate window in sample ranks: 8 standard deviations of a sample rank (at most sqrt(m) / 2). */
-    private static final double MARGIN = 4 * Math.sqrt(SAMPLE);
 
     /**
      * The k-th smallest (0-based) score key, exactly, without copying the scores.
      * Large inputs use sampling (Floyd and Rivest's idea): a seeded sample's order statistics
      * bound the k-th key from both sides, one pass counts the keys below the window and
-     * copies those inside it (about 3% of them), and quickselect finishes on that copy. If the
-     * window misses (probability far below 1e-9) it selects over a full copy instead.
+     * copies those inside it (about 2% of them at 90% sparsity), and quickselect finishes on
+     * that copy. If the window misses (probability far below 1e-9) it selects over a full copy
+     * instead.
      */
     static int kthSmallest(Scores scores, long k) {
         long n = scores.size();
@@ -184,34 +183,54 @@ public final class MagnitudePruner {
             int i = (int) (index - offset);
             sample[j] = Scores.key(weights[array][i], kept[array][i]);
         }
-        Arrays.sort(sample);
-        double rank = (k + 0.5) * SAMPLE / n;
-        int lo = sample[(int) Math.max(0, Math.floor(rank - MARGIN))];
-        int span = sample[(int) Math.min(SAMPLE - 1, Math.ceil(rank + MARGIN))] - lo;
-        long below = 0;
-        int[] window = new int[(int) Math.min(n, 4 * MARGIN * n / SAMPLE + 1024)];
-        int inside = 0;
+        // The k-th key's rank in the sample is binomial(SAMPLE, p): 8 standard deviations either
+        // side (plus a few ranks where p is near 0 or 1) hold it but for odds far below 1e-9.
+        double p = (k + 0.5) / n;
+        double margin = 8 * Math.sqrt(SAMPLE * p * (1 - p)) + 16;
+        int loRank = (int) Math.max(0, Math.floor(p * SAMPLE - margin));
+        int hiRank = (int) Math.min(SAMPLE - 1, Math.ceil(p * SAMPLE + margin));
+        int lo = kthSmallest(sample, loRank); // partitions: the ranks above loRank lie after it
+        int span = kthSmallest(Arrays.copyOfRange(sample, loRank, SAMPLE), hiRank - loRank) - lo;
+        Window window = new Window((int) Math.min(n, 2.5 * margin * n / SAMPLE + 1024));
         for (int a = 0; a < weights.length; a++) {
-            float[] w = weights[a];
-            boolean[] m = kept[a];
+            window.count(weights[a], kept[a], lo, span);
+        }
+        if (k >= window.below && k < window.below + window.size) {
+            return kthSmallest(Arrays.copyOf(window.keys, window.size), k - window.below);
+        }
+        return kthSmallest(scores.flatten(), k);
+    }
+
+    /** The counting pass's state: the keys inside [lo, lo + span] so far, and how many lay below. */
+    private static final class Window {
+        int[] keys;
+        int size;
+        long below;
+
+        Window(int capacity) {
+            keys = new int[capacity];
+        }
+
+        /**
+         * One tensor's part of the pass: a method of its own, so that the JIT compiles this loop
+         * alone and alike in every run (inlined into the loop over tensors its speed varied by a
+         * third between JVMs).
+         */
+        void count(float[] w, boolean[] m, int lo, int span) {
             int belowHere = 0;
             for (int i = 0; i < w.length; i++) {
                 int key = Scores.key(w[i], m[i]);
                 // Keys lie in [-1, 2^31), so key - lo cannot overflow: its sign bit says "below".
                 belowHere += (key - lo) >>> 31;
                 if (Integer.compareUnsigned(key - lo, span) <= 0) { // lo <= key <= lo + span, one branch, rarely taken
-                    if (inside == window.length) {
-                        window = Arrays.copyOf(window, (int) Math.min(n, 2L * window.length));
+                    if (size == keys.length) {
+                        keys = Arrays.copyOf(keys, 2 * keys.length);
                     }
-                    window[inside++] = key;
+                    keys[size++] = key;
                 }
             }
             below += belowHere;
         }
-        if (k >= below && k < below + inside) {
-            return kthSmallest(Arrays.copyOf(window, inside), k - below);
-        }
-        return kthSmallest(scores.flatten(), k);
     }
 
     /**
