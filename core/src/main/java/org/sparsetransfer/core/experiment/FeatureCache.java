@@ -18,6 +18,17 @@ public interface FeatureCache {
     /** Extracts every time. */
     FeatureCache NONE = extract -> extract.call();
 
+    /** A cache for one scope: the first call extracts, later calls get the same features. */
+    static FeatureCache holdingOne() {
+        Extracted[] held = {null};
+        return extract -> {
+            if (held[0] == null) {
+                held[0] = extract.call();
+            }
+            return held[0];
+        };
+    }
+
     /** This scope's features: kept from an earlier run, or made by {@code extract}. */
     Extracted get(Callable<Extracted> extract) throws Exception;
 

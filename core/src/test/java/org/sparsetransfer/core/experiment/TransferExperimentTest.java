@@ -38,16 +38,13 @@ class TransferExperimentTest {
         TaskRegistry.Splits task = new TaskRegistry.Splits(Synthetic.squares("down", 300, 4, 4, 2), null,
                 Synthetic.squares("down", 200, 4, 5, 2));
         TransferExperiment transfer = new TransferExperiment(config, Device.cpu());
-        // A cache scoped to this checkpoint and task, as the transfer stage keeps one per executor.
+        // A cache scoped to this checkpoint and task, as the transfer stage keeps one per Spark task.
         int[] extractions = {0};
-        FeatureCache.Extracted[] kept = {null};
-        FeatureCache cache = extract -> {
-            if (kept[0] == null) {
-                extractions[0]++;
-                kept[0] = extract.call();
-            }
-            return kept[0];
-        };
+        FeatureCache held = FeatureCache.holdingOne();
+        FeatureCache cache = extract -> held.get(() -> {
+            extractions[0]++;
+            return extract.call();
+        });
         for (Regime regime : List.of(Regime.LINEAR, Regime.FULL)) {
             for (long seed : List.of(0L, 1L)) {
                 TransferExperiment.Outcome o = transfer.run(pruned.weights(), pruned.mask(), task, regime, seed, cache,
@@ -58,8 +55,9 @@ class TransferExperimentTest {
             }
         }
         assertEquals(1, extractions[0], "both linear seeds used one extraction; full runs use none");
-        assertEquals(300, kept[0].train().labels().length);
-        assertEquals(200, kept[0].test().labels().length);
+        FeatureCache.Extracted kept = cache.get(() -> null);
+        assertEquals(300, kept.train().labels().length);
+        assertEquals(200, kept.test().labels().length);
         // Cached features are the features: a run that extracts its own reaches the same scores.
         TransferExperiment.Outcome cached = transfer.run(pruned.weights(), pruned.mask(), task, Regime.LINEAR, 1, cache,
                 TrainingLoop.Progress.SILENT);

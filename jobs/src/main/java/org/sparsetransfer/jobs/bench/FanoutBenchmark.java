@@ -85,7 +85,7 @@ final class FanoutBenchmark implements Benchmark {
         figures.put("fanout_vs_machine_ceiling", String.format(Locale.ROOT, "%.3f", efficiency / ceiling));
         List<String> details = new ArrayList<>();
         details.add("- Spark 4.0.1 `local-cluster[N,1,2048]`; DJL / libtorch with 1 intra-op thread per executor");
-        details.add("- Work: the transfer stage of " + config + ", " + printed.get("fanout_runs") + " runs (one Spark task each); "
+        details.add("- Work: the transfer stage of " + config + ", " + printed.get("fanout_runs") + " runs (a Spark task per full run, and per checkpoint and task for the linear seeds); "
                 + "ingest, upstream and pruning run beforehand in local mode, the results table is emptied before each measurement");
         details.add("- Wall seconds of the stage, each measurement: 1 executor " + printed.get("fanout_t1_each") + "; 2 executors "
                 + printed.get("fanout_t2_each") + "; two independent 1-executor runs at once " + printed.get("fanout_pair_each"));

@@ -62,7 +62,7 @@ final class LinearTransferBenchmark implements Benchmark {
         List<Double> cachedScores = new ArrayList<>();
         double[] t = Timing.medians(quick ? 1 : 3,
                 () -> runSeeds(transfer, weights, mask, task, seeds, FeatureCache.NONE, uncachedScores),
-                () -> runSeeds(transfer, weights, mask, task, seeds, oneScope(), cachedScores));
+                () -> runSeeds(transfer, weights, mask, task, seeds, FeatureCache.holdingOne(), cachedScores));
         if (!uncachedScores.equals(cachedScores)) {
             throw new IllegalStateException("cached features changed the scores: " + uncachedScores + " vs " + cachedScores);
         }
@@ -76,7 +76,7 @@ final class LinearTransferBenchmark implements Benchmark {
                 config.transfer.linear.steps, seeds));
         details.add("- `linear_transfer_uncached_s`: the seeds one after another, each extracting the backbone's features; "
                 + "`linear_transfer_cached_s`: the same with one `FeatureCache` for the checkpoint and task, as the transfer stage "
-                + "keeps per executor. Both give the same scores (checked every run).");
+                + "keeps per Spark task. Both give the same scores (checked every run).");
         details.add(Timing.DESCRIPTION);
         return new Result(figures, details);
     }
@@ -88,17 +88,6 @@ final class LinearTransferBenchmark implements Benchmark {
             scores.add(transfer.run(weights, mask, task, Regime.LINEAR, seed, cache, TrainingLoop.Progress.SILENT).scores().top1());
         }
         return scores;
-    }
-
-    /** A cache for one checkpoint and task, empty at first. */
-    private static FeatureCache oneScope() {
-        FeatureCache.Extracted[] kept = {null};
-        return extract -> {
-            if (kept[0] == null) {
-                kept[0] = extract.call();
-            }
-            return kept[0];
-        };
     }
 
     private static ImageSet images(String name, int count, long seed) {

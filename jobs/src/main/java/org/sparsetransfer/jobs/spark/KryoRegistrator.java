@@ -52,6 +52,7 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
             TransferStage.Source.class,
             TransferStage.Run.class,
             TransferStage.RunResult.class,
+            TransferStage.Shard.class,
             CheckpointTable.Location.class,
             org.sparsetransfer.core.vision.IngestPlan.Unit.class);
 

@@ -7,15 +7,13 @@ import java.util.concurrent.Callable;
 
 /**
  * What training tasks read from the tables, kept per executor JVM so that the runs of one
- * checkpoint or one task that land on the same executor read its files once (and the seeds of
- * a checkpoint and task extract its linear features once). Keys name immutable Delta data
- * files, so an entry never goes stale; entries are soft references in a
+ * checkpoint or one task that land on the same executor read its files once. Keys name
+ * immutable Delta data files, so an entry never goes stale; entries are soft references in a
  * small LRU, so the cache gives way to training memory.
  */
 final class ExecutorCache {
-    // A transfer grid cycles through every task's train and test split and linear features per
-    // checkpoint (37 entries for the paper's 12 tasks): keep them all.
-    private static final int MAX_ENTRIES = 64;
+    // A transfer grid cycles through every task's train and test split per checkpoint: keep them all.
+    private static final int MAX_ENTRIES = 32;
     private static final Map<Object, SoftReference<Object>> ENTRIES = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Object, SoftReference<Object>> eldest) {

@@ -27,7 +27,8 @@ import org.sparsetransfer.jobs.tables.ResultTable;
 
 /**
  * Fine-tunes every checkpoint of the config on every task, in every regime, for every seed:
- * one Spark task per run, all runs in one Spark job spread over the executors. A task reads
+ * one Spark task per full-transfer run and per checkpoint and task of linear transfer (whose
+ * seeds share the frozen features), all in one Spark job spread over the executors. A task reads
  * its checkpoint and its task's images from the tables' data files itself (nothing but file
  * paths goes through the driver), and each run's row is merged into the results table as soon
  * as its task succeeds, keyed so that a retried task or a rerun replaces rather than adds.
@@ -51,6 +52,12 @@ public final class TransferStage {
 
     /** What one run produced, and on which device. */
     public record RunResult(Run run, TransferExperiment.Outcome outcome, String device) implements Serializable {}
+
+    /**
+     * A Spark task's runs: one full-transfer run, or the pending seeds of one checkpoint's
+     * linear transfer to one task, which share the frozen backbone's features (extracted once).
+     */
+    public record Shard(List<Run> runs) implements Serializable {}
 
     public void run(StageContext ctx) {
         ctx.describe(NAME, "planning transfer runs");
@@ -99,12 +106,15 @@ public final class TransferStage {
             todo.add(new Run(todo.size(), source, p.task(), files, p.regime(), p.seed(),
                     runConfig(config, source, p.task(), p.regime(), p.seed()), config.fault.failFirstTransferAttempt && todo.isEmpty()));
         }
-        StageContext.log(NAME, String.format("%d runs, one Spark task each: %d checkpoints x tasks %s x regimes %s x seeds %s",
-                todo.size(), checkpoints.size(), config.transfer.tasks, config.transfer.regimes, config.transfer.seeds));
+        List<Shard> shards = shards(todo);
+        StageContext.log(NAME, String.format("%d runs in %d Spark tasks (a linear run's seeds share one): %d checkpoints x tasks %s "
+                + "x regimes %s x seeds %s", todo.size(), shards.size(), checkpoints.size(), config.transfer.tasks,
+                config.transfer.regimes, config.transfer.seeds));
         ctx.describe(NAME, todo.size() + " transfer runs");
         long start = System.nanoTime();
         int[] stored = {0};
-        TrainingJobs.stream(ctx.jsc(), NAME, todo, TransferStage::execute, results -> {
+        TrainingJobs.stream(ctx.jsc(), NAME, shards, TransferStage::execute, shardResults -> {
+            List<RunResult> results = shardResults.stream().flatMap(List::stream).toList();
             TrainingJobs.persist(results.size(), () -> ctx.results().write(results.stream().map(r -> row(r, settings, ctx.config())).toList()));
             for (RunResult r : results) {
                 TransferExperiment.Outcome o = r.outcome();
@@ -113,6 +123,16 @@ public final class TransferStage {
             }
         });
         StageContext.log(NAME, String.format("%d runs finished in %.1f s", todo.size(), (System.nanoTime() - start) / 1e9));
+    }
+
+    /** One shard per full run, and one per checkpoint and task for the linear runs (their seeds). */
+    static List<Shard> shards(List<Run> runs) {
+        Map<List<Object>, List<Run>> groups = new LinkedHashMap<>();
+        for (Run run : runs) {
+            List<Object> key = run.regime() == Regime.LINEAR ? List.of(run.source().id(), run.task()) : List.of(run.index());
+            groups.computeIfAbsent(key, k -> new ArrayList<>()).add(run);
+        }
+        return groups.values().stream().map(Shard::new).toList();
     }
 
     /** The config a run trains with: the experiment's, or for a run that {@code fault.diverge_transfer} selects, a copy with a NaN learning rate. */
@@ -149,26 +169,32 @@ public final class TransferStage {
         return ids.stream().map(found::get).toList();
     }
 
-    /** Runs on an executor: reads its inputs from the tables' files (cached per JVM) and trains. */
-    private static RunResult execute(Run run) throws Exception {
-        String tag = NAME + " " + run.describe();
-        CheckpointCodec.Decoded upstream = ExecutorCache.get(run.source().location(),
-                () -> CheckpointTable.read(run.source().location()));
-        ImageSet train = split(run, "train");
-        ImageSet test = split(run, "test");
-        var device = Devices.forTask();
-        StageContext.log(tag, "on " + device + ", " + train.size() + " training and " + test.size() + " test images");
-        // The seeds of one checkpoint and task that land on this executor extract the linear features once.
-        FeatureCache features = extract -> ExecutorCache.get(List.of("features", run.source().location(), run.task(), run.taskFiles()), extract);
-        TransferExperiment.Outcome outcome = new TransferExperiment(run.config(), device).run(upstream.weights(), upstream.mask(),
-                new TaskRegistry.Splits(train, null, test), run.regime(), run.seed(), features, line -> StageContext.log(tag, line));
-        TaskContext task = TaskContext.get();
-        if (run.failFirstAttempt() && task != null && task.attemptNumber() == 0) {
-            StageContext.log(tag, "fault.fail_first_transfer_attempt: failing attempt 0 of this run after it trained");
-            throw new IllegalStateException("fault.fail_first_transfer_attempt: failing attempt 0 of " + run.describe()
-                    + " after it trained");
+    /**
+     * Runs on an executor: reads its inputs from the tables' files (cached per JVM) and trains
+     * the shard's runs in order, the linear ones on features extracted once for the shard.
+     */
+    private static ArrayList<RunResult> execute(Shard shard) throws Exception {
+        FeatureCache features = FeatureCache.holdingOne();
+        ArrayList<RunResult> results = new ArrayList<>();
+        for (Run run : shard.runs()) {
+            String tag = NAME + " " + run.describe();
+            CheckpointCodec.Decoded upstream = ExecutorCache.get(run.source().location(),
+                    () -> CheckpointTable.read(run.source().location()));
+            ImageSet train = split(run, "train");
+            ImageSet test = split(run, "test");
+            var device = Devices.forTask();
+            StageContext.log(tag, "on " + device + ", " + train.size() + " training and " + test.size() + " test images");
+            TransferExperiment.Outcome outcome = new TransferExperiment(run.config(), device).run(upstream.weights(), upstream.mask(),
+                    new TaskRegistry.Splits(train, null, test), run.regime(), run.seed(), features, line -> StageContext.log(tag, line));
+            TaskContext task = TaskContext.get();
+            if (run.failFirstAttempt() && task != null && task.attemptNumber() == 0) {
+                StageContext.log(tag, "fault.fail_first_transfer_attempt: failing attempt 0 of this run after it trained");
+                throw new IllegalStateException("fault.fail_first_transfer_attempt: failing attempt 0 of " + run.describe()
+                        + " after it trained");
+            }
+            results.add(new RunResult(run, outcome, device.toString()));
         }
-        return new RunResult(run, outcome, device.toString());
+        return results;
     }
 
     private static ImageSet split(Run run, String split) throws Exception {
