@@ -44,10 +44,5 @@ public interface FeatureCache {
         TensorData upload(NDManager manager) {
             return TrainingData.of(manager.create(values, new Shape(labels.length, dimension)), labels, numClasses);
         }
-
-        /** Heap bytes held, for cache accounting. */
-        long bytes() {
-            return 4L * values.length + 4L * labels.length;
-        }
     }
 }

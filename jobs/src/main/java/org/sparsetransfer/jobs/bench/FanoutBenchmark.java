@@ -1,7 +1,5 @@
 package org.sparsetransfer.jobs.bench;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -49,11 +47,7 @@ final class FanoutBenchmark implements Benchmark {
             env.put("BENCH_WORK", work.resolve("warehouse").toString());
             String config = "conf/tiny.yaml";
             if (quick) {
-                Path micro = work.resolve("bench-micro.yaml");
-                try (InputStream in = getClass().getClassLoader().getResourceAsStream(PipelineBenchmark.MICRO_CONFIG)) {
-                    Files.copy(in, micro);
-                }
-                env.put("FANOUT_CONFIG", micro.toString());
+                env.put("FANOUT_CONFIG", PipelineBenchmark.micro(work).toString());
                 config = "`" + PipelineBenchmark.MICRO_CONFIG + "`";
             }
             Path log = work.resolve("fanout.log");

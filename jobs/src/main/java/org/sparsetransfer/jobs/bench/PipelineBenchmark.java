@@ -67,7 +67,8 @@ final class PipelineBenchmark implements Benchmark {
         }
     }
 
-    private static Path micro(Path work) throws IOException {
+    /** The micro pipeline's config, written into {@code work}. */
+    static Path micro(Path work) throws IOException {
         Path config = work.resolve("bench-micro.yaml");
         try (InputStream in = PipelineBenchmark.class.getClassLoader().getResourceAsStream(MICRO_CONFIG)) {
             Files.copy(in, config);
