@@ -174,18 +174,19 @@ public final class TransferStage {
      * the shard's runs in order, the linear ones on features extracted once for the shard.
      */
     private static ArrayList<RunResult> execute(Shard shard) throws Exception {
+        // A shard's runs share their checkpoint and task: read them, and pick the device, once.
+        Run first = shard.runs().get(0);
+        CheckpointCodec.Decoded upstream = ExecutorCache.get(first.source().location(),
+                () -> CheckpointTable.read(first.source().location()));
+        TaskRegistry.Splits splits = new TaskRegistry.Splits(split(first, "train"), null, split(first, "test"));
+        var device = Devices.forTask();
         FeatureCache features = FeatureCache.holdingOne();
         ArrayList<RunResult> results = new ArrayList<>();
         for (Run run : shard.runs()) {
             String tag = NAME + " " + run.describe();
-            CheckpointCodec.Decoded upstream = ExecutorCache.get(run.source().location(),
-                    () -> CheckpointTable.read(run.source().location()));
-            ImageSet train = split(run, "train");
-            ImageSet test = split(run, "test");
-            var device = Devices.forTask();
-            StageContext.log(tag, "on " + device + ", " + train.size() + " training and " + test.size() + " test images");
+            StageContext.log(tag, "on " + device + ", " + splits.train().size() + " training and " + splits.test().size() + " test images");
             TransferExperiment.Outcome outcome = new TransferExperiment(run.config(), device).run(upstream.weights(), upstream.mask(),
-                    new TaskRegistry.Splits(train, null, test), run.regime(), run.seed(), features, line -> StageContext.log(tag, line));
+                    splits, run.regime(), run.seed(), features, line -> StageContext.log(tag, line));
             TaskContext task = TaskContext.get();
             if (run.failFirstAttempt() && task != null && task.attemptNumber() == 0) {
                 StageContext.log(tag, "fault.fail_first_transfer_attempt: failing attempt 0 of this run after it trained");
