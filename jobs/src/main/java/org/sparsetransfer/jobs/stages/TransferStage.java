@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.apache.commons.lang3.SerializationUtils;
 import org.apache.spark.TaskContext;
 import org.apache.spark.sql.Row;
@@ -30,8 +29,9 @@ import org.sparsetransfer.jobs.tables.ResultTable;
  * one Spark task per full-transfer run and per checkpoint and task of linear transfer (whose
  * seeds share the frozen features), all in one Spark job spread over the executors. A task reads
  * its checkpoint and its task's images from the tables' data files itself (nothing but file
- * paths goes through the driver), and each run's row is merged into the results table as soon
- * as its task succeeds, keyed so that a retried task or a rerun replaces rather than adds.
+ * paths goes through the driver), and each run's row is stored in the results table soon after
+ * its task succeeds (batched, see {@link ResultTable.Writer}), keyed so that a rerun replaces
+ * rather than adds.
  * Runs already recorded as successful are skipped. The dense checkpoint is always included:
  * it is every table's baseline.
  */
@@ -69,7 +69,7 @@ public final class TransferStage {
                     + "delete its rows from " + ctx.warehouse().checkpoints() + " and rerun upstream and prune to rebuild it");
         }
         String settings = ctx.ids().transferSettingsHash();
-        Set<String> done = ctx.results().completed(settings);
+        Map<String, String> recorded = ctx.results().statuses(settings);
         List<Regime> regimes = config.transfer.regimes.stream().map(r -> Regime.parse(r, "transfer.regimes")).toList();
 
         // The runs without a successful result; where their inputs live is resolved only if there are any.
@@ -81,7 +81,7 @@ public final class TransferStage {
                 for (Regime regime : regimes) {
                     for (long seed : config.transfer.seeds) {
                         total++;
-                        if (!done.contains(ResultTable.key(checkpoint.id(), task, regime.key(), seed))) {
+                        if (!"ok".equals(recorded.get(ResultTable.key(checkpoint.id(), task, regime.key(), seed)))) {
                             pending.add(new Pending(checkpoint, task, regime, seed));
                         }
                     }
@@ -113,9 +113,10 @@ public final class TransferStage {
         ctx.describe(NAME, todo.size() + " transfer runs");
         long start = System.nanoTime();
         int[] stored = {0};
+        ResultTable.Writer writer = ctx.results().writer(recorded.keySet());
         TrainingJobs.stream(ctx.jsc(), NAME, shards, TransferStage::execute, shardResults -> {
             List<RunResult> results = shardResults.stream().flatMap(List::stream).toList();
-            TrainingJobs.persist(results.size(), () -> ctx.results().write(results.stream().map(r -> row(r, settings, ctx.config())).toList()));
+            TrainingJobs.persist(results.size(), () -> writer.write(results.stream().map(r -> row(r, settings, ctx.config())).toList()));
             for (RunResult r : results) {
                 TransferExperiment.Outcome o = r.outcome();
                 StageContext.log(NAME, String.format("%d/%d stored: %s on %s: %s", ++stored[0], todo.size(), r.run().describe(),

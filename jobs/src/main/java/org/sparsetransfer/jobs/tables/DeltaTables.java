@@ -46,20 +46,37 @@ public final class DeltaTables {
      */
     public static void merge(SparkSession spark, String path, StructType schema, Dataset<Row> rows, List<String> keys) {
         String on = keys.stream().map(k -> "t." + k + " = s." + k).collect(Collectors.joining(" AND "));
+        retryingConflicts(path, "merge", () -> ensure(spark, path, schema).as("t")
+                .merge(rows.as("s"), on)
+                .whenMatched().updateAll()
+                .whenNotMatched().insertAll()
+                .execute());
+    }
+
+    /**
+     * Appends {@code rows}: one commit that neither reads nor rewrites the table's files, so far
+     * cheaper than {@link #merge}, which joins the rows with the whole table.
+     * Only for rows whose keys the caller knows are absent; a failed commit adds nothing, and a
+     * conflict (only the table's creation by another run) is retried.
+     */
+    public static void append(SparkSession spark, String path, StructType schema, Dataset<Row> rows) {
+        retryingConflicts(path, "append", () -> {
+            ensure(spark, path, schema);
+            rows.write().format("delta").mode("append").save(path);
+        });
+    }
+
+    private static void retryingConflicts(String path, String operation, Runnable write) {
         for (int attempt = 1; ; attempt++) {
             try {
-                ensure(spark, path, schema).as("t")
-                        .merge(rows.as("s"), on)
-                        .whenMatched().updateAll()
-                        .whenNotMatched().insertAll()
-                        .execute();
+                write.run();
                 return;
             } catch (DeltaConcurrentModificationException conflict) {
                 if (attempt == WRITE_ATTEMPTS) {
                     throw conflict;
                 }
-                LOG.warn("{} was written concurrently by another run ({}); retrying the merge, attempt {} of {}",
-                        path, conflict.getClass().getSimpleName(), attempt + 1, WRITE_ATTEMPTS);
+                LOG.warn("{} was written concurrently by another run ({}); retrying the {}, attempt {} of {}",
+                        path, conflict.getClass().getSimpleName(), operation, attempt + 1, WRITE_ATTEMPTS);
                 backOff(attempt);
             }
         }

@@ -3,7 +3,9 @@ package org.sparsetransfer.jobs.tables;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.spark.sql.Dataset;
@@ -13,8 +15,9 @@ import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 /**
- * Transfer results: one row per (checkpoint, settings, task, regime, seed). Written by MERGE on
- * that key, so a retried task or a rerun replaces its row instead of adding one.
+ * Transfer results: one row per (checkpoint, settings, task, regime, seed). A {@link Writer}
+ * appends the rows of runs the table has no row for and merges on that key the others, so a
+ * rerun replaces a run's row instead of adding one.
  */
 public final class ResultTable {
     public static final List<String> KEY = List.of("checkpoint_id", "settings_hash", "task", "regime", "seed");
@@ -53,18 +56,52 @@ public final class ResultTable {
         this.version = version;
     }
 
-    public void write(List<Row> rows) {
-        if (!rows.isEmpty()) {
-            DeltaTables.merge(spark, path, SCHEMA, spark.createDataFrame(rows, SCHEMA), KEY);
+    /**
+     * A writer for one run of the transfer stage, given the keys (see {@link #key}) the table held
+     * when the run planned its work, as {@link #statuses} returned them.
+     */
+    public Writer writer(Set<String> recorded) {
+        return new Writer(new HashSet<>(recorded));
+    }
+
+    /**
+     * Stores result rows. A row whose key the table does not hold is appended: a commit that
+     * reads no table files, where a MERGE joins every batch with the whole table and cost a
+     * transfer stage's driver half its CPU. A row whose key it holds (a failed run retried, or a
+     * key this writer stored before) is merged, replacing that row. Appending is safe because a
+     * run of the transfer stage is the only writer of its keys: the warehouse's transfer lock
+     * ({@link WarehouseLock}) keeps a second run out, and Spark hands each task's result over once.
+     */
+    public final class Writer {
+        private final Set<String> recorded;
+
+        private Writer(Set<String> recorded) {
+            this.recorded = recorded;
+        }
+
+        public void write(List<Row> rows) {
+            Map<Boolean, List<Row>> known = rows.stream().collect(Collectors.partitioningBy(r -> recorded.contains(key(r))));
+            if (!known.get(false).isEmpty()) {
+                DeltaTables.append(spark, path, SCHEMA, spark.createDataFrame(known.get(false), SCHEMA));
+            }
+            if (!known.get(true).isEmpty()) {
+                DeltaTables.merge(spark, path, SCHEMA, spark.createDataFrame(known.get(true), SCHEMA), KEY);
+            }
+            rows.forEach(r -> recorded.add(key(r)));
         }
     }
 
-    /** Keys "checkpoint|task|regime|seed" of successful runs under {@code settingsHash}. */
-    public Set<String> completed(String settingsHash) {
-        return table().where(col("settings_hash").equalTo(lit(settingsHash)).and(col("status").equalTo(lit("ok"))))
-                .select("checkpoint_id", "task", "regime", "seed").collectAsList().stream()
-                .map(r -> key(r.getString(0), r.getString(1), r.getString(2), r.getLong(3)))
-                .collect(Collectors.toSet());
+    /** The status ("ok" or "failed") of every run recorded under {@code settingsHash}, by {@link #key}. */
+    public Map<String, String> statuses(String settingsHash) {
+        return table().where(col("settings_hash").equalTo(lit(settingsHash)))
+                .select("checkpoint_id", "task", "regime", "seed", "status").collectAsList().stream()
+                .collect(Collectors.toMap(r -> key(r.getString(0), r.getString(1), r.getString(2), r.getLong(3)),
+                        r -> r.getString(4), (a, b) -> "ok".equals(a) ? a : b));
+    }
+
+    /** A result row's key. */
+    static String key(Row row) {
+        return key(row.getString(0), row.getString(2), row.getString(3), row.getLong(4));
     }
 
     public static String key(String checkpointId, String task, String regime, long seed) {
