@@ -99,7 +99,7 @@ public final class ResultTable {
                         r -> r.getString(4), (a, b) -> "ok".equals(a) ? a : b));
     }
 
-    /** A result row's key. */
+    /** A result row's key; the row's columns are in {@link #SCHEMA}'s order. */
     static String key(Row row) {
         return key(row.getString(0), row.getString(2), row.getString(3), row.getLong(4));
     }
