@@ -31,6 +31,7 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.apache.spark.sql.SparkSession;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.jobs.tables.ResultTable;
 import org.sparsetransfer.jobs.tables.RunTable;
 import org.sparsetransfer.jobs.tables.Warehouse;
 import org.sparsetransfer.core.task.TaskRegistry;
@@ -142,11 +143,11 @@ public final class ReportStage {
                         .and(col("regime").isin(t.regimes.toArray()))
                         .and(col("seed").isin(t.seeds.toArray())));
         List<Row> grouped = results.groupBy("method", "sparsity", "regime", "task", "metric")
-                .agg(avg(when(col("status").equalTo("ok"), col("value"))).as("mean"),
-                        stddev_samp(when(col("status").equalTo("ok"), col("value"))).as("std"),
-                        sum(when(col("status").equalTo("ok"), 1).otherwise(0)).as("n_seeds"),
+                .agg(avg(when(col("status").equalTo(ResultTable.OK), col("value"))).as("mean"),
+                        stddev_samp(when(col("status").equalTo(ResultTable.OK), col("value"))).as("std"),
+                        sum(when(col("status").equalTo(ResultTable.OK), 1).otherwise(0)).as("n_seeds"),
                         count(lit(1)).as("n_runs"),
-                        collect_list(when(col("status").equalTo("ok"), col("value"))).as("values"))
+                        collect_list(when(col("status").equalTo(ResultTable.OK), col("value"))).as("values"))
                 .collectAsList();
         Map<String, Double> denseMeans = new LinkedHashMap<>();
         Map<String, double[]> denseValues = new LinkedHashMap<>();

@@ -81,7 +81,7 @@ public final class TransferStage {
                 for (Regime regime : regimes) {
                     for (long seed : config.transfer.seeds) {
                         total++;
-                        if (!"ok".equals(recorded.get(ResultTable.key(checkpoint.id(), task, regime.key(), seed)))) {
+                        if (!ResultTable.OK.equals(recorded.get(ResultTable.key(checkpoint.id(), task, regime.key(), seed)))) {
                             pending.add(new Pending(checkpoint, task, regime, seed));
                         }
                     }
@@ -182,13 +182,13 @@ public final class TransferStage {
         TaskRegistry.Splits splits = new TaskRegistry.Splits(split(first, "train"), null, split(first, "test"));
         var device = Devices.forTask();
         FeatureCache features = FeatureCache.holdingOne();
+        TaskContext task = TaskContext.get();
         ArrayList<RunResult> results = new ArrayList<>();
         for (Run run : shard.runs()) {
             String tag = NAME + " " + run.describe();
             StageContext.log(tag, "on " + device + ", " + splits.train().size() + " training and " + splits.test().size() + " test images");
             TransferExperiment.Outcome outcome = new TransferExperiment(run.config(), device).run(upstream.weights(), upstream.mask(),
                     splits, run.regime(), run.seed(), features, line -> StageContext.log(tag, line));
-            TaskContext task = TaskContext.get();
             if (run.failFirstAttempt() && task != null && task.attemptNumber() == 0) {
                 StageContext.log(tag, "fault.fail_first_transfer_attempt: failing attempt 0 of this run after it trained");
                 throw new IllegalStateException("fault.fail_first_transfer_attempt: failing attempt 0 of " + run.describe()
@@ -211,7 +211,7 @@ public final class TransferStage {
         boolean ok = o.error() == null;
         return RowFactory.create(run.source().id(), settings, run.task(), run.regime().key(), run.seed(), run.source().method(),
                 run.source().targetSparsity(), run.source().actualSparsity(), metric.key(), ok ? metric.percent(o.scores()) : null,
-                ok ? 100 * o.scores().top1() : null, ok ? 100 * o.scores().meanPerClass() : null, ok ? "ok" : "failed", o.error(),
+                ok ? 100 * o.scores().top1() : null, ok ? 100 * o.scores().meanPerClass() : null, ok ? ResultTable.OK : ResultTable.FAILED, o.error(),
                 o.steps(), o.wallSeconds(), result.device(), new Timestamp(System.currentTimeMillis()));
     }
 }

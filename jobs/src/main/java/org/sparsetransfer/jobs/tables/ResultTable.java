@@ -20,6 +20,9 @@ import org.apache.spark.sql.types.StructType;
  * rerun replaces a run's row instead of adding one.
  */
 public final class ResultTable {
+    /** The {@code status} of a run that finished with scores, and of one that did not (its {@code error} says why). */
+    public static final String OK = "ok";
+    public static final String FAILED = "failed";
     public static final List<String> KEY = List.of("checkpoint_id", "settings_hash", "task", "regime", "seed");
     public static final StructType SCHEMA = new StructType()
             .add("checkpoint_id", DataTypes.StringType, false)
@@ -91,12 +94,12 @@ public final class ResultTable {
         }
     }
 
-    /** The status ("ok" or "failed") of every run recorded under {@code settingsHash}, by {@link #key}. */
+    /** The status ({@link #OK} or {@link #FAILED}) of every run recorded under {@code settingsHash}, by {@link #key}. */
     public Map<String, String> statuses(String settingsHash) {
         return table().where(col("settings_hash").equalTo(lit(settingsHash)))
                 .select("checkpoint_id", "task", "regime", "seed", "status").collectAsList().stream()
                 .collect(Collectors.toMap(r -> key(r.getString(0), r.getString(1), r.getString(2), r.getLong(3)),
-                        r -> r.getString(4), (a, b) -> "ok".equals(a) ? a : b));
+                        r -> r.getString(4), (a, b) -> OK.equals(a) ? a : b));
     }
 
     /** A result row's key; the row's columns are in {@link #SCHEMA}'s order. */
