@@ -2,9 +2,14 @@ package org.sparsetransfer.jobs.tables;
 
 import io.delta.exceptions.DeltaConcurrentModificationException;
 import io.delta.tables.DeltaTable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.stream.Collectors;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.SparkThrowable;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -16,6 +21,9 @@ import org.slf4j.LoggerFactory;
 public final class DeltaTables {
     /** Attempts of a write that meets concurrent writers (runs of other parts of the warehouse). */
     static final int WRITE_ATTEMPTS = 8;
+    /** Delta's errors for a table whose {@code _delta_log} folder exists but has no commit yet. */
+    private static final Set<String> CREATION_IN_PROGRESS =
+            Set.of("DELTA_CREATE_TABLE_WITH_NON_EMPTY_LOCATION", "DELTA_TABLE_NOT_FOUND");
     private static final Logger LOG = LoggerFactory.getLogger(DeltaTables.class);
 
     private DeltaTables() {}
@@ -24,14 +32,47 @@ public final class DeltaTables {
      * Creates the table at {@code path} with {@code schema} unless it exists. Deletion vectors
      * stay off so that a snapshot's data files hold exactly its rows (executors read them, see
      * {@link TableFiles}).
+     *
+     * <p>Two runs may create the same table at once. The second can then find the first's
+     * {@code _delta_log} folder before the first commit is in it. Delta then either takes the
+     * table for existing and fails to read it, or refuses to create a table in a non-empty
+     * location. Both cases wait a moment and try again, by when the first run has committed.
+     * A location that holds other files fails at once.
      */
     public static DeltaTable ensure(SparkSession spark, String path, StructType schema, String... partitionColumns) {
-        return DeltaTable.createIfNotExists(spark)
-                .location(path)
-                .addColumns(schema)
-                .property("delta.enableDeletionVectors", "false")
-                .partitionedBy(partitionColumns)
-                .execute();
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return DeltaTable.createIfNotExists(spark)
+                        .location(path)
+                        .addColumns(schema)
+                        .property("delta.enableDeletionVectors", "false")
+                        .partitionedBy(partitionColumns)
+                        .execute();
+            } catch (Exception e) { // Delta's AnalysisException is checked in Java's eyes but undeclared
+                if (!isCreationInProgress(spark, path, e)) {
+                    throw e;
+                }
+                if (attempt == WRITE_ATTEMPTS) {
+                    throw new IllegalStateException(path + " has a _delta_log folder but still no table in it. If no other run "
+                            + "is creating the table, the folder is left over from a creation that was killed: delete "
+                            + new Path(path, "_delta_log") + " and run again", e);
+                }
+                LOG.warn("{} is being created by another run; trying again, attempt {} of {}", path, attempt + 1, WRITE_ATTEMPTS);
+                backOff(attempt);
+            }
+        }
+    }
+
+    private static boolean isCreationInProgress(SparkSession spark, String path, Exception e) {
+        if (!(e instanceof SparkThrowable t) || !CREATION_IN_PROGRESS.contains(t.getCondition())) {
+            return false;
+        }
+        Path log = new Path(path, "_delta_log");
+        try {
+            return log.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(log);
+        } catch (IOException io) {
+            throw new UncheckedIOException("Checking " + log + " failed", io);
+        }
     }
 
     public static boolean exists(SparkSession spark, String path) {

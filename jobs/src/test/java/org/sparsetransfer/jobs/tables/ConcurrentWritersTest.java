@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -81,6 +82,47 @@ class ConcurrentWritersTest {
             assertEquals(writers * batches, spark.read().format("delta").load(path).count());
         } finally {
             pool.shutdownNow();
+            spark.stop();
+        }
+    }
+
+    /**
+     * Replays the race the test above hits only now and then: another run has made the table's
+     * {@code _delta_log} folder but not yet committed to it, so Delta refuses to create the table
+     * there. The write waits for that run's commit; a location holding other files fails at once.
+     */
+    @Test
+    void aTableAnotherRunIsCreatingIsWaitedForButAForeignLocationFails() throws Exception {
+        StructType schema = new StructType().add("id", DataTypes.StringType);
+        Path target = out.resolve("shared");
+        Path elsewhere = out.resolve("elsewhere");
+        Path foreign = out.resolve("foreign");
+        SparkSession spark = SparkSessions.create("creation-race", "local[1]", out);
+        ExecutorService otherRun = Executors.newSingleThreadExecutor();
+        try {
+            DeltaTables.ensure(spark, elsewhere.toString(), schema);
+            Path firstCommit = elsewhere.resolve("_delta_log").resolve("00000000000000000000.json");
+            Files.createDirectories(target.resolve("_delta_log"));
+            Future<?> commits = otherRun.submit(() -> {
+                Thread.sleep(400);
+                return Files.copy(firstCommit, target.resolve("_delta_log").resolve(firstCommit.getFileName()));
+            });
+
+            Row row = RowFactory.create("a");
+            DeltaTables.merge(spark, target.toString(), schema, spark.createDataFrame(List.of(row), schema), List.of("id"));
+            commits.get();
+            assertEquals(List.of(row), spark.read().format("delta").load(target.toString()).collectAsList());
+            // It committed after the other run's creation, not in place of it.
+            assertEquals(2, DeltaTables.version(spark, target.toString()) + 1);
+
+            Files.createDirectories(foreign);
+            Files.writeString(foreign.resolve("notes.txt"), "not a table");
+            long start = System.nanoTime();
+            Exception refused = assertThrows(Exception.class, () -> DeltaTables.ensure(spark, foreign.toString(), schema));
+            assertTrue(refused.getMessage().contains(foreign + "` is not a Delta table"), refused.getMessage());
+            assertTrue(System.nanoTime() - start < 2_000_000_000L, "a foreign location is refused without retries");
+        } finally {
+            otherRun.shutdownNow();
             spark.stop();
         }
     }
