@@ -37,9 +37,15 @@ public final class DeltaTables {
      * {@code _delta_log} folder before the first commit is in it. Delta then either takes the
      * table for existing and fails to read it, or refuses to create a table in a non-empty
      * location. Both cases wait a moment and try again, by when the first run has committed.
-     * A location that holds other files fails at once.
+     * A location that holds other files fails at once; a folder still without a commit after
+     * the last attempt (a creation that was killed) fails with an error naming it.
      */
     public static DeltaTable ensure(SparkSession spark, String path, StructType schema, String... partitionColumns) {
+        return ensure(spark, path, schema, WRITE_ATTEMPTS, partitionColumns);
+    }
+
+    /** As {@link #ensure(SparkSession, String, StructType, String...)}, giving up after {@code attempts}. */
+    static DeltaTable ensure(SparkSession spark, String path, StructType schema, int attempts, String... partitionColumns) {
         for (int attempt = 1; ; attempt++) {
             try {
                 return DeltaTable.createIfNotExists(spark)
@@ -52,12 +58,12 @@ public final class DeltaTables {
                 if (!isCreationInProgress(spark, path, e)) {
                     throw e;
                 }
-                if (attempt == WRITE_ATTEMPTS) {
+                if (attempt == attempts) {
                     throw new IllegalStateException(path + " has a _delta_log folder but still no table in it. If no other run "
                             + "is creating the table, the folder is left over from a creation that was killed: delete "
                             + new Path(path, "_delta_log") + " and run again", e);
                 }
-                LOG.warn("{} is being created by another run; trying again, attempt {} of {}", path, attempt + 1, WRITE_ATTEMPTS);
+                LOG.warn("{} is being created by another run; trying again, attempt {} of {}", path, attempt + 1, attempts);
                 backOff(attempt);
             }
         }

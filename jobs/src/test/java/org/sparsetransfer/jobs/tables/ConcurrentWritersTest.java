@@ -1,5 +1,6 @@
 package org.sparsetransfer.jobs.tables;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -89,10 +90,11 @@ class ConcurrentWritersTest {
     /**
      * Replays the race the test above hits only now and then: another run has made the table's
      * {@code _delta_log} folder but not yet committed to it, so Delta refuses to create the table
-     * there. The write waits for that run's commit; a location holding other files fails at once.
+     * there. The write waits for that run's commit; a location holding other files fails at once,
+     * and a creation that never commits is named with its fix.
      */
     @Test
-    void aTableAnotherRunIsCreatingIsWaitedForButAForeignLocationFails() throws Exception {
+    void aTableAnotherRunIsCreatingIsWaitedForButForeignOrStaleLocationsFail() throws Exception {
         StructType schema = new StructType().add("id", DataTypes.StringType);
         Path target = out.resolve("shared");
         Path elsewhere = out.resolve("elsewhere");
@@ -117,10 +119,17 @@ class ConcurrentWritersTest {
 
             Files.createDirectories(foreign);
             Files.writeString(foreign.resolve("notes.txt"), "not a table");
-            long start = System.nanoTime();
             Exception refused = assertThrows(Exception.class, () -> DeltaTables.ensure(spark, foreign.toString(), schema));
+            // Delta's own error, not the one after retries, and nothing written beside the foreign file.
             assertTrue(refused.getMessage().contains(foreign + "` is not a Delta table"), refused.getMessage());
-            assertTrue(System.nanoTime() - start < 2_000_000_000L, "a foreign location is refused without retries");
+            assertArrayEquals(new String[] {"notes.txt"}, foreign.toFile().list());
+
+            // A creation killed before its commit leaves an empty _delta_log: after the retries, the fix is named.
+            Path killed = out.resolve("killed");
+            Files.createDirectories(killed.resolve("_delta_log"));
+            IllegalStateException stale = assertThrows(IllegalStateException.class,
+                    () -> DeltaTables.ensure(spark, killed.toString(), schema, 2));
+            assertTrue(stale.getMessage().contains("delete " + killed.resolve("_delta_log") + " and run again"), stale.getMessage());
         } finally {
             otherRun.shutdownNow();
             spark.stop();
