@@ -46,6 +46,7 @@ public final class DeltaTables {
 
     /** As {@link #ensure(SparkSession, String, StructType, String...)}, giving up after {@code attempts}. */
     static DeltaTable ensure(SparkSession spark, String path, StructType schema, int attempts, String... partitionColumns) {
+        Path log = new Path(path, "_delta_log");
         for (int attempt = 1; ; attempt++) {
             try {
                 return DeltaTable.createIfNotExists(spark)
@@ -55,13 +56,13 @@ public final class DeltaTables {
                         .partitionedBy(partitionColumns)
                         .execute();
             } catch (Exception e) { // Delta's AnalysisException is checked in Java's eyes but undeclared
-                if (!isCreationInProgress(spark, path, e)) {
+                if (!isCreationInProgress(spark, log, e)) {
                     throw e;
                 }
                 if (attempt == attempts) {
                     throw new IllegalStateException(path + " has a _delta_log folder but still no table in it. If no other run "
                             + "is creating the table, the folder is left over from a creation that was killed: delete "
-                            + new Path(path, "_delta_log") + " and run again", e);
+                            + log + " and run again", e);
                 }
                 LOG.warn("{} is being created by another run; trying again, attempt {} of {}", path, attempt + 1, attempts);
                 backOff(attempt);
@@ -69,11 +70,11 @@ public final class DeltaTables {
         }
     }
 
-    private static boolean isCreationInProgress(SparkSession spark, String path, Exception e) {
+    /** Whether {@code e} is Delta failing on a table whose {@code log} folder exists without a commit. */
+    private static boolean isCreationInProgress(SparkSession spark, Path log, Exception e) {
         if (!(e instanceof SparkThrowable t) || !CREATION_IN_PROGRESS.contains(t.getCondition())) {
             return false;
         }
-        Path log = new Path(path, "_delta_log");
         try {
             return log.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(log);
         } catch (IOException io) {
