@@ -12,10 +12,13 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.sparsetransfer.core.InvalidInputException;
@@ -40,6 +43,10 @@ public final class ConfigLoader {
     }
 
     public static ExperimentConfig load(Path file) {
+        if (Files.isDirectory(file)) {
+            throw new InvalidInputException("Config " + file + " is a directory, not a file; pass a YAML file with --config, "
+                    + "e.g. conf/demo.yaml");
+        }
         if (!Files.isRegularFile(file)) {
             throw new InvalidInputException("Config file not found: " + file
                     + " (pass an existing YAML file with --config, e.g. conf/demo.yaml)");
@@ -68,8 +75,17 @@ public final class ConfigLoader {
         try {
             byte[] yaml = in.readAllBytes();
             ObjectMapper mapper = yamlMapper();
+            JsonNode tree = mapper.readTree(yaml);
+            if (tree == null || tree.isMissingNode() || tree.isNull()) {
+                throw new InvalidInputException("Config " + source + " is empty; write the keys it changes (e.g. name: my-experiment), "
+                        + "or use {} for the defaults");
+            }
+            if (!tree.isObject()) {
+                throw new InvalidInputException("Config " + source + " is not a mapping of key: value pairs at the top level (it is "
+                        + tree.getNodeType().toString().toLowerCase(Locale.ROOT) + ")");
+            }
             // Jackson silently ignores a scalar where a merged section belongs: check shapes first.
-            checkSections(mapper.readTree(yaml), ExperimentConfig.class, "", source);
+            checkSections(tree, ExperimentConfig.class, "", source);
             config = mapper.readValue(yaml, ExperimentConfig.class);
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream()
@@ -85,11 +101,41 @@ public final class ConfigLoader {
         } catch (IOException e) {
             throw new InvalidInputException("Cannot read config " + source + ": " + e.getMessage(), e);
         }
-        if (config == null) {
-            throw new InvalidInputException("Config " + source + " is empty");
-        }
         validate(config, source);
         return config;
+    }
+
+    /**
+     * No list of the config, in any section, holds a value twice: a repeated method, sparsity,
+     * task, regime or seed would be trained twice and counted twice in the statistics. Values
+     * compare as their YAML values do (0.8 and 0.80 are one sparsity).
+     */
+    private static void noRepeatedValues(Object section, String prefix, String source) {
+        ObjectMapper json = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
+        for (Field field : section.getClass().getFields()) {
+            if (Modifier.isStatic(field.getModifiers())) {
+                continue;
+            }
+            Object value;
+            try {
+                value = field.get(section);
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException(e);
+            }
+            String key = prefix + snake(field.getName());
+            if (value instanceof List<?> list) {
+                Set<JsonNode> seen = new HashSet<>();
+                for (Object element : list) {
+                    JsonNode node = json.valueToTree(element);
+                    if (!seen.add(node)) {
+                        throw bad(source, key, list, "each value once; " + node + " is listed twice, and a repeated value "
+                                + "would be run and counted twice");
+                    }
+                }
+            } else if (value != null && field.isAnnotationPresent(JsonMerge.class)) {
+                noRepeatedValues(value, key + ".", source);
+            }
+        }
     }
 
     /** Every {@code @JsonMerge} section present in the YAML must be a mapping. */
@@ -110,8 +156,9 @@ public final class ConfigLoader {
         }
     }
 
-    /** Checks every value a YAML type check cannot: ranges, names of methods, tasks and regimes. */
+    /** Checks every value a YAML type check cannot: repeats, ranges, names of methods, tasks and regimes. */
     public static void validate(ExperimentConfig c, String source) {
+        noRepeatedValues(c, "", source);
         boolean images = imageSource(c, source);
         Architecture architecture = Architecture.byName(c.model, c.data.images.imageSize);
         boolean rgb = architecture.inputShape(1).get(1) == 3;
@@ -274,6 +321,24 @@ public final class ConfigLoader {
         }
     }
 
+    private static void positive(String source, String key, int value) {
+        if (value <= 0) {
+            throw bad(source, key, value, "a positive number");
+        }
+    }
+
+    private static void nonNegative(String source, String key, int value) {
+        if (value < 0) {
+            throw bad(source, key, value, "zero or more");
+        }
+    }
+
+    private static void positive(String source, String key, float value) {
+        if (!(value > 0)) {
+            throw bad(source, key, value, "a positive number");
+        }
+    }
+
     private static void positive(String source, String key, double value) {
         if (!(value > 0)) {
             throw bad(source, key, value, "a positive number");
@@ -292,7 +357,7 @@ public final class ConfigLoader {
         }
     }
 
-    private static void momentum(String source, String key, double value) {
+    private static void momentum(String source, String key, float value) {
         if (!(value >= 0 && value < 1)) {
             throw bad(source, key, value, "a momentum in [0, 1)");
         }

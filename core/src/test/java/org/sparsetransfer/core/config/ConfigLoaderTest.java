@@ -63,6 +63,70 @@ class ConfigLoaderTest {
         parse("upstream:\n  pretrained: imported-small_cnn-0123\npruning:\n  methods: [dense, imp]\n  imp:\n    mode: lr_rewind\n");
     }
 
+    /**
+     * A valid value for each list of the config, by key: a list added to the config without a
+     * sample here fails this test, so every list is checked for repeats.
+     */
+    private static final java.util.Map<String, String> LIST_SAMPLES = java.util.Map.of(
+            "pruning.methods", "dense",
+            "pruning.sparsities", "0.8",
+            "transfer.tasks", "mnist",
+            "transfer.regimes", "linear",
+            "transfer.seeds", "5",
+            "fault.diverge_transfer", "{method: oneshot, task: mnist}");
+
+    @Test
+    void everyListOfTheConfigRefusesARepeatedValueNamingTheListAndTheValue() throws Exception {
+        java.util.Set<String> lists = new java.util.TreeSet<>();
+        collectLists(ExperimentConfig.class, "", lists);
+        assertEquals(new java.util.TreeSet<>(LIST_SAMPLES.keySet()), lists, "a sample value for every list of the config");
+        for (String key : lists) {
+            String sample = LIST_SAMPLES.get(key);
+            String[] path = key.split("\\.");
+            String yaml = path[0] + ":\n  " + path[1] + ": [" + sample + ", " + sample + "]\n";
+            String message = error(yaml);
+            assertTrue(message.startsWith("Bad value for " + key + " in test.yaml: ") && message.contains("is listed twice"),
+                    key + ": " + message);
+            parse(path[0] + ":\n  " + path[1] + ": [" + sample + "]\n"); // once is fine
+        }
+        String sparsity = error("pruning:\n  sparsities: [0.8, 0.9, 0.80]\n");
+        assertTrue(sparsity.contains("[0.8, 0.9, 0.8]") && sparsity.contains("0.8 is listed twice"), "0.80 is 0.8: " + sparsity);
+        String seeds = error("transfer:\n  seeds: [5, 6, 6]\n");
+        assertTrue(seeds.contains("6 is listed twice"), seeds);
+    }
+
+    /** The keys of every list field of a config section, recursively through its sub-sections. */
+    private static void collectLists(Class<?> type, String prefix, java.util.Set<String> out) {
+        for (java.lang.reflect.Field f : type.getFields()) {
+            if (java.lang.reflect.Modifier.isStatic(f.getModifiers())) {
+                continue;
+            }
+            String key = prefix + f.getName().replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(java.util.Locale.ROOT);
+            if (List.class.isAssignableFrom(f.getType())) {
+                out.add(key);
+            } else if (f.getType().getName().startsWith(ExperimentConfig.class.getName() + "$")) {
+                collectLists(f.getType(), key + ".", out);
+            }
+        }
+    }
+
+    @Test
+    void emptyDirectoryAndNonMappingConfigsSaySo(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        assertTrue(error("").startsWith("Config test.yaml is empty;"), error(""));
+        assertTrue(error("# only a comment\n").startsWith("Config test.yaml is empty;"));
+        assertTrue(error("- a\n- b\n").contains("is not a mapping of key: value pairs at the top level (it is array)"), error("- a\n"));
+        String directory = assertThrows(InvalidInputException.class, () -> ConfigLoader.load(dir)).getMessage();
+        assertTrue(directory.startsWith("Config " + dir + " is a directory, not a file;"), directory);
+    }
+
+    @Test
+    void numbersAreNamedAsWritten() {
+        String batch = error("upstream:\n  batch_size: 0\n");
+        assertEquals("Bad value for upstream.batch_size in test.yaml: 0; expected a positive number", batch);
+        assertEquals("Bad value for upstream.lr in test.yaml: -0.05; expected a positive number", error("upstream:\n  lr: -0.05\n"));
+        assertTrue(error("transfer:\n  momentum: 1.5\n").contains(": 1.5;"));
+    }
+
     @Test
     void missingFileIsNamed() {
         String message = assertThrows(InvalidInputException.class, () -> ConfigLoader.load(Path.of("/no/such/config.yaml"))).getMessage();
