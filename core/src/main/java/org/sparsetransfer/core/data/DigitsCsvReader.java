@@ -22,7 +22,7 @@ public final class DigitsCsvReader {
 
     public static ImageSet read(String name, Path csv) {
         List<String> lines = new ArrayList<>();
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(IdxReader.open(csv), StandardCharsets.US_ASCII))) {
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(IdxReader.open(csv).data(), StandardCharsets.US_ASCII))) {
             for (String line = reader.readLine(); line != null; line = reader.readLine()) {
                 if (!line.isBlank()) {
                     lines.add(line);

@@ -18,25 +18,32 @@ import org.sparsetransfer.core.InvalidInputException;
 public final class IdxReader {
     private static final int UBYTE_IMAGES = 0x803;
     private static final int UBYTE_LABELS = 0x801;
+    private static final int IMAGES_HEADER = 16;
+    private static final int LABELS_HEADER = 8;
+    /** The most bytes one Java array holds. */
+    private static final long MAX_ARRAY = Integer.MAX_VALUE - 8;
 
     private IdxReader() {}
 
     public static ImageSet read(String name, Path images, Path labels, int numClasses) {
         int[] labelValues = readLabels(labels);
-        try (DataInputStream in = open(images)) {
-            int magic = in.readInt();
+        try (Source in = open(images)) {
+            int magic = in.data().readInt();
             if (magic != UBYTE_IMAGES) {
                 throw corrupt(images, String.format("magic number 0x%08x, expected 0x%08x (IDX unsigned-byte images)",
                         magic, UBYTE_IMAGES));
             }
-            int count = in.readInt();
-            int rows = in.readInt();
-            int cols = in.readInt();
+            int count = in.data().readInt();
+            int rows = in.data().readInt();
+            int cols = in.data().readInt();
+            if (count < 0 || rows <= 0 || cols <= 0) {
+                throw corrupt(images, "its header gives " + count + " images of " + rows + "x" + cols + " pixels");
+            }
             if (count != labelValues.length) {
                 throw corrupt(images, count + " images but " + labels + " holds " + labelValues.length + " labels");
             }
-            byte[] pixels = new byte[Math.multiplyExact(Math.multiplyExact(count, rows), cols)];
-            in.readFully(pixels);
+            long bytes = (long) count * rows * cols;
+            byte[] pixels = in.payload(IMAGES_HEADER, bytes, count + " images of " + rows + "x" + cols + " pixels");
             return new ImageSet(name, rows, cols, numClasses, pixels, labelValues);
         } catch (EOFException e) {
             throw corrupt(images, "file is truncated");
@@ -46,15 +53,17 @@ public final class IdxReader {
     }
 
     private static int[] readLabels(Path labels) {
-        try (DataInputStream in = open(labels)) {
-            int magic = in.readInt();
+        try (Source in = open(labels)) {
+            int magic = in.data().readInt();
             if (magic != UBYTE_LABELS) {
                 throw corrupt(labels, String.format("magic number 0x%08x, expected 0x%08x (IDX unsigned-byte labels)",
                         magic, UBYTE_LABELS));
             }
-            int count = in.readInt();
-            byte[] raw = new byte[count];
-            in.readFully(raw);
+            int count = in.data().readInt();
+            if (count < 0) {
+                throw corrupt(labels, "its header gives " + count + " labels");
+            }
+            byte[] raw = in.payload(LABELS_HEADER, count, count + " labels");
             int[] values = new int[count];
             for (int i = 0; i < count; i++) {
                 values[i] = raw[i] & 0xFF;
@@ -67,7 +76,44 @@ public final class IdxReader {
         }
     }
 
-    static DataInputStream open(Path file) throws IOException {
+    /**
+     * An opened IDX file: its stream, and its length when it is stored uncompressed (-1 when
+     * gzipped, whose length says nothing about the content).
+     */
+    record Source(Path file, DataInputStream data, long length) implements AutoCloseable {
+        /**
+         * The {@code bytes} after a {@code header}-byte header, as the header claims them. The
+         * claim is checked before anything is allocated: against the file's length when it is
+         * known, and by reading in bounded chunks otherwise (a gzipped file), so that a damaged
+         * count ends in a clear error rather than a huge allocation.
+         */
+        byte[] payload(int header, long bytes, String claim) throws IOException {
+            if (length >= 0 && header + bytes != length) {
+                throw corrupt(file, (header + bytes > length ? "file is truncated: " : "") + "its header gives " + claim + " ("
+                        + bytes + " bytes after the " + header + "-byte header) but the file holds " + (length - header)
+                        + " bytes after it");
+            }
+            if (bytes > MAX_ARRAY) {
+                throw corrupt(file, "its header gives " + claim + ", " + bytes + " bytes, more than one array holds");
+            }
+            byte[] read = data.readNBytes((int) bytes); // grows in chunks as bytes arrive
+            if (read.length < bytes) {
+                throw corrupt(file, "file is truncated: its header gives " + claim + " (" + bytes + " bytes) but only "
+                        + read.length + " follow");
+            }
+            if (data.read() != -1) {
+                throw corrupt(file, "more data follows the " + claim + " its header gives");
+            }
+            return read;
+        }
+
+        @Override
+        public void close() throws IOException {
+            data.close();
+        }
+    }
+
+    static Source open(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new InvalidInputException("Dataset file not found: " + file
                     + " (run the data setup, or point the config's data paths at the files)");
@@ -78,7 +124,8 @@ public final class IdxReader {
         int b1 = raw.read();
         raw.reset();
         boolean gzip = b0 == 0x1f && b1 == 0x8b;
-        return new DataInputStream(gzip ? new BufferedInputStream(new GZIPInputStream(raw), 1 << 16) : raw);
+        return new Source(file, new DataInputStream(gzip ? new BufferedInputStream(new GZIPInputStream(raw), 1 << 16) : raw),
+                gzip ? -1 : Files.size(file));
     }
 
     static InvalidInputException corrupt(Path file, String why) {

@@ -48,6 +48,8 @@ public final class CifarReader {
 
     private static final int SIDE = 32;
     private static final int IMAGE_BYTES = 3 * SIDE * SIDE;
+    /** CIFAR's largest batch file (CIFAR-100's train.bin) is 154 MB; anything far larger is not a batch. */
+    private static final long MAX_BATCH_BYTES = 1L << 30;
 
     private CifarReader() {}
 
@@ -58,15 +60,18 @@ public final class CifarReader {
 
     public static List<Labeled> read(Path file, Variant variant) {
         byte[] bytes;
+        int record = recordBytes(variant);
         try {
+            // The size is checked before anything is read: a batch is a whole number of records, and a few hundred MB at most.
+            long size = Files.size(file);
+            if (size == 0 || size % record != 0 || size > MAX_BATCH_BYTES) {
+                throw new InvalidInputException("CIFAR batch " + file + " has " + size + " bytes, not a multiple of the "
+                        + record + "-byte records of " + variant + (size > MAX_BATCH_BYTES ? " up to " + MAX_BATCH_BYTES : "")
+                        + " (is it the binary version, and the right CIFAR?)");
+            }
             bytes = Files.readAllBytes(file);
         } catch (IOException e) {
             throw new InvalidInputException("Cannot read CIFAR batch " + file + ": " + e.getMessage(), e);
-        }
-        int record = recordBytes(variant);
-        if (bytes.length == 0 || bytes.length % record != 0) {
-            throw new InvalidInputException("CIFAR batch " + file + " has " + bytes.length + " bytes, not a multiple of the "
-                    + record + "-byte records of " + variant + " (is it the binary version, and the right CIFAR?)");
         }
         List<Labeled> out = new ArrayList<>(bytes.length / record);
         for (int offset = 0; offset < bytes.length; offset += record) {

@@ -59,6 +59,49 @@ class IdxReaderTest {
     }
 
     @Test
+    void aDamagedCountInTheHeaderIsNamedBeforeAnythingIsAllocated() throws IOException {
+        write(dir.resolve("img"), imagesIdx(0x803, images.size()), false);
+        byte[] labels = labelsIdx(0x801, images.labels());
+        labels[4] ^= (byte) 0x80; // one bit: count 37 -> 0x80000025, negative as an int
+        write(dir.resolve("lbl"), labels, false);
+        write(dir.resolve("lbl.gz"), labels, true);
+        for (String name : new String[] {"lbl", "lbl.gz"}) {
+            String message = assertThrows(InvalidInputException.class,
+                    () -> IdxReader.read("s", dir.resolve("img"), dir.resolve(name), 9)).getMessage();
+            assertTrue(message.startsWith("Corrupt dataset file " + dir.resolve(name) + ": its header gives -2147483611 labels"), message);
+        }
+        labels[4] ^= (byte) 0x80;
+        labels[4] ^= (byte) 0x40; // 0x40000025: a billion labels claimed by a file of 45 bytes
+        write(dir.resolve("lbl"), labels, false);
+        write(dir.resolve("lbl.gz"), labels, true);
+        String plain = assertThrows(InvalidInputException.class,
+                () -> IdxReader.read("s", dir.resolve("img"), dir.resolve("lbl"), 9)).getMessage();
+        assertTrue(plain.contains("file is truncated: its header gives 1073741861 labels (1073741861 bytes after the 8-byte header) but the file holds "
+                + "37 bytes after it"), plain);
+        String gzipped = assertThrows(InvalidInputException.class,
+                () -> IdxReader.read("s", dir.resolve("img"), dir.resolve("lbl.gz"), 9)).getMessage();
+        assertTrue(gzipped.contains("file is truncated: its header gives 1073741861 labels (1073741861 bytes) but only 37 follow"),
+                gzipped);
+    }
+
+    @Test
+    void imagesWhoseSizeDisagreesWithTheirHeaderAreNamed() throws IOException {
+        byte[] idx = imagesIdx(0x803, images.size());
+        idx[11] = 29; // 29 rows of 28: more bytes claimed than the file holds
+        write(dir.resolve("img"), idx, false);
+        write(dir.resolve("img.gz"), java.util.Arrays.copyOf(idx, idx.length + 5), true);
+        write(dir.resolve("lbl"), labelsIdx(0x801, images.labels()), false);
+        String plain = assertThrows(InvalidInputException.class,
+                () -> IdxReader.read("s", dir.resolve("img"), dir.resolve("lbl"), 9)).getMessage();
+        assertTrue(plain.contains("its header gives 37 images of 29x28 pixels"), plain);
+        idx[11] = 28;
+        write(dir.resolve("img.gz"), java.util.Arrays.copyOf(idx, idx.length + 5), true);
+        String trailing = assertThrows(InvalidInputException.class,
+                () -> IdxReader.read("s", dir.resolve("img.gz"), dir.resolve("lbl"), 9)).getMessage();
+        assertTrue(trailing.contains("more data follows the 37 images of 28x28 pixels its header gives"), trailing);
+    }
+
+    @Test
     void rejectsLabelsOutOfRange() throws IOException {
         write(dir.resolve("img"), imagesIdx(0x803, images.size()), false);
         write(dir.resolve("lbl"), labelsIdx(0x801, images.labels()), false);
