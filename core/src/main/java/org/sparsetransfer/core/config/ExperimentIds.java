@@ -14,9 +14,11 @@ import org.sparsetransfer.core.prune.PruningMethod;
 
 /**
  * Content-derived ids, as in OpenLTH: a stage's id hashes the hyperparameters that shape its
- * output, keeping only values that differ from the defaults, plus its parent's id. Adding an
- * option with a default therefore leaves every existing id unchanged, and the same config
- * always yields the same ids (which is what lets a rerun skip finished stages).
+ * output, keeping only values that differ from the defaults, plus its parent's id and the
+ * stage's semantics version ({@link Semantics}, from version 2 on). Adding an option with a
+ * default therefore leaves every existing id unchanged, the same config and code always yield
+ * the same ids (which is what lets a rerun skip finished stages), and a change of the code that
+ * alters a stage's output gives it new ids.
  */
 public final class ExperimentIds {
     private static final ObjectMapper JSON = new ObjectMapper()
@@ -40,6 +42,7 @@ public final class ExperimentIds {
         if (data.get("images") instanceof ObjectNode images) {
             IMAGE_LOCATION_KEYS.forEach(images::remove);
         }
+        Semantics.addTo(data, Semantics.DATA);
         return hash("data", data);
     }
 
@@ -50,6 +53,7 @@ public final class ExperimentIds {
         key.put("seed", config.seed);
         key.put("model", config.model);
         key.set("upstream", nonDefault(config.upstream, defaults.upstream));
+        Semantics.addTo(key, Semantics.UPSTREAM);
         return "dense-" + hash("upstream", key);
     }
 
@@ -75,6 +79,7 @@ public final class ExperimentIds {
             // A chain's checkpoint depends on the targets it passed through on the way.
             key.set("chain", JSON.valueToTree(config.pruning.sparsities.stream().filter(s -> s <= sparsity).sorted().toList()));
         }
+        Semantics.addTo(key, Semantics.prune(method));
         return String.format("%s-%04d-%s", method.key(), Math.round(sparsity * 10000), hash("prune", key));
     }
 
@@ -98,6 +103,7 @@ public final class ExperimentIds {
         }
         key.set("pruning", common);
         key.set("targets", JSON.valueToTree(config.pruning.sparsities.stream().sorted().toList()));
+        Semantics.addTo(key, Semantics.prune(PruningMethod.COLT));
         return String.format("colt-round%02d-%s", round, hash("colt-round", key));
     }
 
@@ -110,6 +116,7 @@ public final class ExperimentIds {
         ObjectNode key = JSON.createObjectNode();
         key.put("data", dataHash());
         key.set("transfer", transfer);
+        Semantics.addTo(key, Semantics.TRANSFER);
         return hash("transfer", key);
     }
 

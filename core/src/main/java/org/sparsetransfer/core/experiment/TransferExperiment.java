@@ -111,11 +111,9 @@ public final class TransferExperiment {
 
     private Outcome train(Network net, TrainingData train, TrainingData test, ExperimentConfig.Regime recipe, long seed,
             Regime regime, TrainingLoop.Progress progress, long startNanos) {
-        TrainingSchedule schedule = TrainingSchedule.fixedMask(recipe.steps,
-                TrainingSchedule.LearningRate.stepDecay(recipe.lr, 0.1f, DECAY_AT));
+        TrainingSchedule schedule = schedule(recipe);
         TrainingLoop.Progress tagged = line -> progress.log(regime.key() + " seed " + seed + ": " + line);
-        TrainingLoop loop = new TrainingLoop(
-                new TrainingLoop.Settings(config.transfer.batchSize, config.transfer.momentum, recipe.weightDecay, seed), tagged);
+        TrainingLoop loop = new TrainingLoop(settings(config, recipe, seed), tagged);
         try {
             TrainingLoop.Result result = loop.run(net, train, schedule, null);
             Scores scores = Evaluator.evaluate(net, test);
@@ -125,6 +123,16 @@ public final class TransferExperiment {
             tagged.log("FAILED: " + e.getMessage());
             return new Outcome(regime, seed, null, 0, (System.nanoTime() - startNanos) / 1e9, e.getMessage());
         }
+    }
+
+    /** A regime's schedule: its steps, with the learning rate decayed x0.1 at {@value #DECAY_AT} of the run. */
+    public static TrainingSchedule schedule(ExperimentConfig.Regime recipe) {
+        return TrainingSchedule.fixedMask(recipe.steps, TrainingSchedule.LearningRate.stepDecay(recipe.lr, 0.1f, DECAY_AT));
+    }
+
+    /** A transfer run's optimizer settings: the run's seed orders its batches (and initializes its new head). */
+    public static TrainingLoop.Settings settings(ExperimentConfig config, ExperimentConfig.Regime recipe, long seed) {
+        return new TrainingLoop.Settings(config.transfer.batchSize, config.transfer.momentum, recipe.weightDecay, seed);
     }
 
     private static Set<String> featureTensors(Network net, Mask mask) {

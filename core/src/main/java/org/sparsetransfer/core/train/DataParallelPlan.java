@@ -59,6 +59,20 @@ public final class DataParallelPlan {
         return new DataParallelPlan(schedule, List.copyOf(rounds));
     }
 
+    /** Worker {@code worker}'s shard of {@code size} examples: every N-th one starting at the worker's index. */
+    public static int[] shard(int size, int workers, int worker) {
+        int[] indices = new int[(size - worker + workers - 1) / workers];
+        for (int k = 0; k < indices.length; k++) {
+            indices[k] = worker + k * workers;
+        }
+        return indices;
+    }
+
+    /** The seed of worker {@code worker} in {@code round}: every worker and round shuffles its shard differently, reproducibly. */
+    public static long workerSeed(long runSeed, int round, int worker) {
+        return runSeed * 1_000_003L + round * 1_009L + worker;
+    }
+
     /** Each worker's batch for a global batch of {@code batch} over {@code workers} (the last may round up). */
     public static int workerBatch(int batch, int workers) {
         return Math.max(1, (batch + workers - 1) / workers);

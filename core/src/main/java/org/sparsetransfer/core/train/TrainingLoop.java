@@ -7,8 +7,6 @@ import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.tracker.Tracker;
 import java.util.OptionalDouble;
-import java.util.SplittableRandom;
-import org.sparsetransfer.core.data.Sampling;
 import org.sparsetransfer.core.model.Network;
 import org.sparsetransfer.core.model.TorchThreads;
 import org.sparsetransfer.core.model.Weights;
@@ -104,10 +102,7 @@ public final class TrainingLoop {
         if (startMomentum != null) {
             sgd.seed(network, startMomentum);
         }
-        SplittableRandom random = new SplittableRandom(settings.seed());
-        int[] order = Sampling.permutation(data.size(), random.nextLong());
-        int cursor = 0;
-        int pass = 0;
+        BatchOrder order = new BatchOrder(data.size(), batch, settings.seed());
         long start = System.nanoTime();
         double epochLoss = 0;
         long epochCorrect = 0;
@@ -121,19 +116,11 @@ public final class TrainingLoop {
             if (pruneTo.isPresent()) {
                 pruneTo(network, pruner, pruneTo.getAsDouble(), step, total);
             }
-            if (cursor + batch > order.length) {
-                Sampling.shuffle(order, random);
-                cursor = 0;
-                pass++;
-            }
-            long[] indices = new long[batch];
-            for (int i = 0; i < batch; i++) {
-                indices[i] = order[cursor++];
-            }
+            long[] indices = order.next();
             lr.step = step;
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
-                NDArray[] xy = data.batch(indices, settings.seed(), pass);
+                NDArray[] xy = data.batch(indices, settings.seed(), order.pass());
                 float stepLoss;
                 long correct;
                 NDArray targets = objective.targets(xy[0]);

@@ -135,9 +135,8 @@ public final class DataParallelTraining {
             Weights teacher)
             throws Exception {
         TrainingLoop.Settings base = recipe.settings();
-        // Every worker and round shuffles its shard differently, reproducibly.
         TrainingLoop.Settings settings = new TrainingLoop.Settings(base.batchSize(), base.momentum(), base.weightDecay(),
-                base.seed() * 1_000_003L + input.round() * 1_009L + worker);
+                DataParallelPlan.workerSeed(base.seed(), input.round(), worker));
         UpstreamExperiment experiment = new UpstreamExperiment(recipe.config(), new TaskRegistry.Splits(shard, null, null),
                 Devices.forTask());
         return experiment.trainRound(input.weights(), input.momentum(), input.mask(),
@@ -157,15 +156,11 @@ public final class DataParallelTraining {
                 .evaluate(j.weights(), j.mask(), j.steps(), j.examplesSeen(), j.wallSeconds(), line -> StageContext.log(tag, line)));
     }
 
-    /** Worker i's shard: every N-th example starting at i (the stored order is already shuffled by the split). */
+    /** Every worker's shard ({@link DataParallelPlan#shard}; the stored order is already shuffled by the split). */
     static List<ImageSet> shards(ImageSet train, int workers) {
         List<ImageSet> shards = new ArrayList<>();
         for (int w = 0; w < workers; w++) {
-            int[] indices = new int[(train.size() - w + workers - 1) / workers];
-            for (int k = 0; k < indices.length; k++) {
-                indices[k] = w + k * workers;
-            }
-            shards.add(train.subset(train.name() + "-shard" + w, indices));
+            shards.add(train.subset(train.name() + "-shard" + w, DataParallelPlan.shard(train.size(), workers, w)));
         }
         return shards;
     }

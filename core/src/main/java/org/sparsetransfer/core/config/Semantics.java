@@ -1,0 +1,65 @@
+package org.sparsetransfer.core.config;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Map;
+import java.util.TreeMap;
+import org.sparsetransfer.core.prune.PruningMethod;
+
+/**
+ * What each stage's output means beyond its config: one version per stage, and per pruning
+ * method. Ids hash the config, not the code, so a change of the code that alters what a stage
+ * produces from the same config (a seed derivation, a data order, a split rule, a schedule) must
+ * bump that stage's version here: the stage's ids change with it, and a warehouse holding outputs
+ * of the old code recomputes them instead of reusing them. Ids carry a version only from 2 on, so
+ * every id made before versions existed keeps meaning what it meant.
+ *
+ * <p>{@code SemanticsTest} holds each version's fingerprint (a digest of the machine-independent
+ * decisions the stage makes: splits, seeds, batch orders, schedules, pruning choices on fixed
+ * weights, augmentation); it fails when a fingerprint changes and the version does not. Numeric
+ * kernels (libtorch's, whose last bits differ between CPUs) are outside that fingerprint; every
+ * checkpoint and result records the software that computed it instead.
+ */
+public final class Semantics {
+    public static final String DATA = "data";
+    public static final String UPSTREAM = "upstream";
+    public static final String TRANSFER = "transfer";
+
+    /** The current version of every stage; a pruning method's stage is {@code prune.<key>}. */
+    private static final Map<String, Integer> VERSIONS = Map.of(
+            DATA, 1,
+            UPSTREAM, 1,
+            prune(PruningMethod.ONESHOT), 1,
+            prune(PruningMethod.GMP_STAR), 1,
+            prune(PruningMethod.GMP), 1,
+            prune(PruningMethod.IMP), 1,
+            prune(PruningMethod.COLT), 1,
+            TRANSFER, 1);
+
+    private Semantics() {}
+
+    /** The stage of pruning with {@code method}. */
+    public static String prune(PruningMethod method) {
+        return "prune." + method.key();
+    }
+
+    /** Every stage and its version, in name order. */
+    public static Map<String, Integer> versions() {
+        return new TreeMap<>(VERSIONS);
+    }
+
+    public static int version(String stage) {
+        Integer version = VERSIONS.get(stage);
+        if (version == null) {
+            throw new IllegalArgumentException("No semantics version for stage " + stage + "; add one to " + Semantics.class.getName());
+        }
+        return version;
+    }
+
+    /** Adds {@code stage}'s version to an id's key, from version 2 on. */
+    static void addTo(ObjectNode key, String stage) {
+        int version = version(stage);
+        if (version > 1) {
+            key.put("semantics", version);
+        }
+    }
+}

@@ -1,0 +1,541 @@
+package org.sparsetransfer.core.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.zip.GZIPOutputStream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sparsetransfer.core.Synthetic;
+import org.sparsetransfer.core.data.DemoSources;
+import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.experiment.TransferExperiment;
+import org.sparsetransfer.core.experiment.UpstreamExperiment;
+import org.sparsetransfer.core.model.Tensor;
+import org.sparsetransfer.core.model.Weights;
+import org.sparsetransfer.core.prune.Colt;
+import org.sparsetransfer.core.prune.ImpPlan;
+import org.sparsetransfer.core.prune.MagnitudePruner;
+import org.sparsetransfer.core.prune.Mask;
+import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.train.BatchOrder;
+import org.sparsetransfer.core.train.DataParallelPlan;
+import org.sparsetransfer.core.train.Scores;
+import org.sparsetransfer.core.train.TrainingLoop;
+import org.sparsetransfer.core.train.TrainingSchedule;
+import org.sparsetransfer.core.vision.Augmentation;
+import org.sparsetransfer.core.vision.IngestPlan;
+import org.sparsetransfer.core.vision.RgbImage;
+import org.sparsetransfer.core.vision.SyntheticImages;
+import org.sparsetransfer.core.vision.TransferSuite;
+
+/**
+ * An id must mean one content: each stage's semantics version ({@link Semantics}) is held to a
+ * fingerprint of what decides the stage's output, computed here through the code the stages run:
+ * the splits of generated datasets, every seed a run derives, batch orders, schedules (learning
+ * rate and pruning target per step), data-parallel shards and rounds, the masks the pruners choose
+ * on fixed weights, COLT's segments and intersections, augmentation of fixed images, and how
+ * scores are counted. All of it is integer or strict Java arithmetic, so the fingerprints are the
+ * same on every machine (libtorch's kernels are not in them; see {@link Semantics}).
+ *
+ * <p>When a fingerprint changes, the change altered what that stage produces from the same
+ * config. If that is meant, bump the stage's version in {@link Semantics} and add the line this
+ * test prints to {@code semantics-fingerprints.txt}; a warehouse then recomputes the stage instead
+ * of reusing outputs of the old code. If it is not meant, the change has a bug.
+ */
+class SemanticsTest {
+    private static final String RECORDED = "/sparse-transfer/semantics-fingerprints.txt";
+
+    @TempDir
+    static Path dir;
+
+    private static ExperimentConfig demo;
+    private static ExperimentConfig images;
+
+    @BeforeAll
+    static void generatedData() throws IOException {
+        demo = new ExperimentConfig();
+        demo.data.fashionMnist = idxPair(dir.resolve("fashion"), 400, 120, 1).toString();
+        demo.data.mnist = idxPair(dir.resolve("mnist"), 400, 120, 2).toString();
+        demo.data.digits = digitsCsv(dir.resolve("digits.csv.gz"), 90, 3).toString();
+        demo.data.upstreamTrain = 250;
+        demo.data.upstreamVal = 50;
+        demo.data.upstreamTest = 100;
+        demo.data.taskTrain = 150;
+        demo.data.taskTest = 80;
+        demo.data.fewshotPerClass = 4;
+
+        images = new ExperimentConfig();
+        images.model = "resnet18";
+        images.data.source = "images";
+        SyntheticImages.imageFolder(dir.resolve("upstream"), 3, 7, 2, 40, 36, 4);
+        SyntheticImages.cifar10(dir.resolve("tasks/cifar10"), 6, 10, 5);
+        caltechLike(dir.resolve("tasks/caltech101"), TransferSuite.get("caltech101", "test"), 6);
+        images.data.images.upstream = dir.resolve("upstream").toString();
+        images.data.images.tasksRoot = dir.resolve("tasks").toString();
+        images.data.images.upstreamClasses = 3;
+        images.data.images.upstreamVal = 5;
+        images.data.images.upstreamTrain = 21 - 5;
+        images.data.images.imageSize = 32;
+        images.data.images.resize = 36;
+    }
+
+    @Test
+    void everyStageHasTheFingerprintRecordedForItsVersion() throws IOException {
+        Map<String, String> recorded = recorded();
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, Integer> e : Semantics.versions().entrySet()) {
+            String stage = e.getKey();
+            int version = e.getValue();
+            String now = fingerprint(stage, demo, images);
+            String line = stage + " " + version + " " + now;
+            String expected = recorded.get(stage + " " + version);
+            if (expected == null) {
+                problems.add("no fingerprint is recorded for " + stage + " version " + version + "; add the line: " + line);
+            } else if (!expected.equals(now)) {
+                problems.add("what " + stage + " produces has changed (fingerprint " + now + ", recorded for version " + version
+                        + ": " + expected + "). If that is meant, bump " + stage + " to version " + (version + 1) + " in "
+                        + Semantics.class.getSimpleName() + " and add the line: " + stage + " " + (version + 1) + " " + now
+                        + "; if not, the change altered results by mistake");
+            }
+        }
+        if (!problems.isEmpty()) {
+            fail(String.join("\n", problems));
+        }
+    }
+
+    @Test
+    void aFingerprintChangesWithWhatItCovers() {
+        ExperimentConfig otherSplit = copy(demo);
+        otherSplit.data.splitSeed++;
+        assertNotEquals(fingerprint(Semantics.DATA, demo, images), fingerprint(Semantics.DATA, otherSplit, images));
+        ExperimentConfig otherSeed = copy(demo);
+        otherSeed.seed++;
+        for (String stage : List.of(Semantics.UPSTREAM, Semantics.prune(PruningMethod.ONESHOT), Semantics.prune(PruningMethod.IMP),
+                Semantics.prune(PruningMethod.COLT))) {
+            assertNotEquals(fingerprint(stage, demo, images), fingerprint(stage, otherSeed, images), stage + " covers the seed");
+        }
+        ExperimentConfig otherGmp = copy(demo);
+        otherGmp.pruning.gmpStar.interval++;
+        assertNotEquals(fingerprint(Semantics.prune(PruningMethod.GMP_STAR), demo, images),
+                fingerprint(Semantics.prune(PruningMethod.GMP_STAR), otherGmp, images));
+        assertEquals(fingerprint(Semantics.prune(PruningMethod.GMP), demo, images),
+                fingerprint(Semantics.prune(PruningMethod.GMP), otherGmp, images), "GMP* settings are not GMP's");
+        ExperimentConfig otherTransfer = copy(demo);
+        otherTransfer.transfer.linear.lr *= 2;
+        assertNotEquals(fingerprint(Semantics.TRANSFER, demo, images), fingerprint(Semantics.TRANSFER, otherTransfer, images));
+        assertEquals(fingerprint(Semantics.UPSTREAM, demo, images), fingerprint(Semantics.UPSTREAM, copy(demo), images),
+                "the same config and code give the same fingerprint");
+    }
+
+    @Test
+    void atVersionOneIdsAreThoseMadeBeforeVersionsExisted() {
+        // Ids a warehouse of conf/tiny.yaml held before stages had versions: they must keep meaning the same checkpoints.
+        ExperimentIds ids = new ExperimentIds(ConfigLoader.load(Path.of("../conf/tiny.yaml")));
+        assertTrue(Semantics.versions().values().stream().allMatch(v -> v == 1), "update these ids with the first bump");
+        assertEquals("bbcec8bb00fe18c1", ids.dataHash());
+        assertEquals("dense-ad1eb54d2fce964f", ids.denseId());
+        assertEquals("rewind-4be5f4d11578eee1", ids.rewindId());
+        assertEquals("oneshot-9000-de1d1fdf700644ac", ids.prunedId(PruningMethod.ONESHOT, 0.9));
+        assertEquals("gmp_star-8000-70397cc7a00db32a", ids.prunedId(PruningMethod.GMP_STAR, 0.8));
+        assertEquals("gmp-9500-81694cd130c41a1b", ids.prunedId(PruningMethod.GMP, 0.95));
+        assertEquals("imp-9500-2adadc9d18e18801", ids.prunedId(PruningMethod.IMP, 0.95));
+        assertEquals("colt-9000-456ee59d89c57231", ids.prunedId(PruningMethod.COLT, 0.9));
+        assertEquals("colt-round01-70a0c3e943a1d207", ids.coltRoundId(1));
+        assertEquals("b70b69b7cc59190d", ids.transferSettingsHash());
+    }
+
+    /** The fingerprint of {@code stage} for a demo config and an image config. */
+    static String fingerprint(String stage, ExperimentConfig demo, ExperimentConfig images) {
+        Trace t = new Trace();
+        if (stage.equals(Semantics.DATA)) {
+            data(t, demo, images);
+        } else if (stage.equals(Semantics.UPSTREAM)) {
+            upstream(t, demo, images);
+        } else if (stage.equals(Semantics.TRANSFER)) {
+            transfer(t, demo, images);
+        } else {
+            PruningMethod method = Arrays.stream(PruningMethod.values()).filter(m -> m != PruningMethod.DENSE)
+                    .filter(m -> Semantics.prune(m).equals(stage)).findFirst()
+                    .orElseThrow(() -> new AssertionError("no fingerprint for stage " + stage + "; add its trace to this test"));
+            prune(t, method, demo);
+        }
+        return t.hex();
+    }
+
+    /** The splits of every dataset, from generated source files in the real formats. */
+    private static void data(Trace t, ExperimentConfig demo, ExperimentConfig images) {
+        ExperimentConfig.Data d = demo.data;
+        DemoSources sources = new DemoSources(Path.of(d.fashionMnist), Path.of(d.mnist), Path.of(d.digits));
+        TaskRegistry.Splits upstream = TaskRegistry.upstream(sources, d);
+        t.add("upstream", upstream.train()).add("val", upstream.val()).add("test", upstream.test());
+        for (String task : TaskRegistry.tasks().keySet()) {
+            TaskRegistry.Splits s = TaskRegistry.downstream(task, sources, d);
+            t.add(task + ".metric", TaskRegistry.metric(demo, task, "test").key()).add(task + ".train", s.train()).add(task + ".test", s.test());
+        }
+        List<IngestPlan> plans = List.of(IngestPlan.upstream(images.data.images, images.data.splitSeed),
+                IngestPlan.task("cifar10", images.data.images, images.data.splitSeed),
+                IngestPlan.task("caltech101", images.data.images, images.data.splitSeed));
+        for (IngestPlan plan : plans) {
+            t.add(plan.dataset() + ".classes", plan.numClasses()).add(plan.dataset() + ".counts", plan.counts())
+                    .add(plan.dataset() + ".val", plan.val());
+            for (IngestPlan.Unit unit : plan.units()) {
+                t.add("unit", dir.relativize(Path.of(unit.file())) + " " + unit.kind() + " " + unit.split() + " " + unit.label()
+                        + " " + unit.index());
+            }
+            if (!plan.dataset().equals("caltech101")) { // its generated files are names only
+                IngestPlan.Stored first = IngestPlan.decode(plan.units().get(0), images.data.images.resize, plan.val()).get(0);
+                t.add("stored", first.split() + " " + first.index() + " " + first.label()).add("pixels", first.image().planes());
+            }
+        }
+    }
+
+    /** Dense training: its schedule and settings, batch order, data-parallel plan, and the input transforms. */
+    private static void upstream(Trace t, ExperimentConfig demo, ExperimentConfig images) {
+        UpstreamExperiment plan = UpstreamExperiment.forPlanning(demo, demo.data.upstreamTrain);
+        TrainingSchedule schedule = plan.denseSchedule();
+        t.add("schedule", schedule).add("settings", plan.denseSettings());
+        t.add("order", batches(demo.data.upstreamTrain, plan.denseSettings()));
+        dataParallel(t, schedule, plan.denseSettings(), demo.pruning.imp.rewindStep);
+        inputs(t, images);
+    }
+
+    /** A pruning method: schedules, seeds, batch orders and masks, for every default target. */
+    private static void prune(Trace t, PruningMethod method, ExperimentConfig demo) {
+        UpstreamExperiment plan = UpstreamExperiment.forPlanning(demo, demo.data.upstreamTrain);
+        List<Double> targets = demo.pruning.sparsities;
+        Weights weights = weights(demo.seed);
+        Mask dense = Mask.dense(weights, weights.tensors().keySet());
+        MagnitudePruner pruner = MagnitudePruner.forCriterion(demo.pruning.criterion);
+        switch (method) {
+            case IMP -> {
+                t.add("rewinds", plan.impRewinds()).add("retrain", plan.impRetrainSchedule());
+                List<double[]> rounds = ImpPlan.plan(targets, demo.pruning.imp.pruneFraction);
+                Mask mask = dense;
+                for (int i = 0; i < targets.size(); i++) {
+                    TrainingLoop.Settings settings = plan.impSettings(targets.get(i));
+                    t.add("rounds", rounds.get(i)).add("settings", settings).add("order", batches(demo.data.upstreamTrain, settings));
+                    for (double s : rounds.get(i)) {
+                        mask = pruner.prune(weights, mask, s);
+                        t.add("mask", mask);
+                    }
+                }
+                dataParallel(t, plan.impRetrainSchedule(), plan.impSettings(targets.get(0)), -1);
+            }
+            case COLT -> {
+                ImageSet train = Synthetic.squares("colt", 120, 9, demo.seed, 0);
+                ExperimentConfig.ColtRecipe recipe = demo.pruning.colt;
+                for (boolean byClasses : new boolean[] {true, false}) {
+                    for (ImageSet segment : Colt.segments(train, recipe.segments, byClasses, demo.data.splitSeed)) {
+                        t.add("segment", segment);
+                    }
+                }
+                t.add("segment schedule", plan.coltSegmentSchedule()).add("final schedule", plan.coltFinalSchedule());
+                List<Weights> models = new ArrayList<>();
+                for (int k = 0; k < recipe.segments; k++) {
+                    t.add("segment settings", plan.coltSegmentSettings(k));
+                    models.add(weights(demo.seed * 31 + k));
+                }
+                Colt.Round round = Colt.round(models, dense, recipe.pruneFraction, targets.get(0), recipe.tolerance, pruner);
+                t.add("round", round.pruneFraction()).add("mask", round.mask());
+                Colt.Round landing = Colt.round(models, round.mask(), 0.9, targets.get(0) + 0.05, recipe.tolerance, pruner);
+                t.add("landing", landing.pruneFraction()).add("mask", landing.mask());
+                for (double s : targets) {
+                    t.add("final settings", plan.coltFinalSettings(s));
+                }
+                dataParallel(t, plan.coltSegmentSchedule(), plan.coltSegmentSettings(0), -1);
+            }
+            default -> {
+                MagnitudePruner own = plan.pruner(method);
+                for (double s : targets) {
+                    TrainingSchedule schedule = plan.pruneSchedule(method, s);
+                    TrainingLoop.Settings settings = plan.pruneSettings(method, s);
+                    t.add("schedule", schedule).add("settings", settings).add("distills", plan.distills(method))
+                            .add("order", batches(demo.data.upstreamTrain, settings));
+                    Mask mask = dense;
+                    for (int step = 0; step < schedule.totalSteps(); step++) {
+                        OptionalDouble to = schedule.pruneBefore(step);
+                        if (to.isPresent()) {
+                            mask = own.prune(weights, mask, to.getAsDouble());
+                            t.add("mask", mask);
+                        }
+                    }
+                    dataParallel(t, schedule, settings, -1);
+                }
+            }
+        }
+    }
+
+    /** Transfer: each regime's schedule and settings per seed, batch orders, the input transforms, and how scores count. */
+    private static void transfer(Trace t, ExperimentConfig demo, ExperimentConfig images) {
+        for (ExperimentConfig.Regime recipe : List.of(demo.transfer.linear, demo.transfer.full)) {
+            t.add("schedule", TransferExperiment.schedule(recipe));
+            for (long seed : demo.transfer.seeds) {
+                TrainingLoop.Settings settings = TransferExperiment.settings(demo, recipe, seed);
+                t.add("settings", settings).add("order", batches(demo.data.taskTrain, settings));
+            }
+        }
+        inputs(t, images);
+        int[] truth = new int[50];
+        int[] predicted = new int[50];
+        SplittableRandom random = new SplittableRandom(7);
+        for (int i = 0; i < truth.length; i++) {
+            truth[i] = random.nextInt(5);
+            predicted[i] = random.nextInt(3) == 0 ? random.nextInt(5) : truth[i];
+        }
+        Scores scores = Scores.of(predicted, truth, 5);
+        t.add("scores", scores.top1() + " " + scores.meanPerClass() + " " + scores.examples());
+    }
+
+    /** The training and evaluation transforms of image inputs, on generated images. */
+    private static void inputs(Trace t, ExperimentConfig images) {
+        SplittableRandom random = new SplittableRandom(11);
+        int resize = images.data.images.resize;
+        int crop = images.data.images.imageSize;
+        for (int i = 0; i < 3; i++) {
+            RgbImage stored = Augmentation.store(SyntheticImages.image(i, 40 + 7 * i, 36, random), resize);
+            t.add("stored", stored.planes());
+            for (int epoch = 0; epoch < 2; epoch++) {
+                t.add("train", Augmentation.train(stored, crop, Augmentation.random(images.seed, epoch, i),
+                        Augmentation.Normalization.IMAGENET));
+            }
+            t.add("test", Augmentation.test(stored, resize, crop, Augmentation.Normalization.IMAGENET));
+        }
+    }
+
+    private static void dataParallel(Trace t, TrainingSchedule schedule, TrainingLoop.Settings settings, int boundary) {
+        DataParallelPlan plan = DataParallelPlan.of(schedule, 7, boundary);
+        for (DataParallelPlan.Round r : plan.rounds()) {
+            t.add("round", r.index() + " " + r.firstStep() + " " + r.steps() + " " + r.pruneBefore());
+        }
+        for (int w = 0; w < 3; w++) {
+            t.add("shard", DataParallelPlan.shard(101, 3, w)).add("worker seed", DataParallelPlan.workerSeed(settings.seed(), 2, w));
+        }
+        t.add("worker batch", DataParallelPlan.workerBatch(settings.batchSize(), 3));
+    }
+
+    /** The batches of two passes over {@code size} examples. */
+    private static List<long[]> batches(int size, TrainingLoop.Settings settings) {
+        int batch = Math.min(settings.batchSize(), size);
+        BatchOrder order = new BatchOrder(size, batch, settings.seed());
+        List<long[]> batches = new ArrayList<>();
+        for (int i = 0; i < 2 * (size / batch) + 1; i++) {
+            batches.add(order.next());
+            batches.add(new long[] {order.pass()});
+        }
+        return batches;
+    }
+
+    /** Fixed generated weights: two conv-like and one linear-like tensor, with ties. */
+    private static Weights weights(long seed) {
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        tensors.put("conv1", Synthetic.gaussian(seed, 8, 3, 3, 3));
+        tensors.put("conv2", Synthetic.gaussian(seed + 1, 16, 8, 3, 3));
+        Tensor fc = Synthetic.gaussian(seed + 2, 10, 64);
+        float[] v = fc.values();
+        for (int i = 0; i < v.length; i += 9) {
+            v[i] = 0.5f; // ties
+        }
+        tensors.put("fc", fc);
+        return new Weights(tensors);
+    }
+
+    private static Map<String, String> recorded() throws IOException {
+        Map<String, String> recorded = new TreeMap<>();
+        try (InputStream in = SemanticsTest.class.getResourceAsStream(RECORDED)) {
+            if (in == null) {
+                fail(RECORDED + " is missing from the test resources");
+            }
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                String[] f = line.strip().split("\\s+");
+                if (f.length == 3 && !line.startsWith("#")) {
+                    recorded.put(f[0] + " " + f[1], f[2]);
+                }
+            }
+        }
+        return recorded;
+    }
+
+    private static ExperimentConfig copy(ExperimentConfig config) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            try (var out = new java.io.ObjectOutputStream(bytes)) {
+                out.writeObject(config);
+            }
+            try (var in = new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(bytes.toByteArray()))) {
+                return (ExperimentConfig) in.readObject();
+            }
+        } catch (IOException | ClassNotFoundException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** A digest of labelled values, exact to the bit. */
+    private static final class Trace {
+        private final MessageDigest digest;
+
+        Trace() {
+            try {
+                digest = MessageDigest.getInstance("SHA-256");
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new AssertionError(e);
+            }
+        }
+
+        Trace add(String label, Object value) {
+            digest.update((label + "=" + render(value) + ";").getBytes(StandardCharsets.UTF_8));
+            return this;
+        }
+
+        private static String render(Object value) {
+            if (value instanceof ImageSet s) {
+                return s.channels() + "x" + s.height() + "x" + s.width() + " classes " + s.numClasses() + " labels "
+                        + Arrays.toString(s.labels()) + " pixels " + HexFormat.of().formatHex(sha(s.pixels()));
+            }
+            if (value instanceof TrainingSchedule s) {
+                StringBuilder b = new StringBuilder(s.totalSteps() + " steps");
+                for (int step = 0; step < s.totalSteps(); step++) {
+                    b.append(' ').append(Integer.toHexString(Float.floatToIntBits(s.learningRate(step))));
+                    s.pruneBefore(step).ifPresent(p -> b.append("/prune ").append(p));
+                }
+                return b.toString();
+            }
+            if (value instanceof TrainingLoop.Settings s) {
+                return s.batchSize() + " " + Float.floatToIntBits(s.momentum()) + " " + Float.floatToIntBits(s.weightDecay()) + " "
+                        + s.seed();
+            }
+            if (value instanceof Mask m) {
+                StringBuilder b = new StringBuilder();
+                for (String name : m.tensorNames()) {
+                    boolean[] bits = m.bits(name);
+                    byte[] packed = new byte[(bits.length + 7) / 8];
+                    for (int i = 0; i < bits.length; i++) {
+                        packed[i / 8] |= (byte) (bits[i] ? 1 << (i % 8) : 0);
+                    }
+                    b.append(name).append(':').append(HexFormat.of().formatHex(sha(packed))).append(' ');
+                }
+                return b.toString();
+            }
+            if (value instanceof List<?> list) {
+                StringBuilder b = new StringBuilder("[");
+                list.forEach(e -> b.append(render(e)).append(','));
+                return b.append(']').toString();
+            }
+            if (value instanceof long[] a) {
+                return Arrays.toString(a);
+            }
+            if (value instanceof int[] a) {
+                return Arrays.toString(a);
+            }
+            if (value instanceof double[] a) {
+                // 12 digits: values from Math.pow and Math.log, whose last bit the JVM may compute either way
+                return Arrays.stream(a).mapToObj(x -> String.format(java.util.Locale.ROOT, "%.12g", x)).toList().toString();
+            }
+            if (value instanceof float[] a) {
+                byte[] bytes = new byte[a.length * 4];
+                java.nio.ByteBuffer.wrap(bytes).asFloatBuffer().put(a);
+                return HexFormat.of().formatHex(sha(bytes));
+            }
+            if (value instanceof byte[] a) {
+                return HexFormat.of().formatHex(sha(a));
+            }
+            return String.valueOf(value);
+        }
+
+        String hex() {
+            return HexFormat.of().formatHex(digest.digest()).substring(0, 32);
+        }
+
+        private static byte[] sha(byte[] bytes) {
+            try {
+                return MessageDigest.getInstance("SHA-256").digest(bytes);
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    /** Images and labels of 10 classes in IDX files (Fashion-MNIST's and MNIST's layout), gzipped as the packages ship them. */
+    private static Path idxPair(Path dir, int train, int test, long seed) throws IOException {
+        Files.createDirectories(dir);
+        for (String prefix : List.of("train", "t10k")) {
+            ImageSet set = Synthetic.squares(prefix, prefix.equals("train") ? train : test, 9, seed, 0);
+            int[] labels = set.labels().clone();
+            for (int i = 0; i < labels.length; i++) {
+                labels[i] = i % 10; // every one of the 10 classes, as the tasks expect
+            }
+            ByteArrayOutputStream images = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(images);
+            out.writeInt(0x803);
+            out.writeInt(set.size());
+            out.writeInt(28);
+            out.writeInt(28);
+            out.write(set.pixels());
+            ByteArrayOutputStream labelBytes = new ByteArrayOutputStream();
+            DataOutputStream l = new DataOutputStream(labelBytes);
+            l.writeInt(0x801);
+            l.writeInt(labels.length);
+            for (int label : labels) {
+                l.writeByte(label);
+            }
+            gzip(dir.resolve(prefix + "-images-idx3-ubyte.gz"), images.toByteArray());
+            gzip(dir.resolve(prefix + "-labels-idx1-ubyte.gz"), labelBytes.toByteArray());
+        }
+        return dir;
+    }
+
+    /** scikit-learn's digits.csv.gz layout: 64 values 0..16, then the label. */
+    private static Path digitsCsv(Path file, int rows, long seed) throws IOException {
+        SplittableRandom random = new SplittableRandom(seed);
+        StringBuilder csv = new StringBuilder();
+        for (int r = 0; r < rows; r++) {
+            for (int p = 0; p < 64; p++) {
+                csv.append(random.nextInt(17)).append(".0,");
+            }
+            csv.append(r % 10).append('\n');
+        }
+        gzip(file, csv.toString().getBytes(StandardCharsets.US_ASCII));
+        return file;
+    }
+
+    /** A per-class-folder task of the suite with {@code extra} test images per class beyond its training quota. */
+    private static void caltechLike(Path root, TransferSuite.Task task, int extra) throws IOException {
+        SplittableRandom random = new SplittableRandom(6);
+        for (int c = 0; c < task.classes(); c++) {
+            Path classDir = Files.createDirectories(root.resolve(String.format("class_%03d", c)));
+            int count = task.trainPerClass() + 1 + random.nextInt(extra);
+            for (int i = 0; i < count; i++) {
+                // A few bytes per file: splits read the listing, not the images (the test decodes the upstream's first).
+                Files.write(classDir.resolve(String.format("img_%03d.png", i)), new byte[] {(byte) c, (byte) i});
+            }
+        }
+    }
+
+    private static void gzip(Path file, byte[] content) throws IOException {
+        try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file))) {
+            out.write(content);
+        }
+    }
+}
