@@ -4,6 +4,7 @@ import java.io.Serializable;
 import java.sql.Timestamp;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
+import org.sparsetransfer.core.SoftwareVersion;
 import org.sparsetransfer.core.checkpoint.CheckpointCodec;
 import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.model.Weights;
@@ -11,12 +12,13 @@ import org.sparsetransfer.core.prune.Mask;
 
 /**
  * One row of the checkpoints table: lineage (id, parent), what produced it, how sparse and how
- * accurate it is upstream, what training cost, and the encoded weights with their checksum.
+ * accurate it is upstream, what training cost, the encoded weights with their checksum, and the
+ * software that computed it ({@link SoftwareVersion}; null for rows stored before it was recorded).
  */
 public record CheckpointRecord(String id, String parentId, String method, String stage, double targetSparsity,
         double actualSparsity, double upstreamTop1, double upstreamValTop1, int trainSteps, long examplesSeen,
         double wallSeconds, long prunableParams, long totalParams, byte[] payload, long payloadBytes, String checksum,
-        String experiment) implements Serializable {
+        String experiment, String softwareVersion) implements Serializable {
 
     /** Encodes a trained model (sparsity measured over the mask's tensors, accuracies in percent). */
     public static CheckpointRecord of(String id, String parentId, String method, String stage, double target,
@@ -25,7 +27,7 @@ public record CheckpointRecord(String id, String parentId, String method, String
         return new CheckpointRecord(id, parentId, method, stage, target, model.sparsity(), 100 * model.test().top1(),
                 100 * model.val().top1(), model.trainSteps(), model.examplesSeen(), model.wallSeconds(),
                 model.mask() == null ? 0 : model.mask().size(), model.weights().parameterCount(), payload, payload.length,
-                CheckpointCodec.checksum(payload), experiment);
+                CheckpointCodec.checksum(payload), experiment, SoftwareVersion.current());
     }
 
     /**
@@ -37,14 +39,14 @@ public record CheckpointRecord(String id, String parentId, String method, String
         byte[] payload = CheckpointCodec.encode(weights, mask);
         return new CheckpointRecord(id, parentId, method, stage, target, mask == null ? 0.0 : mask.sparsity(), Double.NaN,
                 Double.NaN, trainSteps, examplesSeen, wallSeconds, mask == null ? 0 : mask.size(), weights.parameterCount(),
-                payload, payload.length, CheckpointCodec.checksum(payload), experiment);
+                payload, payload.length, CheckpointCodec.checksum(payload), experiment, SoftwareVersion.current());
     }
 
     /** This record with the training cost of its chain so far added (IMP and COLT count the whole schedule). */
     public CheckpointRecord afterChain(int steps, long examples, double seconds) {
         return new CheckpointRecord(id, parentId, method, stage, targetSparsity, actualSparsity, upstreamTop1, upstreamValTop1,
                 trainSteps + steps, examplesSeen + examples, wallSeconds + seconds, prunableParams, totalParams, payload, payloadBytes,
-                checksum, experiment);
+                checksum, experiment, softwareVersion);
     }
 
     /** The weights and mask, after verifying the checksum (only for a record read with its payload). */
@@ -55,7 +57,7 @@ public record CheckpointRecord(String id, String parentId, String method, String
     public Row toRow() {
         return RowFactory.create(id, parentId, method, stage, targetSparsity, actualSparsity, upstreamTop1, upstreamValTop1,
                 trainSteps, examplesSeen, wallSeconds, prunableParams, totalParams, payload, payloadBytes, checksum,
-                experiment, new Timestamp(System.currentTimeMillis()));
+                experiment, new Timestamp(System.currentTimeMillis()), softwareVersion);
     }
 
     /** A record from a table row; without a {@code payload} column (a metadata read) its payload is null. */
@@ -64,6 +66,7 @@ public record CheckpointRecord(String id, String parentId, String method, String
         return new CheckpointRecord(r.getAs("id"), r.getAs("parent_id"), r.getAs("method"), r.getAs("stage"),
                 r.getAs("target_sparsity"), r.getAs("actual_sparsity"), r.getAs("upstream_top1"), r.getAs("upstream_val_top1"),
                 r.getAs("train_steps"), r.getAs("examples_seen"), r.getAs("wall_s"), r.getAs("prunable_params"),
-                r.getAs("total_params"), payload, r.<Long>getAs("payload_bytes"), r.getAs("checksum"), r.getAs("experiment"));
+                r.getAs("total_params"), payload, r.<Long>getAs("payload_bytes"), r.getAs("checksum"), r.getAs("experiment"),
+                r.schema().getFieldIndex("software_version").isDefined() ? r.getAs("software_version") : null);
     }
 }

@@ -11,6 +11,7 @@ import org.apache.spark.TaskContext;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.SoftwareVersion;
 import org.sparsetransfer.core.checkpoint.CheckpointCodec;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.ImageSet;
@@ -212,6 +213,6 @@ public final class TransferStage {
         return RowFactory.create(run.source().id(), settings, run.task(), run.regime().key(), run.seed(), run.source().method(),
                 run.source().targetSparsity(), run.source().actualSparsity(), metric.key(), ok ? metric.percent(o.scores()) : null,
                 ok ? 100 * o.scores().top1() : null, ok ? 100 * o.scores().meanPerClass() : null, ok ? ResultTable.OK : ResultTable.FAILED, o.error(),
-                o.steps(), o.wallSeconds(), result.device(), new Timestamp(System.currentTimeMillis()));
+                o.steps(), o.wallSeconds(), result.device(), new Timestamp(System.currentTimeMillis()), SoftwareVersion.current());
     }
 }

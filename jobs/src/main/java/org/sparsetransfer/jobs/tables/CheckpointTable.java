@@ -38,7 +38,8 @@ public final class CheckpointTable {
             .add("payload_bytes", DataTypes.LongType, false)
             .add("checksum", DataTypes.StringType, false)
             .add("experiment", DataTypes.StringType, false)
-            .add("created_at", DataTypes.TimestampType, false);
+            .add("created_at", DataTypes.TimestampType, false)
+            .add("software_version", DataTypes.StringType, true);
 
     private final SparkSession spark;
     private final String path;

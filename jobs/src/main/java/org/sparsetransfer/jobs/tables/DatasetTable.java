@@ -47,7 +47,7 @@ public final class DatasetTable {
         if (!DeltaTables.exists(spark, path)) {
             return false;
         }
-        return !spark.read().format("delta").load(path)
+        return !DeltaTables.read(spark, path, SCHEMA)
                 .where(col("dataset").equalTo(lit(dataset)).and(col("data_hash").equalTo(lit(dataHash))))
                 .limit(1).isEmpty();
     }
@@ -122,7 +122,7 @@ public final class DatasetTable {
         if (!DeltaTables.exists(spark, path)) {
             throw new InvalidInputException("No datasets table under " + path + "; run the ingest command first");
         }
-        return spark.read().format("delta").load(path).where(col("dataset").equalTo(lit(dataset)));
+        return DeltaTables.read(spark, path, SCHEMA).where(col("dataset").equalTo(lit(dataset)));
     }
 
     /** One stored image. */

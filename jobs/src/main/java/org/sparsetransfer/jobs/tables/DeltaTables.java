@@ -13,6 +13,7 @@ import org.apache.spark.SparkThrowable;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -49,12 +50,14 @@ public final class DeltaTables {
         Path log = new Path(path, "_delta_log");
         for (int attempt = 1; ; attempt++) {
             try {
-                return DeltaTable.createIfNotExists(spark)
+                DeltaTable table = DeltaTable.createIfNotExists(spark)
                         .location(path)
                         .addColumns(schema)
                         .property("delta.enableDeletionVectors", "false")
                         .partitionedBy(partitionColumns)
                         .execute();
+                // A table whose columns changed must be read anew: Delta refuses writes through the old handle.
+                return addMissingColumns(spark, path, table, schema) ? DeltaTable.forPath(spark, path) : table;
             } catch (Exception e) { // Delta's AnalysisException is checked in Java's eyes but undeclared
                 if (!isCreationInProgress(spark, log, e)) {
                     throw e;
@@ -70,6 +73,30 @@ public final class DeltaTables {
         }
     }
 
+    /**
+     * Adds the columns of {@code schema} that a table written by an earlier version of the
+     * project lacks, and says whether there were any (new columns are nullable: its old rows read them as null). Readers of an
+     * earlier version's rows handle the nulls; time travel to an old version reads its old schema.
+     */
+    private static boolean addMissingColumns(SparkSession spark, String path, DeltaTable table, StructType schema) {
+        Set<String> present = Set.of(table.toDF().schema().fieldNames());
+        List<String> missing = new java.util.ArrayList<>();
+        for (StructField field : schema.fields()) {
+            if (!present.contains(field.name())) {
+                if (!field.nullable()) {
+                    throw new IllegalStateException("Table " + path + " lacks column " + field.name()
+                            + ", which cannot be added to existing rows because it is not nullable");
+                }
+                missing.add("`" + field.name() + "` " + field.dataType().sql());
+            }
+        }
+        if (!missing.isEmpty()) {
+            LOG.warn("{} was written by an earlier version; adding its new columns {}", path, missing);
+            spark.sql("ALTER TABLE delta.`" + path + "` ADD COLUMNS (" + String.join(", ", missing) + ")");
+        }
+        return !missing.isEmpty();
+    }
+
     /** Whether {@code e} is Delta failing on a table whose {@code log} folder exists without a commit. */
     private static boolean isCreationInProgress(SparkSession spark, Path log, Exception e) {
         if (!(e instanceof SparkThrowable t) || !CREATION_IN_PROGRESS.contains(t.getCondition())) {
@@ -83,7 +110,19 @@ public final class DeltaTables {
     }
 
     public static boolean exists(SparkSession spark, String path) {
-        return DeltaTable.isDeltaTable(spark, path);
+        return onTable(path, () -> DeltaTable.isDeltaTable(spark, path));
+    }
+
+    /**
+     * Runs {@code operation} on the table at {@code path}, turning a damaged Delta log or data
+     * file into one clear error that names the table ({@link StorageFaults}).
+     */
+    static <T> T onTable(String path, java.util.function.Supplier<T> operation) {
+        try {
+            return operation.get();
+        } catch (RuntimeException e) {
+            throw StorageFaults.explainLog(path, e);
+        }
     }
 
     /**
@@ -144,13 +183,32 @@ public final class DeltaTables {
         return read(spark, path, schema, null);
     }
 
-    /** As {@link #read(SparkSession, String, StructType)}, at {@code version} (time travel) unless null. */
+    /**
+     * As {@link #read(SparkSession, String, StructType)}, at {@code version} (time travel) unless
+     * null. Columns of {@code schema} that the stored version lacks (it was written by an earlier
+     * version of the project) read as null.
+     */
     public static Dataset<Row> read(SparkSession spark, String path, StructType schema, Long version) {
         if (version != null && version < 0 || !exists(spark, path)) {
             return spark.createDataFrame(List.of(), schema);
         }
-        return version == null ? spark.read().format("delta").load(path)
-                : spark.read().format("delta").option("versionAsOf", version).load(path);
+        Dataset<Row> stored = onTable(path, () -> version == null ? spark.read().format("delta").load(path)
+                : spark.read().format("delta").option("versionAsOf", version).load(path));
+        Set<String> present = Set.of(stored.schema().fieldNames());
+        for (StructField field : schema.fields()) {
+            if (!present.contains(field.name())) {
+                stored = stored.withColumn(field.name(), org.apache.spark.sql.functions.lit(null).cast(field.dataType()));
+            }
+        }
+        return stored;
+    }
+
+    /** The table's Delta id (fixed at its creation), or null if it does not exist. */
+    public static String tableId(SparkSession spark, String path) {
+        if (!exists(spark, path)) {
+            return null;
+        }
+        return onTable(path, () -> DeltaTable.forPath(spark, path).detail().select("id").first().getString(0));
     }
 
     /** The table's latest version, or -1 if it does not exist. */
@@ -158,6 +216,6 @@ public final class DeltaTables {
         if (!exists(spark, path)) {
             return -1;
         }
-        return DeltaTable.forPath(spark, path).history(1).select("version").first().getLong(0);
+        return onTable(path, () -> DeltaTable.forPath(spark, path).history(1).select("version").first().getLong(0));
     }
 }

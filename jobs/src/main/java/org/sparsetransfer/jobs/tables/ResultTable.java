@@ -42,7 +42,8 @@ public final class ResultTable {
             .add("train_steps", DataTypes.IntegerType, false)
             .add("wall_s", DataTypes.DoubleType, false)
             .add("device", DataTypes.StringType, false)
-            .add("created_at", DataTypes.TimestampType, false);
+            .add("created_at", DataTypes.TimestampType, false)
+            .add("software_version", DataTypes.StringType, true);
 
     private final SparkSession spark;
     private final String path;

@@ -3,7 +3,6 @@ package org.sparsetransfer.jobs.tables;
 import static org.apache.spark.sql.functions.col;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -67,11 +66,20 @@ public final class TableFiles {
         FilterCompat.Filter filter = FilterCompat.get(FilterApi.eq(FilterApi.binaryColumn(column), Binary.fromString(value)));
         try (ParquetReader<Group> reader = ParquetReader.builder(new GroupReadSupport(), toPath(file))
                 .withConf(hadoopConf()).withFilter(filter).build()) {
-            for (Group row = reader.read(); row != null; row = reader.read()) {
+            for (Group row = read(reader, file); row != null; row = read(reader, file)) {
                 action.accept(row);
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("Reading " + file + " failed", e);
+            throw StorageFaults.unreadable(file, e);
+        }
+    }
+
+    /** The reader's next row; a file whose checksum or Parquet structure is broken is named as damaged. */
+    private static Group read(ParquetReader<Group> reader, String file) throws IOException {
+        try {
+            return reader.read();
+        } catch (IOException | RuntimeException e) {
+            throw StorageFaults.unreadable(file, e);
         }
     }
 

@@ -1,45 +1,81 @@
 package org.sparsetransfer.jobs.tables;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.sparsetransfer.core.InvalidInputException;
 
 /** The layout under {@code --out}: one directory per Delta table, and {@code report/}. */
 public record Warehouse(Path root) {
+    public static final String DATASETS = "datasets";
+    public static final String CHECKPOINTS = "checkpoints";
+    public static final String TRANSFER_RESULTS = "transfer_results";
+    public static final String TRANSFER_TABLE = "transfer_table";
+    public static final String RUNS = "runs";
+
+    /**
+     * Every table, with the commands that write it: rerunning them with the same config on a
+     * warehouse that lacks the table rebuilds the same rows (ids are content hashes).
+     */
+    private static final Map<String, String> WRITTEN_BY = Map.of(
+            DATASETS, "ingest",
+            CHECKPOINTS, "upstream and prune (then transfer, whose results name checkpoints by id, keeps its rows)",
+            TRANSFER_RESULTS, "transfer",
+            TRANSFER_TABLE, "report",
+            RUNS, "any command (the table only records past runs; report --as-of-run needs it)");
+
     public Warehouse {
+        if (root.toString().isBlank()) {
+            throw new InvalidInputException("--out is empty; give the warehouse directory, e.g. --out sparse-transfer-out");
+        }
         root = root.toAbsolutePath().normalize();
     }
 
     public String datasets() {
-        return table("datasets");
+        return table(DATASETS);
     }
 
     public String checkpoints() {
-        return table("checkpoints");
+        return table(CHECKPOINTS);
     }
 
     public String transferResults() {
-        return table("transfer_results");
+        return table(TRANSFER_RESULTS);
     }
 
     public String transferTable() {
-        return table("transfer_table");
+        return table(TRANSFER_TABLE);
     }
 
     public String runs() {
-        return table("runs");
+        return table(RUNS);
     }
 
     /** The tables a run's record tracks, by name. */
-    public java.util.Map<String, String> trackedTables() {
-        java.util.Map<String, String> tables = new java.util.LinkedHashMap<>();
-        tables.put("datasets", datasets());
-        tables.put("checkpoints", checkpoints());
-        tables.put("transfer_results", transferResults());
-        tables.put("transfer_table", transferTable());
+    public Map<String, String> trackedTables() {
+        Map<String, String> tables = new LinkedHashMap<>();
+        tables.put(DATASETS, datasets());
+        tables.put(CHECKPOINTS, checkpoints());
+        tables.put(TRANSFER_RESULTS, transferResults());
+        tables.put(TRANSFER_TABLE, transferTable());
         return tables;
     }
 
     public Path reportDir() {
         return root.resolve("report");
+    }
+
+    /**
+     * How to rebuild the table named {@code table} (the name of its directory) when its files are
+     * damaged beyond reading, or null for a directory that is no table of a warehouse.
+     */
+    public static String rebuildHint(String table, String tablePath) {
+        String commands = WRITTEN_BY.get(table);
+        if (commands == null) {
+            return null;
+        }
+        return "restore it from a backup, or rebuild the table: move " + tablePath + " aside and rerun " + commands
+                + " with the same config and --out";
     }
 
     private String table(String name) {
