@@ -114,25 +114,27 @@ public final class Commands {
     }
 
     @Command(name = "report", mixinStandardHelpOptions = true,
-            description = "Join the transfer results into the Delta table transfer_table and write "
-                    + "OUT/report/transfer_table.csv and transfer_table.md.")
+            description = "Join the transfer results into the Delta table transfer_table and write OUT/report/ (CSVs, "
+                    + "Markdown, plots, index.html). Refuses, writing nothing, while configured runs lack results.")
     public static final class Report extends StageCommand {
         @Option(names = "--as-of-run", paramLabel = "RUN_ID",
                 description = "Rebuild the report of an earlier run from its recorded config and table versions "
                         + "(Delta time travel) into OUT/report/runs/RUN_ID/.")
         String asOfRun;
 
+        @Option(names = "--allow-incomplete",
+                description = "Write a partial report when configured runs lack results: every output says it is partial "
+                        + "and marks the cells lacking runs.")
+        boolean allowIncomplete;
+
         public Report() {
-            super(ReportStage.NAME, ctx -> System.out.println(new ReportStage().run(ctx)));
+            super(ReportStage.NAME, ctx -> { });
         }
 
         @Override
         void run(StageContext ctx) {
-            if (asOfRun == null) {
-                super.run(ctx);
-            } else {
-                System.out.println(new ReportStage().runAsOf(ctx.spark(), ctx.warehouse(), asOfRun));
-            }
+            ReportStage report = new ReportStage(allowIncomplete);
+            System.out.println(asOfRun == null ? report.run(ctx) : report.runAsOf(ctx.spark(), ctx.warehouse(), asOfRun));
         }
 
         @Override

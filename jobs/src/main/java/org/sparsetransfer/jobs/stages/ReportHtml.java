@@ -9,14 +9,22 @@ import org.sparsetransfer.core.task.TaskRegistry;
 final class ReportHtml {
     private ReportHtml() {}
 
-    static String page(ExperimentConfig config, List<ReportStage.Cell> cells, List<CheckpointRecord> checkpoints, List<String> plots) {
+    static String page(ExperimentConfig config, List<ReportStage.Cell> cells, List<CheckpointRecord> checkpoints, List<String> plots,
+            ReportStage.Missing missing) {
         StringBuilder h = new StringBuilder("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Transfer accuracy: ")
                 .append(escape(config.name)).append("</title>\n<style>body{font-family:sans-serif;margin:2em}"
                         + "table{border-collapse:collapse;margin-bottom:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}"
                         + "td:first-child,th:first-child{text-align:left}.sig{font-weight:bold;background:#fff3c4}"
-                        + ".failed{color:#a00;background:#fde2e2}"
+                        + ".failed{color:#a00;background:#fde2e2}.missing{color:#555;background:#eee}"
+                        + ".partial{border:2px solid #a00;padding:0.5em 1em;background:#fde2e2}"
                         + "img{max-width:720px;margin:0.5em}</style></head><body>\n");
-        h.append("<h1>Transfer accuracy: ").append(escape(config.name)).append("</h1>\n<p>Mean ± std over seeds ")
+        h.append("<h1>Transfer accuracy: ").append(escape(config.name)).append("</h1>\n");
+        if (missing.any()) {
+            h.append("<p class=\"partial\"><b>Partial report</b> (written with --allow-incomplete): ")
+                    .append(escape(missing.describe(20))).append(" (the CSV's n_missing column counts every one). Grey cells lack those runs; their means use only "
+                            + "the runs that exist.</p>\n");
+        }
+        h.append("<p>Mean ± std over seeds ")
                 .append(config.transfer.seeds).append(", in percent. Highlighted cells differ from dense significantly "
                         + "(Welch's t-test over seeds, p &lt; 0.05); red cells are runs that all failed (see transfer_results.error). Data: <a href=\"transfer_table.csv\">transfer_table.csv</a>, "
                         + "<a href=\"upstream_table.csv\">upstream_table.csv</a>.</p>\n");
@@ -35,7 +43,8 @@ final class ReportHtml {
                     if (c == null) {
                         h.append("<td>–</td>");
                     } else {
-                        String attributes = c.allFailed() ? " class=\"failed\"" : c.significant()
+                        String attributes = !c.hasMean() ? (c.nFailed() > 0 ? " class=\"failed\"" : " class=\"missing\"")
+                                : c.nMissing() > 0 ? " class=\"missing\"" : c.significant()
                                 ? " class=\"sig\" title=\"p = " + String.format(Locale.ROOT, "%.3g", c.pVsDense()) + "\"" : "";
                         h.append("<td").append(attributes).append('>').append(c.display()).append("</td>");
                     }

@@ -31,7 +31,7 @@ final class ReportPlots {
 
     ReportPlots(ExperimentConfig config, List<ReportStage.Cell> cells, List<CheckpointRecord> checkpoints) {
         this.config = config;
-        this.cells = cells.stream().filter(c -> !c.allFailed()).toList(); // nothing to plot
+        this.cells = cells.stream().filter(ReportStage.Cell::hasMean).toList(); // nothing to plot
         this.checkpoints = checkpoints;
     }
 
@@ -128,14 +128,12 @@ final class ReportPlots {
         return records.stream().mapToDouble(f).toArray();
     }
 
+    /** Writes one plot; the directory is the report's staging folder, published as a whole ({@link ReportPublication}). */
     private static String write(Path dir, String name, XYChart chart) {
         try {
             Files.createDirectories(dir);
-            Path tmp = Files.createTempFile(dir, "." + name, ".png");
-            BitmapEncoder.saveBitmap(chart, tmp.toString(), BitmapEncoder.BitmapFormat.PNG);
             // saveBitmap appends ".png" when the name lacks it; ours ends with it already.
-            Files.move(tmp, dir.resolve(name), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            BitmapEncoder.saveBitmap(chart, dir.resolve(name).toString(), BitmapEncoder.BitmapFormat.PNG);
             return name;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -13,15 +13,15 @@ import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -31,6 +31,7 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.apache.spark.sql.SparkSession;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.jobs.tables.DeltaTables;
 import org.sparsetransfer.jobs.tables.ResultTable;
 import org.sparsetransfer.jobs.tables.RunTable;
 import org.sparsetransfer.jobs.tables.Warehouse;
@@ -47,6 +48,12 @@ public final class ReportStage {
     public static final String MARKDOWN_NAME = "transfer_table.md";
     public static final String UPSTREAM_CSV_NAME = "upstream_table.csv";
     public static final String HTML_NAME = "index.html";
+    /**
+     * The columns of {@code transfer_table.csv}: n_failed counts the seeds that diverged,
+     * n_missing those without any result (non-zero only in a partial report).
+     */
+    public static final List<String> CSV_COLUMNS = List.of("method", "sparsity", "regime", "task", "metric", "mean", "std",
+            "n_seeds", "delta_vs_dense", "n_failed", "n_missing");
 
     static final StructType SCHEMA = new StructType()
             .add("method", DataTypes.StringType, false)
@@ -59,48 +66,107 @@ public final class ReportStage {
             .add("n_seeds", DataTypes.LongType, false)
             .add("delta_vs_dense", DataTypes.DoubleType, true)
             .add("n_failed", DataTypes.LongType, false)
-            .add("p_vs_dense", DataTypes.DoubleType, true);
+            .add("p_vs_dense", DataTypes.DoubleType, true)
+            .add("n_missing", DataTypes.LongType, false);
 
     /** Significance level of the Welch t-test against dense that the tables mark. */
     static final double ALPHA = 0.05;
 
     /**
      * One cell of the table: a (method, sparsity, regime, task) over seeds; n_failed counts
-     * diverged seeds (when all did, mean is NaN and the tables say "failed"); pVsDense is
-     * Welch's two-sided t-test of its seeds against dense's (null when either side has fewer
-     * than two seeds or no variance).
+     * diverged seeds (when all did, mean is NaN and the tables say "failed"); nMissing counts
+     * configured seeds without any result (only in a partial report, see
+     * {@link ReportStage#ReportStage(boolean)}); pVsDense is Welch's two-sided t-test of its seeds
+     * against dense's (null when either side has fewer than two seeds or no variance).
      */
     public record Cell(String method, double sparsity, String regime, String task, String metric, double mean, Double std,
-            long nSeeds, Double deltaVsDense, long nFailed, double[] values, Double pVsDense) {
+            long nSeeds, Double deltaVsDense, long nFailed, double[] values, Double pVsDense, long nMissing) {
 
         boolean significant() {
             return pVsDense != null && pVsDense < ALPHA;
         }
 
-        boolean allFailed() {
-            return nSeeds == 0;
+        /** Whether the cell has a mean: at least one seed finished. */
+        boolean hasMean() {
+            return nSeeds > 0;
         }
 
-        /** How the Markdown and HTML tables show the cell: mean ± std, * when significant, failed runs counted. */
+        /** How the Markdown and HTML tables show the cell: mean ± std, * when significant, failed and missing runs counted. */
         String display() {
-            if (allFailed()) {
-                return "failed (" + nFailed + " of " + nFailed + " runs)";
+            if (!hasMean()) {
+                long runs = nFailed + nMissing;
+                return nFailed == 0 ? "missing (" + nMissing + " of " + runs + " runs)"
+                        : "failed (" + nFailed + " of " + runs + " runs" + (nMissing > 0 ? ", " + nMissing + " missing" : "") + ")";
             }
             return String.format(Locale.ROOT, "%.2f", mean) + (std == null ? "" : String.format(Locale.ROOT, " ± %.2f", std))
-                    + (nFailed > 0 ? " (" + nFailed + " failed)" : "");
+                    + (nFailed > 0 ? " (" + nFailed + " failed)" : "") + (nMissing > 0 ? " (" + nMissing + " missing)" : "");
         }
     }
 
-    /** Builds the table, writes it everywhere, and returns the Markdown. */
+    /** The configured runs that have no result, per cell. */
+    record Missing(int configured, Map<String, Long> byCell) {
+        long runs() {
+            return byCell.values().stream().mapToLong(Long::longValue).sum();
+        }
+
+        boolean any() {
+            return !byCell.isEmpty();
+        }
+
+        /** E.g. "76 of 128 configured runs have no result, in 38 cells: gmp_star 0.80 linear mnist (2), ...". */
+        String describe(int listed) {
+            List<String> cells = byCell.entrySet().stream().limit(listed)
+                    .map(e -> e.getKey().replace('|', ' ') + " (" + e.getValue() + ")").toList();
+            return runs() + " of " + configured + " configured transfer runs have no result, in " + byCell.size() + " cells: "
+                    + String.join(", ", cells) + (byCell.size() > listed ? " and " + (byCell.size() - listed) + " more" : "");
+        }
+    }
+
+    private final boolean allowIncomplete;
+
+    /** A report that refuses to publish while configured runs lack results. */
+    public ReportStage() {
+        this(false);
+    }
+
+    /**
+     * @param allowIncomplete publish a partial report when configured runs lack results: its
+     *     tables say so and mark the cells that lack runs
+     */
+    public ReportStage(boolean allowIncomplete) {
+        this.allowIncomplete = allowIncomplete;
+    }
+
+    /**
+     * Builds the table and publishes it: checks first that every configured run has a result
+     * (or a recorded failure), renders every file, and only then commits the Delta table and
+     * moves the files into place ({@link ReportPublication}). Returns the Markdown.
+     */
     public String run(StageContext ctx) {
         ctx.describe(NAME, "joining transfer results");
+        Path dir = ctx.warehouse().reportDir();
+        for (String token : ReportPublication.recover(dir, lastReportToken(ctx))) {
+            StageContext.log(NAME, "completed the publication of an earlier report that was interrupted (" + token + ")");
+        }
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(ctx);
-        List<Cell> cells = cells(ctx, checkpoints);
-        List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.sparsity(), c.regime(), c.task(), c.metric(),
-                c.allFailed() ? null : c.mean(), c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed(), c.pVsDense())).toList();
-        ctx.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
-                .option("overwriteSchema", "true").save(ctx.warehouse().transferTable());
-        return export(ctx, ctx.warehouse().reportDir(), cells, checkpoints);
+        Missing missing = missing(ctx, checkpoints);
+        List<Cell> cells = checkedCells(ctx, checkpoints, missing);
+        Rendered rendered = render(ctx, cells, checkpoints, missing, dir);
+        ReportPublication files = rendered.files();
+        try {
+            List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.sparsity(), c.regime(), c.task(), c.metric(),
+                    c.hasMean() ? c.mean() : null, c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed(), c.pVsDense(), c.nMissing()))
+                    .toList();
+            ctx.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
+                    .option("overwriteSchema", "true").option("userMetadata", TOKEN_PREFIX + files.token())
+                    .save(ctx.warehouse().transferTable());
+        } catch (RuntimeException e) {
+            files.discard();
+            throw e;
+        }
+        files.commit();
+        logWritten(dir, cells, missing);
+        return rendered.markdown();
     }
 
     /**
@@ -113,27 +179,104 @@ public final class ReportStage {
                 new java.io.ByteArrayInputStream(run.configYaml().getBytes(java.nio.charset.StandardCharsets.UTF_8)), "run " + runId);
         StageContext past = new StageContext(spark, config, warehouse, run.versionsAfter());
         past.describe(NAME, "rebuilding the report of run " + runId + " at table versions " + run.versionsAfter());
+        Path dir = warehouse.reportDir().resolve("runs").resolve(runId);
+        ReportPublication.recover(dir, null);
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(past);
-        return export(past, warehouse.reportDir().resolve("runs").resolve(runId), cells(past, checkpoints), checkpoints);
+        Missing missing = missing(past, checkpoints);
+        List<Cell> cells = checkedCells(past, checkpoints, missing);
+        Rendered rendered = render(past, cells, checkpoints, missing, dir);
+        rendered.files().commit();
+        logWritten(dir, cells, missing);
+        return rendered.markdown();
     }
 
-    private String export(StageContext ctx, Path dir, List<Cell> cells, List<CheckpointRecord> checkpoints) {
-        if (cells.isEmpty()) {
-            throw new InvalidInputException("No transfer results for this config in " + ctx.warehouse().transferResults()
-                    + "; run the transfer command first");
+    /** Prefix of the {@code userMetadata} of a transfer_table commit: the token of the report files it goes with. */
+    static final String TOKEN_PREFIX = "report-files ";
+
+    /** The token of the report files that the transfer table's latest commit goes with, or null. */
+    private static String lastReportToken(StageContext ctx) {
+        String path = ctx.warehouse().transferTable();
+        if (!DeltaTables.exists(ctx.spark(), path)) {
+            return null;
         }
-        String markdown = markdown(ctx.config(), cells, checkpoints);
-        writeAtomically(dir.resolve(CSV_NAME), csv(cells));
-        writeAtomically(dir.resolve(MARKDOWN_NAME), markdown);
-        writeAtomically(dir.resolve(UPSTREAM_CSV_NAME), upstreamCsv(checkpoints));
-        List<String> plots = new ReportPlots(ctx.config(), cells, checkpoints).writeAll(dir);
-        writeAtomically(dir.resolve(HTML_NAME), ReportHtml.page(ctx.config(), cells, checkpoints, plots));
-        StageContext.log(NAME, cells.size() + " cells written to " + dir.resolve(CSV_NAME) + ", " + MARKDOWN_NAME + ", "
-                + UPSTREAM_CSV_NAME + ", " + plots.size() + " plots and " + dir.resolve(HTML_NAME));
-        return markdown;
+        Row last = io.delta.tables.DeltaTable.forPath(ctx.spark(), path).history(1).select("userMetadata").first();
+        String metadata = last.isNullAt(0) ? "" : last.getString(0);
+        return metadata.startsWith(TOKEN_PREFIX) ? metadata.substring(TOKEN_PREFIX.length()) : null;
     }
 
-    static List<Cell> cells(StageContext ctx, List<CheckpointRecord> checkpoints) {
+    /** The cells, after refusing a report that lacks runs (unless partial reports are allowed) or has no result at all. */
+    private List<Cell> checkedCells(StageContext ctx, List<CheckpointRecord> checkpoints, Missing missing) {
+        if (missing.runs() == missing.configured()) {
+            throw new InvalidInputException("No transfer results for this config in " + ctx.warehouse().transferResults()
+                    + "; run the transfer command (or pipeline) with this config first");
+        }
+        if (missing.any() && !allowIncomplete) {
+            throw new InvalidInputException("The report is incomplete: " + missing.describe(5) + ". Produce them with the "
+                    + "transfer command (or pipeline) and this config, or pass --allow-incomplete to write a partial report "
+                    + "that marks the cells lacking runs");
+        }
+        return cells(ctx, checkpoints, missing);
+    }
+
+    /** A report's files, staged and sealed, and its Markdown (which pipeline prints). */
+    private record Rendered(ReportPublication files, String markdown) {}
+
+    /** Every file of the report, written into a staging folder and sealed; nothing is published yet. */
+    private static Rendered render(StageContext ctx, List<Cell> cells, List<CheckpointRecord> checkpoints,
+            Missing missing, Path dir) {
+        ReportPublication files = ReportPublication.begin(dir);
+        try {
+            String markdown = markdown(ctx.config(), cells, checkpoints, missing);
+            files.write(CSV_NAME, csv(cells));
+            files.write(MARKDOWN_NAME, markdown);
+            files.write(UPSTREAM_CSV_NAME, upstreamCsv(checkpoints));
+            List<String> plots = new ReportPlots(ctx.config(), cells, checkpoints).writeAll(files.stagingDir());
+            plots.forEach(files::added);
+            files.write(HTML_NAME, ReportHtml.page(ctx.config(), cells, checkpoints, plots, missing));
+            files.seal();
+            return new Rendered(files, markdown);
+        } catch (RuntimeException e) {
+            files.discard();
+            throw e;
+        }
+    }
+
+    private static void logWritten(Path dir, List<Cell> cells, Missing missing) {
+        StageContext.log(NAME, cells.size() + " cells written to " + dir.resolve(CSV_NAME) + ", " + MARKDOWN_NAME + ", "
+                + UPSTREAM_CSV_NAME + ", the plots and " + dir.resolve(HTML_NAME)
+                + (missing.any() ? "; PARTIAL: " + missing.describe(3) : ""));
+    }
+
+    /** The configured runs (checkpoint x task x regime x seed) without any result row, counted per cell. */
+    static Missing missing(StageContext ctx, List<CheckpointRecord> checkpoints) {
+        ExperimentConfig.Transfer t = ctx.config().transfer;
+        Set<String> recorded = new HashSet<>();
+        ctx.results().table().where(col("settings_hash").equalTo(lit(ctx.ids().transferSettingsHash()))
+                        .and(col("checkpoint_id").isin(checkpoints.stream().map(CheckpointRecord::id).toArray())))
+                .select("checkpoint_id", "task", "regime", "seed").collectAsList()
+                .forEach(r -> recorded.add(ResultTable.key(r.getString(0), r.getString(1), r.getString(2), r.getLong(3))));
+        Map<String, Long> byCell = new LinkedHashMap<>();
+        int configured = 0;
+        for (CheckpointRecord c : checkpoints) {
+            for (String regime : t.regimes) {
+                for (String task : t.tasks) {
+                    for (long seed : t.seeds) {
+                        configured++;
+                        if (!recorded.contains(ResultTable.key(c.id(), task, regime, seed))) {
+                            byCell.merge(cellKey(c.method(), c.targetSparsity(), regime, task), 1L, Long::sum);
+                        }
+                    }
+                }
+            }
+        }
+        return new Missing(configured, byCell);
+    }
+
+    private static String cellKey(String method, double sparsity, String regime, String task) {
+        return method + "|" + String.format(Locale.ROOT, "%.2f", sparsity) + "|" + regime + "|" + task;
+    }
+
+    static List<Cell> cells(StageContext ctx, List<CheckpointRecord> checkpoints, Missing missing) {
         ExperimentConfig.Transfer t = ctx.config().transfer;
         List<String> ids = checkpoints.stream().map(CheckpointRecord::id).toList();
         Dataset<Row> results = ctx.results().table()
@@ -167,7 +310,23 @@ public final class ReportStage {
                     : Significance.welchP(values, denseValues.get(key));
             cells.add(new Cell(r.getString(0), r.getDouble(1), r.getString(2), r.getString(3), r.getString(4), mean,
                     r.isNullAt(6) ? null : r.getDouble(6), r.getLong(7), dense == null || r.isNullAt(5) ? null : mean - dense,
-                    r.getLong(8) - r.getLong(7), values, p));
+                    r.getLong(8) - r.getLong(7), values, p,
+                    missing.byCell().getOrDefault(cellKey(r.getString(0), r.getDouble(1), r.getString(2), r.getString(3)), 0L)));
+        }
+        // Cells none of whose runs has a result (only in a partial report).
+        Set<String> present = new HashSet<>();
+        cells.forEach(c -> present.add(cellKey(c.method(), c.sparsity(), c.regime(), c.task())));
+        for (CheckpointRecord c : checkpoints) {
+            for (String regime : t.regimes) {
+                for (String task : t.tasks) {
+                    String key = cellKey(c.method(), c.targetSparsity(), regime, task);
+                    if (present.add(key)) {
+                        cells.add(new Cell(c.method(), c.targetSparsity(), regime, task,
+                                TaskRegistry.metric(ctx.config(), task, "transfer.tasks").key(), Double.NaN, null, 0, null, 0,
+                                new double[0], null, missing.byCell().getOrDefault(key, 0L)));
+                    }
+                }
+            }
         }
         List<String> methods = new ArrayList<>(List.of("dense"));
         ctx.config().pruning.methods.stream().filter(m -> !m.equals("dense")).forEach(methods::add);
@@ -186,10 +345,11 @@ public final class ReportStage {
     static String csv(List<Cell> cells) {
         List<List<Object>> rows = new ArrayList<>();
         for (Cell c : cells) {
-            rows.add(List.of(c.method(), fmt(c.sparsity()), c.regime(), c.task(), c.metric(), c.allFailed() ? "" : fmt(c.mean()),
-                    c.std() == null ? "" : fmt(c.std()), c.nSeeds(), c.deltaVsDense() == null ? "" : fmt(c.deltaVsDense())));
+            rows.add(List.of(c.method(), fmt(c.sparsity()), c.regime(), c.task(), c.metric(), c.hasMean() ? fmt(c.mean()) : "",
+                    c.std() == null ? "" : fmt(c.std()), c.nSeeds(), c.deltaVsDense() == null ? "" : fmt(c.deltaVsDense()),
+                    c.nFailed(), c.nMissing()));
         }
-        return csv(List.of("method", "sparsity", "regime", "task", "metric", "mean", "std", "n_seeds", "delta_vs_dense"), rows);
+        return csv(CSV_COLUMNS, rows);
     }
 
     /** One row per checkpoint the report covers, dense included. */
@@ -228,9 +388,14 @@ public final class ReportStage {
     }
 
     /** Per regime: one row per (method, sparsity), one column per task, then the mean over tasks. */
-    static String markdown(ExperimentConfig config, List<Cell> cells, List<CheckpointRecord> checkpoints) {
+    static String markdown(ExperimentConfig config, List<Cell> cells, List<CheckpointRecord> checkpoints, Missing missing) {
         StringBuilder md = new StringBuilder();
         md.append("# Transfer accuracy: ").append(config.name).append("\n\n");
+        if (missing.any()) {
+            md.append("**PARTIAL REPORT** (written with --allow-incomplete): ").append(missing.describe(20))
+                    .append(" (the CSV's n_missing column counts every one). Cells marked \"missing\" lack those runs; their means, the means over tasks and Δ use only the "
+                            + "runs that exist.\n\n");
+        }
         md.append("Mean ± std over seeds ").append(config.transfer.seeds).append(", in percent. Metric per task: ");
         List<String> metrics = new ArrayList<>();
         for (String task : config.transfer.tasks) {
@@ -258,7 +423,7 @@ public final class ReportStage {
                         md.append(" – |");
                     } else {
                         md.append(' ').append(c.display()).append(c.significant() ? " * |" : " |");
-                        if (!c.allFailed()) {
+                        if (c.hasMean()) {
                             sum += c.mean();
                             n++;
                         }
@@ -281,16 +446,5 @@ public final class ReportStage {
                     r.actualSparsity(), r.upstreamTop1(), r.trainSteps(), r.wallSeconds(), r.payloadBytes()));
         }
         return md.toString();
-    }
-
-    static void writeAtomically(Path target, String content) {
-        try {
-            Files.createDirectories(target.getParent());
-            Path tmp = Files.createTempFile(target.getParent(), "." + target.getFileName(), ".tmp");
-            Files.writeString(tmp, content);
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

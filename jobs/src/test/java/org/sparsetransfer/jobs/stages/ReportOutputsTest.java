@@ -1,6 +1,7 @@
 package org.sparsetransfer.jobs.stages;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -36,7 +37,7 @@ class ReportOutputsTest {
         cells.add(cell("oneshot", 0.8, 89.9, 0.6));
         cells.add(cell("oneshot", 0.9, 80.0, 0.001));
 
-        String md = ReportStage.markdown(config, cells, List.of());
+        String md = ReportStage.markdown(config, cells, List.of(), COMPLETE);
         assertTrue(md.contains("| oneshot | 0.90 | 80.00 ± 1.00 * |"), md);
         assertTrue(md.contains("| oneshot | 0.80 | 89.90 ± 1.00 |"), md);
 
@@ -46,7 +47,7 @@ class ReportOutputsTest {
             BufferedImage image = ImageIO.read(dir.resolve(plot).toFile());
             assertEquals(720, image.getWidth(), plot);
         }
-        String html = ReportHtml.page(config, cells, List.of(), plots);
+        String html = ReportHtml.page(config, cells, List.of(), plots, COMPLETE);
         assertTrue(html.contains("<td class=\"sig\" title=\"p = 0.00100\">80.00 ± 1.00</td>"), html);
         assertTrue(html.contains("<img src=\"linear_mnist.png\""), html);
         assertTrue(Files.size(dir.resolve("linear_mnist.png")) > 1000);
@@ -56,17 +57,45 @@ class ReportOutputsTest {
     void aCellWhoseRunsAllFailedIsMarkedNotPlottedAndLeftOutOfMeans() throws Exception {
         ExperimentConfig config = oneshotOnMnist(0.8);
         ReportStage.Cell failed = new ReportStage.Cell("oneshot", 0.8, "linear", "mnist", "top1", Double.NaN, null, 0, null, 2,
-                new double[0], null);
+                new double[0], null, 0);
         List<ReportStage.Cell> cells = List.of(cell("dense", 0.0, 90.0, null), failed);
 
-        String md = ReportStage.markdown(config, cells, List.of());
+        String md = ReportStage.markdown(config, cells, List.of(), COMPLETE);
         assertTrue(md.contains("| oneshot | 0.80 | failed (2 of 2 runs) | – | – |"), md);
         String csv = ReportStage.csv(cells);
-        assertTrue(csv.contains("oneshot,0.8000,linear,mnist,top1,,,0,\n"), csv);
-        assertTrue(ReportHtml.page(config, cells, List.of(), List.of()).contains("<td class=\"failed\">failed (2 of 2 runs)</td>"));
+        assertTrue(csv.contains("oneshot,0.8000,linear,mnist,top1,,,0,,2,0\n"), csv);
+        assertTrue(ReportHtml.page(config, cells, List.of(), List.of(), COMPLETE).contains("<td class=\"failed\">failed (2 of 2 runs)</td>"));
         List<String> plots = new ReportPlots(config, cells, List.of()).writeAll(dir);
         assertEquals(3, plots.size());
     }
+
+    @Test
+    void aPartialReportSaysSoInEveryFormatAndMarksTheCellsLackingRuns() {
+        ExperimentConfig config = oneshotOnMnist(0.8, 0.9);
+        ReportStage.Missing missing = new ReportStage.Missing(6, java.util.Map.of("oneshot|0.90|linear|mnist", 2L,
+                "oneshot|0.80|linear|mnist", 1L));
+        ReportStage.Cell half = new ReportStage.Cell("oneshot", 0.8, "linear", "mnist", "top1", 88.0, null, 1, -2.0, 0,
+                new double[] {88.0}, null, 1);
+        ReportStage.Cell none = new ReportStage.Cell("oneshot", 0.9, "linear", "mnist", "top1", Double.NaN, null, 0, null, 0,
+                new double[0], null, 2);
+        List<ReportStage.Cell> cells = List.of(cell("dense", 0.0, 90.0, null), half, none);
+
+        String md = ReportStage.markdown(config, cells, List.of(), missing);
+        assertTrue(md.contains("**PARTIAL REPORT** (written with --allow-incomplete): 3 of 6 configured transfer runs have no "
+                + "result, in 2 cells"), md);
+        assertTrue(md.contains("| oneshot | 0.80 | 88.00 (1 missing) |"), md);
+        assertTrue(md.contains("| oneshot | 0.90 | missing (2 of 2 runs) | – | – |"), md);
+        String html = ReportHtml.page(config, cells, List.of(), List.of(), missing);
+        assertTrue(html.contains("<p class=\"partial\"><b>Partial report</b>"), html);
+        assertTrue(html.contains("<td class=\"missing\">missing (2 of 2 runs)</td>"), html);
+        String csv = ReportStage.csv(cells);
+        assertTrue(csv.startsWith(String.join(",", ReportStage.CSV_COLUMNS) + "\n"), csv);
+        assertTrue(csv.contains("oneshot,0.8000,linear,mnist,top1,88.0000,,1,-2.0000,0,1\n"), csv);
+        assertTrue(csv.contains("oneshot,0.9000,linear,mnist,top1,,,0,,0,2\n"), csv);
+        assertFalse(ReportStage.markdown(config, List.of(cell("dense", 0.0, 90.0, null)), List.of(), COMPLETE).contains("PARTIAL"));
+    }
+
+    private static final ReportStage.Missing COMPLETE = new ReportStage.Missing(2, java.util.Map.of());
 
     /** Dense and one-shot at {@code sparsities}, transferred to mnist in the linear regime. */
     private static ExperimentConfig oneshotOnMnist(Double... sparsities) {
@@ -80,6 +109,6 @@ class ReportOutputsTest {
 
     private static ReportStage.Cell cell(String method, double sparsity, double mean, Double p) {
         return new ReportStage.Cell(method, sparsity, "linear", "mnist", "top1", mean, 1.0, 2, mean - 90.0, 0,
-                new double[] {mean - 0.7, mean + 0.7}, p);
+                new double[] {mean - 0.7, mean + 0.7}, p, 0);
     }
 }
