@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparsetransfer.jobs.cli.SparseTransferCli;
@@ -24,21 +25,121 @@ class CliErrorsTest {
         return fail(command, "--config", config.toString());
     }
 
+    /** Runs {@code command} with {@code options} and a fresh {@code --out}, which must fail as bad input and leave nothing behind. */
     private String fail(String command, String... options) {
         Path out = dir.resolve("out");
-        StringWriter err = new StringWriter();
         String[] args = new String[options.length + 3];
         args[0] = command;
         System.arraycopy(options, 0, args, 1, options.length);
         args[options.length + 1] = "--out";
         args[options.length + 2] = out.toString();
+        String message = failing(args);
+        assertFalse(Files.exists(out), "nothing written, not even the warehouse directory or its locks");
+        return message;
+    }
+
+    /** The one line a command that fails as bad input prints (exit code 2). */
+    static String failing(String... args) {
+        StringWriter err = new StringWriter();
         int code = SparseTransferCli.execute(new SparseTransferCli(), new PrintWriter(err, true), args);
-        assertEquals(SparseTransferCli.EXIT_BAD_INPUT, code, err.toString());
-        assertFalse(Files.exists(out.resolve("datasets")) || Files.exists(out.resolve("checkpoints")), "nothing half-written");
         String message = err.toString().strip();
-        assertTrue(message.startsWith("error: ") || message.startsWith("Unknown option"), message);
+        assertEquals(SparseTransferCli.EXIT_BAD_INPUT, code, message);
+        assertTrue(message.startsWith("error: "), message);
         assertEquals(1, message.lines().count(), "one line: " + message);
         return message;
+    }
+
+    /** A master no Spark reaches: a command that started Spark before failing would hang on it, not fail at once. */
+    private static final String UNREACHABLE = "spark://127.0.0.1:1";
+
+    @Test
+    void aRepeatedValueInAnyListIsRefusedBeforeAnythingRuns() throws IOException {
+        String methods = failWith("pruning:\n  methods: [dense, oneshot, oneshot]\n", "pipeline");
+        assertTrue(methods.contains("pruning.methods") && methods.contains("\"oneshot\" is listed twice"), methods);
+        Path config = dir.resolve("seeds.yaml");
+        Files.writeString(config, "transfer:\n  seeds: [5, 6, 6]\n");
+        for (String command : List.of("transfer", "report", "prune", "upstream", "ingest")) {
+            String seeds = fail(command, "--config", config.toString(), "--master", UNREACHABLE);
+            assertTrue(seeds.contains("transfer.seeds") && seeds.contains("6 is listed twice"), seeds);
+        }
+        assertTrue(fail("pipeline", "--dry-run", "--config", config.toString()).contains("6 is listed twice"), "a dry run plans no repeats");
+    }
+
+    @Test
+    void aConfigThatIsADirectoryOrEmptyOrMisnumberedSaysWhat() throws IOException {
+        assertTrue(fail("pipeline", "--config", dir.toString()).contains("is a directory, not a file"));
+        assertTrue(failWith("", "pipeline").contains("is empty; write the keys it changes"));
+        assertTrue(failWith("# nothing yet\n", "pipeline").contains("is empty"));
+        String batch = failWith("upstream:\n  batch_size: 0\n", "pipeline");
+        assertTrue(batch.endsWith("upstream.batch_size in " + dir.resolve("config.yaml") + ": 0; expected a positive number"), batch);
+    }
+
+    @Test
+    void badWarehouseLocationsAreNamedWithTheReason() {
+        String empty = failing("pipeline", "--out", "", "--master", UNREACHABLE);
+        assertEquals("error: --out is empty; give the warehouse directory, e.g. --out sparse-transfer-out", empty);
+        String proc = failing("ingest", "--out", "/proc/sparse-transfer-test", "--master", UNREACHABLE);
+        assertTrue(proc.contains("Cannot use /proc/sparse-transfer-test as the warehouse (--out): cannot create or open "
+                + "/proc/sparse-transfer-test: no such file or directory"), proc);
+        assertTrue(failing("lineage", "--out", "", "--checkpoint", "x").contains("--out is empty"));
+    }
+
+    @Test
+    void aCommandThatFailsInItsStageLeavesAFreshWarehouseAsItWas() {
+        // transfer finds no checkpoints only after taking its lock and starting Spark: the lock files go again.
+        String message = fail("transfer", "--master", "local[1]");
+        assertTrue(message.contains("are not in") && message.contains("run the upstream and prune commands"), message);
+    }
+
+    @Test
+    void masterUrlsAndNamesAreCheckedBeforeSparkStarts() throws IOException {
+        String garbage = fail("pipeline", "--master", "garbage://x");
+        assertTrue(garbage.startsWith("error: --master garbage://x is not a Spark master URL; expected local, local[N]"), garbage);
+        Files.createDirectories(dir.resolve("warehouse"));
+        String lineage = failing("lineage", "--out", dir.resolve("warehouse").toString(), "--method", "nosuch", "--sparsity", "0.9",
+                "--master", UNREACHABLE);
+        assertTrue(lineage.contains("Unknown pruning method 'nosuch' at --method"), lineage);
+        String prune = failing("prune", "--method", "nosuch", "--out", dir.resolve("warehouse").toString(), "--master", UNREACHABLE);
+        assertTrue(prune.contains("Unknown pruning method 'nosuch'"), prune);
+        assertTrue(failing("lineage", "--out", dir.resolve("nowhere").toString(), "--checkpoint", "x", "--master", UNREACHABLE)
+                .contains("No warehouse at " + dir.resolve("nowhere")));
+        assertTrue(failing("lineage", "--out", dir.toString(), "--method", "imp", "--sparsity", "lots").contains(
+                "Invalid value for option '--sparsity': 'lots' is not a double (see sparse-transfer lineage --help)"));
+    }
+
+    @Test
+    void otherCommandsRefuseBadInputInOneLine() throws IOException {
+        assertTrue(failing("import-weights", "--model", "resnet18", "--file", dir.resolve("none.safetensors").toString(),
+                "--out", dir.resolve("w").toString()).contains("Weights file not found"));
+        assertTrue(failing("import-weights", "--model", "resnet18", "--classes", "0", "--file", "x", "--out", dir.resolve("w").toString())
+                .contains("--classes must be at least 1"));
+        assertTrue(failing("import-weights", "--model", "resnet18", "--file", "x", "--master", "nonsense")
+                .contains("--master nonsense is not a Spark master URL"));
+        assertTrue(failing("models", "--classes", "0").contains("--classes must be at least 1"));
+        assertTrue(failing("synth-images", "--out", "/proc/sparse-transfer-synth").contains("Cannot create --out /proc/sparse-transfer-synth"));
+        Files.writeString(dir.resolve("taken"), "x");
+        assertTrue(failing("synth-images", "--out", dir.resolve("taken").toString()).contains("exists and is not an empty directory"));
+        assertFalse(Files.exists(dir.resolve("w")), "import-weights wrote nothing");
+    }
+
+    @Test
+    void aDamagedIdxHeaderIsNamedAndNothingIsIngested() throws IOException {
+        Path fashion = Files.createDirectories(dir.resolve("fashion"));
+        java.io.ByteArrayOutputStream labels = new java.io.ByteArrayOutputStream();
+        java.io.DataOutputStream out = new java.io.DataOutputStream(labels);
+        out.writeInt(0x801);
+        out.writeInt(0x8000ea60); // 60000 labels with one bit flipped
+        out.write(new byte[60_000]);
+        for (String name : new String[] {"train-labels-idx1-ubyte", "t10k-labels-idx1-ubyte"}) {
+            Files.write(fashion.resolve(name), labels.toByteArray());
+        }
+        for (String name : new String[] {"train-images-idx3-ubyte", "t10k-images-idx3-ubyte"}) {
+            Files.write(fashion.resolve(name), new byte[] {0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0});
+        }
+        String message = failWith("data:\n  fetch: false\n  dir: " + dir.resolve("cache") + "\n  fashion_mnist: " + fashion
+                + "\n  mnist: " + fashion + "\n  digits: " + dir.resolve("digits.csv.gz") + "\n", "ingest");
+        assertTrue(message.contains("Corrupt dataset file " + fashion.resolve("train-labels-idx1-ubyte")
+                + ": its header gives -2147423648 labels"), message);
     }
 
     @Test
@@ -93,10 +194,8 @@ class CliErrorsTest {
 
     @Test
     void unknownCommandLineOption() {
-        StringWriter err = new StringWriter();
-        int code = SparseTransferCli.execute(new SparseTransferCli(), new PrintWriter(err, true), "pipeline", "--cofnig", "x");
-        assertEquals(2, code);
-        assertTrue(err.toString().contains("'--cofnig'") && err.toString().contains("--config"), err.toString());
+        String message = failing("pipeline", "--cofnig", "x");
+        assertTrue(message.contains("Unknown options: '--cofnig'") && message.contains("did you mean --config"), message);
     }
 
     @Test

@@ -117,18 +117,14 @@ class ImagePipelineTest {
             }
         }
 
-        // The dense run's loss falls: its last epoch's mean loss is below its first's.
+        // The dense run learned: its last epoch's mean training loss is far below an untrained 4-class model's (ln 4),
+        // with a margin no difference of floating point between machines crosses (held-out accuracy is checked above).
         Matcher epochs = Pattern.compile("\\[upstream[^\\]]*\\] epoch (\\d+)/5 .*? loss ([0-9.]+)").matcher(output);
-        double firstLoss = Double.NaN;
         double lastLoss = Double.NaN;
         while (epochs.find()) {
-            double loss = Double.parseDouble(epochs.group(2));
-            if (epochs.group(1).equals("1")) {
-                firstLoss = loss;
-            }
-            lastLoss = loss;
+            lastLoss = Double.parseDouble(epochs.group(2));
         }
-        assertTrue(lastLoss < firstLoss, "dense training loss " + firstLoss + " -> " + lastLoss + "\n" + output);
+        assertTrue(lastLoss < 0.5 * Math.log(4), "dense training loss in the last epoch " + lastLoss + "\n" + output);
 
         List<String> csv = Files.readAllLines(out.resolve("report/transfer_table.csv"));
         assertEquals(1 + 3 * c.transfer.regimes.size(), csv.size(), String.join("\n", csv));

@@ -64,6 +64,12 @@ public final class ImportWeightsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Warehouse warehouse = new Warehouse(out);
+        SparkSessions.checkMaster(master);
+        if (classes < 1 || side < 32) {
+            throw new InvalidInputException("--classes must be at least 1 and --side at least 32 (the ResNets downsample 32 times); "
+                    + "got --classes " + classes + " --side " + side);
+        }
         if (!(Architecture.byName(model, side) instanceof ResNet resnet)) {
             throw new InvalidInputException("--model " + model + ": importing torchvision weights needs resnet18 or resnet50");
         }
@@ -74,7 +80,6 @@ public final class ImportWeightsCommand implements Callable<Integer> {
         String id = "imported-" + model + "-" + sha256(file).substring(0, 16);
         CheckpointRecord record = CheckpointRecord.intermediate(id, null, "imported", NAME, imported.mask().sparsity(),
                 imported.weights(), imported.mask(), 0, 0, (System.nanoTime() - start) / 1e9, experiment);
-        Warehouse warehouse = new Warehouse(out);
         try (WarehouseLock lock = WarehouseLock.acquire(warehouse, NAME, List.of(NAME))) {
             SparkSession spark = SparkSessions.create("sparse-transfer import-weights", master, out);
             try {

@@ -18,6 +18,7 @@ import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentIds;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.jobs.spark.SparkSessions;
+import org.sparsetransfer.jobs.tables.CheckpointTable;
 import org.sparsetransfer.jobs.tables.DeltaTables;
 import org.sparsetransfer.jobs.tables.Warehouse;
 import picocli.CommandLine.Command;
@@ -57,17 +58,24 @@ public final class LineageCommand implements Callable<Integer> {
             throw new InvalidInputException("lineage needs either --checkpoint ID or both --method and --sparsity");
         }
         Warehouse warehouse = new Warehouse(out);
+        // Everything that needs no Spark is checked before it starts (a minute on a cluster).
+        PruningMethod named = method == null ? null : PruningMethod.parse(method, "--method");
+        String configuredId = named != null && config != null ? new ExperimentIds(ConfigLoader.load(config)).prunedId(named, sparsity) : null;
+        SparkSessions.checkMaster(master);
+        if (!java.nio.file.Files.isDirectory(warehouse.root())) {
+            throw new InvalidInputException("No warehouse at " + warehouse.root() + " (--out); give the --out of a pipeline run");
+        }
         SparkSession spark = SparkSessions.create("sparse-transfer lineage", master, out);
         try {
             if (!DeltaTables.exists(spark, warehouse.checkpoints())) {
                 throw new InvalidInputException("No checkpoints table under " + warehouse.root() + "; run a pipeline there first");
             }
             Map<String, Row> byId = new HashMap<>();
-            List<Row> rows = spark.read().format("delta").load(warehouse.checkpoints())
+            List<Row> rows = DeltaTables.read(spark, warehouse.checkpoints(), CheckpointTable.SCHEMA)
                     .select("id", "parent_id", "method", "stage", "target_sparsity", "actual_sparsity", "upstream_top1", "train_steps")
                     .collectAsList();
             rows.forEach(r -> byId.put(r.getString(0), r));
-            String id = checkpoint != null ? checkpoint : find(spark, warehouse);
+            String id = checkpoint != null ? checkpoint : configuredId != null ? configuredId : find(spark, warehouse, named);
             if (!byId.containsKey(id)) {
                 throw new InvalidInputException("No checkpoint " + id + " in " + warehouse.checkpoints());
             }
@@ -89,12 +97,8 @@ public final class LineageCommand implements Callable<Integer> {
         return 0;
     }
 
-    private String find(SparkSession spark, Warehouse warehouse) {
-        PruningMethod m = PruningMethod.parse(method, "--method");
-        if (config != null) {
-            return new ExperimentIds(ConfigLoader.load(config)).prunedId(m, sparsity);
-        }
-        List<Row> matches = spark.read().format("delta").load(warehouse.checkpoints())
+    private String find(SparkSession spark, Warehouse warehouse, PruningMethod m) {
+        List<Row> matches = DeltaTables.read(spark, warehouse.checkpoints(), CheckpointTable.SCHEMA)
                 .where(col("method").equalTo(lit(m.key())).and(abs(col("target_sparsity").minus(lit(sparsity))).lt(1e-9))
                         .and(col("stage").isin("upstream", "prune", "imp", "colt_ticket")))
                 .select("id").collectAsList();

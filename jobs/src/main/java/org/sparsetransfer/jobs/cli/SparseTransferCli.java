@@ -2,6 +2,7 @@ package org.sparsetransfer.jobs.cli;
 
 import java.io.PrintWriter;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.jobs.tables.StorageFaults;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -40,8 +41,18 @@ public final class SparseTransferCli implements Runnable {
     public static int execute(Object command, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(command);
         cli.setErr(err);
+        // A mistyped option or value: one line naming it, not the whole usage text.
+        cli.setParameterExceptionHandler((e, args2) -> {
+            PrintWriter out = e.getCommandLine().getErr();
+            String name = e.getCommandLine().getCommandSpec().qualifiedName();
+            String suggestions = e instanceof CommandLine.UnmatchedArgumentException u && !u.getSuggestions().isEmpty()
+                    ? "; did you mean " + String.join(" or ", u.getSuggestions()) + "?" : "";
+            out.println("error: " + e.getMessage().strip().replace('\n', ' ') + suggestions + " (see " + name + " --help)");
+            out.flush();
+            return EXIT_BAD_INPUT;
+        });
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
-            InvalidInputException bad = InvalidInputException.find(e);
+            InvalidInputException bad = StorageFaults.asBadInput(e);
             PrintWriter out = commandLine.getErr();
             if (bad != null) {
                 out.println("error: " + bad.getMessage());

@@ -10,12 +10,14 @@ import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
 import org.apache.spark.sql.SparkSession;
+import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.stages.FaultInjection;
 import org.sparsetransfer.jobs.stages.StageContext;
 import org.sparsetransfer.jobs.tables.RunTable;
+import org.sparsetransfer.jobs.tables.StorageFaults;
 import org.sparsetransfer.jobs.tables.Warehouse;
 import org.sparsetransfer.jobs.tables.WarehouseLock;
 import picocli.CommandLine.Mixin;
@@ -66,29 +68,68 @@ abstract class StageCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ExperimentConfig config = config();
         Warehouse warehouse = new Warehouse(options.out);
+        SparkSessions.checkMaster(options.master);
+        Collection<String> scopes = lockScopes(config); // names given on the command line are checked here, before Spark
         StageContext.log(stageName, "config " + (options.config == null ? "embedded demo" : options.config)
                 + " (" + config.name + "), warehouse " + warehouse.root());
         options.sparkConf.forEach(System::setProperty);
-        try (WarehouseLock lock = WarehouseLock.acquire(warehouse, stageName, lockScopes(config))) {
+        WarehouseLock lock = WarehouseLock.acquire(warehouse, stageName, scopes);
+        boolean succeeded = false;
+        try {
             FaultInjection.arm(config.fault.exitAfterStoredRuns);
             SparkSession spark = SparkSessions.create("sparse-transfer " + stageName, options.master, options.out);
             try {
                 Instant started = Instant.now();
                 RunTable runs = new RunTable(spark, warehouse);
                 Map<String, Long> before = runs.versions();
-                run(new StageContext(spark, config, warehouse));
+                runs.checkNoCommitsLost(before);
+                try {
+                    run(new StageContext(spark, config, warehouse));
+                } catch (RuntimeException e) {
+                    throw keptOnFailure(e, runs, before);
+                }
                 if (records()) {
                     String runId = RUN_TIME.format(started) + "-" + UUID.randomUUID().toString().substring(0, 8);
                     runs.record(runId, stageName, config.name, started, ConfigLoader.yamlMapper().writeValueAsString(config),
                             before, runs.versions());
                     StageContext.log(stageName, "recorded as run " + runId + " (report --as-of-run " + runId + " rebuilds its report)");
                 }
+                succeeded = true;
             } finally {
                 spark.stop();
             }
         } finally {
             FaultInjection.disarm();
+            if (succeeded) {
+                lock.close();
+            } else {
+                lock.abandon();
+            }
         }
         return 0;
+    }
+
+    /**
+     * {@code failure}, saying which tables kept commits made before it: a stage stores each
+     * finished piece of work at once, and a rerun continues from there.
+     */
+    private static RuntimeException keptOnFailure(RuntimeException failure, RunTable runs, Map<String, Long> before) {
+        String kept;
+        try {
+            kept = RunTable.describeChanges(before, runs.versions());
+        } catch (RuntimeException unreadable) {
+            failure.addSuppressed(unreadable);
+            return failure;
+        }
+        if (kept.isEmpty()) {
+            return failure;
+        }
+        String note = "what was stored before the failure is kept (" + kept + "), and a rerun continues from it";
+        InvalidInputException bad = StorageFaults.asBadInput(failure);
+        if (bad != null) {
+            return new InvalidInputException(bad.getMessage() + "; " + note, failure);
+        }
+        System.err.println("note: " + note);
+        return failure;
     }
 }

@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.IoErrors;
 import org.sparsetransfer.core.vision.SyntheticImages;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -34,8 +35,17 @@ public final class SynthImagesCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         Path dir = out.toAbsolutePath().normalize();
-        if (Files.exists(dir) && (!Files.isDirectory(dir) || Files.list(dir).findAny().isPresent())) {
+        boolean used;
+        try (var entries = Files.isDirectory(dir) ? Files.list(dir) : null) {
+            used = Files.exists(dir) && (entries == null || entries.findAny().isPresent());
+        }
+        if (used) {
             throw new InvalidInputException("--out " + dir + " exists and is not an empty directory; give a new directory");
+        }
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new InvalidInputException("Cannot create --out " + dir + ": " + IoErrors.describe(e) + "; give a directory you can write");
         }
         SyntheticImages.imageFolder(dir.resolve("upstream"), 4, 40, 10, 40, 36, seed);
         SyntheticImages.cifar10(dir.resolve("transfer/cifar10"), 40, 100, seed + 1);

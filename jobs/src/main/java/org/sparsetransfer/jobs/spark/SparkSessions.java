@@ -7,7 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import org.apache.spark.SparkConf;
+import java.util.regex.Pattern;
 import org.apache.spark.sql.SparkSession;
+import org.sparsetransfer.core.InvalidInputException;
 
 /** The one way the jobs build a SparkSession: Delta Lake, Kryo with the project's registrator. */
 public final class SparkSessions {
@@ -22,17 +24,21 @@ public final class SparkSessions {
         return create(appName, master, null);
     }
 
-    /** As {@link #create(String, String)}, keeping Spark's catalog directory under {@code out}. */
+    /**
+     * As {@link #create(String, String)}. Spark SQL's catalog directory (unused: every table is
+     * addressed by its path) goes to a temporary directory, or Spark would create a
+     * {@code spark-warehouse/} wherever the user ran from.
+     */
     public static SparkSession create(String appName, String master, java.nio.file.Path out) {
+        checkMaster(master);
         SparkConf conf = new SparkConf(true);
         if (master != null) {
             conf.setMaster(master);
         } else if (!conf.contains("spark.master")) {
             conf.setMaster(DEFAULT_MASTER);
         }
-        if (out != null) {
-            // Otherwise Spark SQL leaves a spark-warehouse/ in whatever directory the user ran from.
-            conf.setIfMissing("spark.sql.warehouse.dir", out.toAbsolutePath().resolve("spark-warehouse").toUri().toString());
+        if (!conf.contains("spark.sql.warehouse.dir")) {
+            conf.set("spark.sql.warehouse.dir", catalogDir().toUri().toString());
         }
         conf.setIfMissing("spark.app.name", appName)
                 .setIfMissing("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
@@ -52,6 +58,33 @@ public final class SparkSessions {
             conf.set("spark.scheduler.allocation.file", schedulerPools().toUri().toString());
         }
         return SparkSession.builder().config(conf).getOrCreate();
+    }
+
+    /** Master URLs Spark itself understands (SparkContext's forms; Mesos is gone since Spark 4). */
+    private static final Pattern MASTER = Pattern.compile("local(\\[(\\d+|\\*)(\\s*,\\s*\\d+)?])?"
+            + "|local-cluster\\[\\s*\\d+\\s*,\\s*\\d+\\s*,\\s*\\d+\\s*]"
+            + "|spark://[^/\\s:,]+(:\\d+)?(,[^/\\s:,]+(:\\d+)?)*|yarn|k8s://\\S+");
+
+    /**
+     * Refuses a master URL Spark would not understand, before Spark starts (Spark's own error is
+     * a stack trace after a minute of start-up); null (keep spark-submit's) passes.
+     */
+    public static void checkMaster(String master) {
+        if (master != null && !MASTER.matcher(master.strip()).matches()) {
+            throw new InvalidInputException("--master " + (master.isBlank() ? "\"\"" : master) + " is not a Spark master URL; "
+                    + "expected local, local[N], local[*], local[N,F], local-cluster[N,C,M], spark://HOST:PORT, yarn or "
+                    + "k8s://https://HOST:PORT");
+        }
+    }
+
+    private static Path catalogDir() {
+        try {
+            Path dir = Files.createTempDirectory("sparse-transfer-catalog");
+            dir.toFile().deleteOnExit();
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot create a temporary directory for Spark's catalog", e);
+        }
     }
 
     /**
