@@ -81,11 +81,11 @@ abstract class StageCommand implements Callable<Integer> {
             try {
                 Instant started = Instant.now();
                 RunTable runs = new RunTable(spark, warehouse);
+                runs.checkNoCommitsLost();
                 Map<String, Long> before = runs.versions();
-                runs.checkNoCommitsLost(before);
                 try {
                     run(new StageContext(spark, config, warehouse));
-                } catch (RuntimeException e) {
+                } catch (Exception e) { // Spark's and Delta's exceptions include checked ones
                     throw keptOnFailure(e, runs, before);
                 }
                 if (records()) {
@@ -113,7 +113,7 @@ abstract class StageCommand implements Callable<Integer> {
      * {@code failure}, saying which tables kept commits made before it: a stage stores each
      * finished piece of work at once, and a rerun continues from there.
      */
-    private static RuntimeException keptOnFailure(RuntimeException failure, RunTable runs, Map<String, Long> before) {
+    private static Exception keptOnFailure(Exception failure, RunTable runs, Map<String, Long> before) {
         String kept;
         try {
             kept = RunTable.describeChanges(before, runs.versions());

@@ -15,6 +15,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
+import org.sparsetransfer.core.InvalidInputException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -120,9 +121,19 @@ public final class DeltaTables {
     static <T> T onTable(String path, java.util.function.Supplier<T> operation) {
         try {
             return operation.get();
-        } catch (RuntimeException e) {
-            throw StorageFaults.explainLog(path, e);
+        } catch (Exception e) { // Delta's log errors include checked ones (DeltaFileNotFoundException)
+            InvalidInputException explained = StorageFaults.explainLog(path, e);
+            if (explained != null) {
+                throw explained;
+            }
+            throw DeltaTables.<RuntimeException>sneaky(e);
         }
+    }
+
+    /** Rethrows {@code e} unchanged, checked or not (Scala code throws checked exceptions Java cannot declare). */
+    @SuppressWarnings("unchecked")
+    private static <E extends Exception> E sneaky(Exception e) throws E {
+        throw (E) e;
     }
 
     /**

@@ -79,17 +79,17 @@ public final class RunTable {
      * entries of its Delta log were lost (deleted, or a restore from an older backup), which Delta
      * cannot see, since the table then simply reads as it was before them. A table made anew
      * (another Delta table id, e.g. one rebuilt after damage) is not compared with runs of the
-     * old one.
-     *
-     * @param current the tables' current versions ({@link #versions})
+     * old one. The runs are read before the tables: a version a run recorded was committed before
+     * the run recorded it, so a concurrent run's commits cannot look lost.
      */
-    public void checkNoCommitsLost(Map<String, Long> current) {
+    public void checkNoCommitsLost() {
         if (!DeltaTables.exists(spark, warehouse.runs())) {
             return;
         }
-        Map<String, String> ids = tableIds();
         List<Row> runs = DeltaTables.read(spark, warehouse.runs(), SCHEMA).select("run_id", "versions_after", "table_ids")
                 .where(col("table_ids").isNotNull()).collectAsList();
+        Map<String, Long> current = versions();
+        Map<String, String> ids = tableIds();
         for (Row run : runs) {
             Map<String, Long> after = CollectionConverters.asJava(run.<scala.collection.Map<String, Long>>getAs("versions_after"));
             Map<String, String> recordedIds = CollectionConverters.asJava(run.<scala.collection.Map<String, String>>getAs("table_ids"));

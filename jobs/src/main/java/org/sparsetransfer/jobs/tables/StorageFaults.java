@@ -70,9 +70,9 @@ public final class StorageFaults {
 
     /**
      * {@code failure} as one clear error if it is Delta failing on the log of the table at
-     * {@code tablePath} (an entry lost or unreadable); otherwise {@code failure} itself.
+     * {@code tablePath} (an entry lost or unreadable) or on a damaged file; otherwise null.
      */
-    static RuntimeException explainLog(String tablePath, RuntimeException failure) {
+    static InvalidInputException explainLog(String tablePath, Throwable failure) {
         for (Throwable t = failure; t != null; t = t.getCause()) {
             boolean brokenLog = t instanceof SparkThrowable s && s.getCondition() != null && BROKEN_LOG.contains(s.getCondition())
                     // a checkpoint without its commit file: Delta says so with no error class
@@ -85,8 +85,7 @@ public final class StorageFaults {
                         + (hint == null ? "restore them from a backup" : hint), failure);
             }
         }
-        InvalidInputException file = explain(failure);
-        return file != null ? file : failure;
+        return explain(failure);
     }
 
     private static InvalidInputException missingOrDamaged(String file, Throwable cause, Throwable failure) {
