@@ -29,8 +29,12 @@ import org.apache.commons.io.FileUtils;
  */
 final class ReportPublication {
     static final String STAGING_PREFIX = ".staging-";
-    /** The names of the current report's files, one per line, written last. */
+    /**
+     * The current report's files: a first line {@code # token TOKEN} (the token its Delta commit
+     * recorded), then one file name per line; written last.
+     */
     static final String MANIFEST = ".report-files";
+    private static final String TOKEN_LINE = "# token ";
 
     private final Path dir;
     private final Path staging;
@@ -82,7 +86,10 @@ final class ReportPublication {
     /** Seals the staged files (writes the manifest): after this, the files may be committed. */
     void seal() {
         try {
-            Files.write(staging.resolve(MANIFEST), files, StandardCharsets.UTF_8);
+            List<String> lines = new ArrayList<>();
+            lines.add(TOKEN_LINE + token);
+            lines.addAll(files);
+            Files.write(staging.resolve(MANIFEST), lines, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot write " + staging.resolve(MANIFEST), e);
         }
@@ -126,10 +133,28 @@ final class ReportPublication {
         return completed;
     }
 
+    /** The token of the report whose files are in {@code dir}, or null when it has none. */
+    static String publishedToken(Path dir) {
+        Path manifest = dir.resolve(MANIFEST);
+        try {
+            if (!Files.exists(manifest)) {
+                return null;
+            }
+            String first = Files.readAllLines(manifest, StandardCharsets.UTF_8).stream().findFirst().orElse("");
+            return first.startsWith(TOKEN_LINE) ? first.substring(TOKEN_LINE.length()) : null;
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + manifest, e);
+        }
+    }
+
+    private static List<String> names(Path manifest) throws IOException {
+        return Files.readAllLines(manifest, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank() && !l.startsWith("#")).toList();
+    }
+
     /** Idempotent: a file already moved is no longer in the staging folder. */
     private static void moveIntoPlace(Path dir, Path staging) {
         try {
-            List<String> names = Files.readAllLines(staging.resolve(MANIFEST), StandardCharsets.UTF_8);
+            List<String> names = names(staging.resolve(MANIFEST));
             for (String name : names) {
                 Path staged = staging.resolve(name);
                 if (Files.exists(staged)) {
@@ -138,8 +163,8 @@ final class ReportPublication {
             }
             Path previous = dir.resolve(MANIFEST);
             if (Files.exists(previous)) {
-                for (String old : Files.readAllLines(previous, StandardCharsets.UTF_8)) {
-                    if (!old.isBlank() && !names.contains(old)) {
+                for (String old : names(previous)) {
+                    if (!names.contains(old)) {
                         Files.deleteIfExists(dir.resolve(old));
                     }
                 }
