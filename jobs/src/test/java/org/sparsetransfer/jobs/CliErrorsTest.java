@@ -123,6 +123,24 @@ class CliErrorsTest {
     }
 
     @Test
+    void aStageThatFailsMidwayKeepsWhatItStoredAndSaysSo() throws IOException {
+        Path images = dir.resolve("images");
+        TinyPipelineTest.runCli("synth-images", "--out", images.toString());
+        // The task's first batch holds a label CIFAR-10 does not have: found when it is decoded, after the upstream dataset is stored.
+        Path batch = images.resolve("transfer/cifar10/data_batch_1.bin");
+        byte[] bytes = Files.readAllBytes(batch);
+        bytes[0] = (byte) 200;
+        Files.write(batch, bytes);
+        Path out = dir.resolve("out");
+        String message = failing("ingest", "--config", images.resolve("tiny-images.yaml").toString(), "--out", out.toString(),
+                "--master", "local[1]");
+        assertTrue(message.contains("label 200 at record 0 is outside 0..9 of CIFAR10"), message);
+        assertTrue(message.endsWith("; what was stored before the failure is kept (datasets created at version 1), and a rerun "
+                + "continues from it"), message);
+        assertTrue(Files.isDirectory(out.resolve("datasets")), "the upstream dataset stays stored");
+    }
+
+    @Test
     void aDamagedIdxHeaderIsNamedAndNothingIsIngested() throws IOException {
         Path fashion = Files.createDirectories(dir.resolve("fashion"));
         java.io.ByteArrayOutputStream labels = new java.io.ByteArrayOutputStream();

@@ -100,11 +100,13 @@ class TinyPipelineTest {
     @Order(1)
     void bothCsvsHaveEveryMethodAndSparsity() throws Exception {
         List<String> lines = Files.readAllLines(out.resolve("report/transfer_table.csv"));
-        assertEquals("method,sparsity,regime,task,metric,mean,std,n_seeds,delta_vs_dense", lines.get(0));
+        assertEquals("method,sparsity,regime,task,metric,mean,std,n_seeds,delta_vs_dense,n_failed,n_missing", lines.get(0));
         Set<String> keys = new HashSet<>();
         for (String line : lines.subList(1, lines.size())) {
             String[] f = line.split(",", -1);
-            assertEquals(9, f.length, line);
+            assertEquals(11, f.length, line);
+            assertEquals("0", f[9], "no seed failed: " + line);
+            assertEquals("0", f[10], "no seed is missing: " + line);
             assertTrue(keys.add(f[0] + "|" + f[1] + "|" + f[2] + "|" + f[3]), "duplicate row " + line);
             assertEquals(String.valueOf(config.transfer.seeds.size()), f[7], line);
             double mean = Double.parseDouble(f[5]);
@@ -315,6 +317,138 @@ class TinyPipelineTest {
 
     @Test
     @Order(8)
+    void anIncompleteReportIsRefusedWritingNothingAndAPartialOneSaysSo() throws Exception {
+        Warehouse warehouse = new Warehouse(out);
+        runCli("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        String completeCsv = Files.readString(out.resolve("report/transfer_table.csv"));
+        SparkSession spark = SparkSessions.create("test", "local[2]");
+        String missing = "checkpoint_id = '" + ids.prunedId(PruningMethod.GMP, 0.9) + "' AND regime = 'linear'";
+        List<Row> saved = spark.read().format("delta").load(warehouse.transferResults()).where(missing).collectAsList();
+        org.apache.spark.sql.types.StructType schema = spark.read().format("delta").load(warehouse.transferResults()).schema();
+        DeltaTable.forPath(spark, warehouse.transferResults()).delete(missing);
+        stopSpark();
+
+        Map<String, String> before = snapshot(out);
+        String message = CliErrorsTest.failing("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        assertTrue(message.startsWith("error: The report is incomplete: 8 of 256 configured transfer runs have no result, in 4 cells: "
+                + "gmp 0.90 linear mnist (2), gmp 0.90 linear mnist_fewshot (2)"), message);
+        assertTrue(message.contains("Produce them with the transfer command (or pipeline) and this config, or pass --allow-incomplete"),
+                message);
+        assertEquals(before, snapshot(out), "no table version, report file or directory changed");
+
+        runCli("report", "--allow-incomplete", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        String markdown = Files.readString(out.resolve("report/transfer_table.md"));
+        assertTrue(markdown.contains("**PARTIAL REPORT** (written with --allow-incomplete): 8 of 256"), markdown);
+        assertTrue(markdown.contains("| gmp | 0.90 | missing (2 of 2 runs) | missing (2 of 2 runs) |"), markdown);
+        assertTrue(Files.readString(out.resolve("report/index.html")).contains("<b>Partial report</b>"));
+        assertTrue(Files.readString(out.resolve("report/transfer_table.csv")).contains("gmp,0.9000,linear,mnist,top1,,,0,,0,2\n"));
+
+        spark = SparkSessions.create("test", "local[2]");
+        spark.createDataFrame(saved, schema).write().format("delta").mode("append").save(warehouse.transferResults());
+        stopSpark();
+        runCli("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        assertEquals(completeCsv, Files.readString(out.resolve("report/transfer_table.csv")), "whole again");
+        spark = SparkSessions.create("test", "local[2]");
+        Row last = DeltaTable.forPath(spark, warehouse.transferTable()).history(1).select("userMetadata").first();
+        String published = Files.readAllLines(out.resolve("report/.report-files")).get(0);
+        assertEquals("# token " + last.getString(0).substring("report-files ".length()), published,
+                "the report's files are those of the table's last commit");
+    }
+
+    @Test
+    @Order(9)
+    void aReportWithoutResultsForItsSettingsFailsLeavingTheOldReport() throws IOException {
+        Path other = scratch.resolve("other-linear.yaml");
+        Files.writeString(other, Files.readString(TINY).replace("  linear:\n    steps: 60\n", "  linear:\n    steps: 61\n"));
+        Map<String, String> before = snapshot(out);
+        String message = CliErrorsTest.failing("report", "--config", other.toString(), "--out", out.toString(), "--master", "local[2]");
+        assertTrue(message.startsWith("error: No transfer results for this config in "), message);
+        assertEquals(before, snapshot(out), "transfer_table keeps its version and report/ its files");
+    }
+
+    @Test
+    @Order(10)
+    void aDamagedCheckpointFileIsOneErrorNamingTheTableTheFileAndTheFix() throws Exception {
+        SparkSession spark = SparkSessions.create("test", "local[2]");
+        String victim = ids.prunedId(PruningMethod.GMP_STAR, 0.8);
+        Path file = Path.of(java.net.URI.create(spark.read().format("delta").load(new Warehouse(out).checkpoints())
+                .where("id = '" + victim + "'").select("_metadata.file_path").first().getString(0)));
+        stopSpark();
+        Path crc = file.resolveSibling("." + file.getFileName() + ".crc");
+        byte[] original = Files.readAllBytes(file);
+        byte[] savedCrc = Files.readAllBytes(crc);
+        try {
+            byte[] damaged = original.clone();
+            damaged[damaged.length / 2] ^= 0x10;
+            Files.write(file, damaged);
+            Map<String, String> before = snapshot(out);
+            String checked = CliErrorsTest.failing("transfer", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+            assertTrue(checked.startsWith("error: Stored file " + file.toUri().toString().replace("file:///", "file:/")
+                    + " of table checkpoints is damaged: its bytes do not match its Hadoop checksum"), checked);
+            assertTrue(checked.endsWith("rebuild the table: move " + out.resolve("checkpoints") + " aside and rerun upstream and prune "
+                    + "(then transfer, whose results name checkpoints by id, keeps its rows) with the same config and --out"), checked);
+            assertEquals(before, snapshot(out));
+
+            Files.delete(crc); // without Hadoop's checksum, Parquet or the checkpoint's own SHA-256 finds the damage
+            String unchecked = CliErrorsTest.failing("transfer", "--config", TINY.toString(), "--out", out.toString(), "--master",
+                    "local[2]");
+            assertTrue(unchecked.contains("Checkpoint " + victim + " failed its checksum")
+                    || unchecked.contains("Stored file " + file.toUri().toString().replace("file:///", "file:/")), unchecked);
+        } finally {
+            Files.write(file, original);
+            Files.write(crc, savedCrc);
+        }
+    }
+
+    @Test
+    @Order(11)
+    void lostDeltaLogEntriesAreOneErrorNamingTheTable() throws Exception {
+        Warehouse warehouse = new Warehouse(out);
+        // The newest entry of transfer_results (a run recorded the version it made): the table would read as before it.
+        Path results = Path.of(warehouse.transferResults(), "_delta_log");
+        Path newest = newestCommit(results);
+        Path aside = scratch.resolve(newest.getFileName());
+        Files.move(newest, aside);
+        try {
+            String message = CliErrorsTest.failing("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+            assertTrue(message.contains("transfer_results"), message);
+            assertTrue(message.contains("but run ") && message.contains("its log has lost the entry of version")
+                    || message.contains("The Delta log of table transfer_results"), message);
+        } finally {
+            Files.move(aside, newest);
+        }
+        // An entry in the middle (after the last Delta checkpoint, which would otherwise cover it).
+        Path log = Path.of(warehouse.checkpoints(), "_delta_log");
+        long checkpointed = new com.fasterxml.jackson.databind.ObjectMapper().readTree(log.resolve("_last_checkpoint").toFile())
+                .get("version").asLong();
+        long last = Long.parseLong(newestCommit(log).getFileName().toString().substring(0, 20));
+        assertTrue(last - checkpointed >= 2, "a commit between the last checkpoint " + checkpointed + " and the newest " + last);
+        Path middle = log.resolve(String.format("%020d.json", checkpointed + 1));
+        Files.move(middle, aside.resolveSibling(middle.getFileName()));
+        try {
+            String message = CliErrorsTest.failing("transfer", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+            assertTrue(message.startsWith("error: The Delta log of table checkpoints (" + log + ") is damaged: [DELTA_"), message);
+            assertTrue(message.contains("rebuild the table: move " + out.resolve("checkpoints") + " aside"), message);
+        } finally {
+            Files.move(aside.resolveSibling(middle.getFileName()), middle);
+        }
+    }
+
+    @Test
+    @Order(12)
+    void everyCheckpointResultAndRunRecordsTheSoftwareThatMadeIt() {
+        SparkSession spark = SparkSessions.create("test", "local[2]");
+        Warehouse warehouse = new Warehouse(out);
+        for (String table : List.of(warehouse.checkpoints(), warehouse.transferResults(), warehouse.runs())) {
+            List<String> versions = spark.read().format("delta").load(table).select("software_version").distinct().collectAsList().stream()
+                    .map(r -> r.getString(0)).toList();
+            assertEquals(List.of(org.sparsetransfer.core.SoftwareVersion.current()), versions, table);
+            assertTrue(versions.get(0).matches("sparse-transfer \\S+ \\(git \\S+\\), DJL \\S+, libtorch \\S+"), versions.get(0));
+        }
+    }
+
+    @Test
+    @Order(13)
     void aSecondRunOnTheSameWarehouseFailsFast() throws IOException {
         try (WarehouseLock held = WarehouseLock.acquire(new Warehouse(out), "test", java.util.List.of("ingest"))) {
             StringWriter err = new StringWriter();
@@ -328,7 +462,7 @@ class TinyPipelineTest {
     }
 
     @Test
-    @Order(9)
+    @Order(14)
     void aRunKilledWhilePruningResumesToTheSameTables() throws Exception {
         Path resumed = scratch.resolve("resumed");
         Path faulty = scratch.resolve("faulty.yaml");
@@ -355,7 +489,7 @@ class TinyPipelineTest {
     }
 
     @Test
-    @Order(10)
+    @Order(15)
     void dataParallelTrainingOnTwoWorkersMatchesOneWorker() throws Exception {
         String tiny = Files.readString(TINY);
         Path upstream = scratch.resolve("dp-upstream.yaml");
@@ -399,17 +533,20 @@ class TinyPipelineTest {
         }
     }
 
-    /** N = 2 sees the same examples as N = 1 (to one step per worker) and lands within 2 points of it. */
+    /**
+     * N = 2 sees the same examples as N = 1 (to one step per worker) and learns as well: within 5
+     * points of it (measured about 1 apart), a band no floating-point difference between machines crosses.
+     */
     private static void compareWorkers(CheckpointRecord one, CheckpointRecord two, int batch) {
         assertNotEquals(one.id(), two.id(), "data parallelism is part of the id");
         assertEquals(one.examplesSeen(), two.examplesSeen(), 2.0 * batch, "same number of examples");
-        assertEquals(one.upstreamTop1(), two.upstreamTop1(), 2.0, one.id() + " vs " + two.id());
+        assertEquals(one.upstreamTop1(), two.upstreamTop1(), 5.0, one.id() + " vs " + two.id());
         System.out.printf("data-parallel: %s %.2f%% (1 worker) vs %s %.2f%% (2 workers)%n", one.id(), one.upstreamTop1(),
                 two.id(), two.upstreamTop1());
     }
 
     @Test
-    @Order(11)
+    @Order(16)
     void aCorruptCheckpointStopsTransferWithItsName() throws Exception {
         SparkSession spark = SparkSessions.create("test", "local[2]");
         Warehouse warehouse = new Warehouse(out);
@@ -420,6 +557,25 @@ class TinyPipelineTest {
                 "transfer", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
         assertEquals(SparseTransferCli.EXIT_BAD_INPUT, code, err.toString());
         assertTrue(err.toString().contains("Checkpoint " + victim + " failed its checksum"), err.toString());
+    }
+
+    /** Every file under {@code root} (relative path) with its content's SHA-256: equal snapshots mean nothing on disk changed. */
+    static Map<String, String> snapshot(Path root) throws IOException {
+        Map<String, String> files = new TreeMap<>();
+        try (var walk = Files.walk(root)) {
+            for (Path p : walk.toList()) {
+                String name = root.relativize(p).toString();
+                files.put(name + (Files.isDirectory(p) ? "/" : ""), Files.isDirectory(p) ? "" : CheckpointCodec.checksum(Files.readAllBytes(p)));
+            }
+        }
+        return files;
+    }
+
+    /** The newest commit file of a Delta log. */
+    private static Path newestCommit(Path log) throws IOException {
+        try (var entries = Files.list(log)) {
+            return entries.filter(p -> p.getFileName().toString().matches("\\d{20}\\.json")).max(Path::compareTo).orElseThrow();
+        }
     }
 
     private List<String> prunedMethods() {

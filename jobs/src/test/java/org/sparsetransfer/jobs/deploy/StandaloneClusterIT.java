@@ -106,7 +106,7 @@ class StandaloneClusterIT {
 
         // The report: every method x sparsity x regime x task, all with a mean.
         List<String> rows = Files.readAllLines(out.resolve("report/transfer_table.csv"));
-        assertEquals("method,sparsity,regime,task,metric,mean,std,n_seeds,delta_vs_dense", rows.get(0));
+        assertEquals(String.join(",", org.sparsetransfer.jobs.stages.ReportStage.CSV_COLUMNS), rows.get(0));
         int pruned = PruneStage.methods(config).size() * config.pruning.sparsities.size();
         int cells = (1 + pruned) * config.transfer.regimes.size() * config.transfer.tasks.size();
         assertEquals(cells, rows.size() - 1, "one row per cell");
