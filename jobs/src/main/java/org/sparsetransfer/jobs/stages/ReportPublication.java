@@ -39,24 +39,28 @@ final class ReportPublication {
     private final Path dir;
     private final Path staging;
     private final String token;
+    /** Whether {@code dir} was made for this report (a first report): discarding removes it again. */
+    private final boolean createdDir;
     private final Set<String> files = new LinkedHashSet<>();
 
-    private ReportPublication(Path dir, Path staging, String token) {
+    private ReportPublication(Path dir, Path staging, String token, boolean createdDir) {
         this.dir = dir;
         this.staging = staging;
         this.token = token;
+        this.createdDir = createdDir;
     }
 
     /** Starts a report's files for {@code dir}, in a staging folder of its own. */
     static ReportPublication begin(Path dir) {
         String token = UUID.randomUUID().toString();
         Path staging = dir.resolve(STAGING_PREFIX + token);
+        boolean created = !Files.isDirectory(dir);
         try {
             Files.createDirectories(staging);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot create " + staging, e);
         }
-        return new ReportPublication(dir, staging, token);
+        return new ReportPublication(dir, staging, token, created);
     }
 
     /** The token the report's Delta commit records, tying the table's version to these files. */
@@ -100,9 +104,18 @@ final class ReportPublication {
         moveIntoPlace(dir, staging);
     }
 
-    /** Abandons the staged files (a report that failed before its Delta commit). */
+    /** Abandons the staged files (a report that failed before its Delta commit), and {@code dir} if this report made it. */
     void discard() {
         FileUtils.deleteQuietly(staging.toFile());
+        if (createdDir) {
+            try (Stream<Path> entries = Files.list(dir)) {
+                if (entries.findAny().isEmpty()) {
+                    Files.delete(dir);
+                }
+            } catch (IOException ignored) {
+                // a directory that cannot be listed or removed stays; it holds no report
+            }
+        }
     }
 
     /**

@@ -153,6 +153,7 @@ public final class ReportStage {
         List<Cell> cells = checkedCells(ctx, checkpoints, missing);
         Rendered rendered = render(ctx, cells, checkpoints, missing, dir);
         ReportPublication files = rendered.files();
+        boolean committed = false;
         try {
             List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.sparsity(), c.regime(), c.task(), c.metric(),
                     c.hasMean() ? c.mean() : null, c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed(), c.pVsDense(), c.nMissing()))
@@ -160,9 +161,11 @@ public final class ReportStage {
             ctx.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
                     .option("overwriteSchema", "true").option("userMetadata", TOKEN_PREFIX + files.token())
                     .save(ctx.warehouse().transferTable());
-        } catch (RuntimeException e) {
-            files.discard();
-            throw e;
+            committed = true;
+        } finally {
+            if (!committed) {
+                files.discard();
+            }
         }
         files.commit();
         logWritten(dir, cells, missing);
@@ -225,6 +228,7 @@ public final class ReportStage {
     private static Rendered render(StageContext ctx, List<Cell> cells, List<CheckpointRecord> checkpoints,
             Missing missing, Path dir) {
         ReportPublication files = ReportPublication.begin(dir);
+        boolean sealed = false;
         try {
             String markdown = markdown(ctx.config(), cells, checkpoints, missing);
             files.write(CSV_NAME, csv(cells));
@@ -234,10 +238,12 @@ public final class ReportStage {
             plots.forEach(files::added);
             files.write(HTML_NAME, ReportHtml.page(ctx.config(), cells, checkpoints, plots, missing));
             files.seal();
+            sealed = true;
             return new Rendered(files, markdown);
-        } catch (RuntimeException e) {
-            files.discard();
-            throw e;
+        } finally {
+            if (!sealed) {
+                files.discard();
+            }
         }
     }
 

@@ -97,7 +97,8 @@ public final class WarehouseLock implements AutoCloseable {
                 lock = null;
             }
             if (lock == null) {
-                String holder = Files.exists(file) ? new String(Files.readAllBytes(file), StandardCharsets.UTF_8).strip() : "";
+                String holder = Files.exists(file) ? new String(Files.readAllBytes(file), StandardCharsets.UTF_8).strip()
+                        .replaceAll(" \\[[0-9a-f-]+]$", "") : ""; // without the attempt's token
                 channel.close();
                 throw new InvalidInputException("Warehouse " + warehouse.root() + " is in use by another sparse-transfer run for "
                         + scope + " (" + (holder.isEmpty() ? "unknown" : holder) + "); wait for it to finish, or use another --out");

@@ -60,6 +60,15 @@ class ReportPublicationTest {
         assertEquals(List.of(".report-files", "a.csv"), listing());
     }
 
+    @Test
+    void aFirstReportThatFailsLeavesNoReportDirectory() {
+        Path fresh = dir.resolve("report");
+        ReportPublication first = ReportPublication.begin(fresh);
+        first.write("a.csv", "never");
+        first.discard();
+        assertFalse(Files.exists(fresh));
+    }
+
     private void publish(String... namesAndContents) {
         ReportPublication p = ReportPublication.begin(dir);
         for (int i = 0; i < namesAndContents.length; i += 2) {
