@@ -108,6 +108,27 @@ class CliErrorsTest {
     }
 
     @Test
+    void sparkSettingsAreCheckedBeforeOrAsSparkStarts() {
+        assertTrue(fail("report", "--conf", "spark.master=garbage").startsWith("error: --conf spark.master garbage is not a Spark master URL"));
+        assertTrue(fail("report", "--conf", "foo=bar").contains("--conf foo is not a Spark property"));
+        String refused = fail("report", "--conf", "spark.sql.shuffle.partitions=abc", "--master", "local[1]");
+        assertTrue(refused.contains("Spark did not start with these settings: spark.sql.shuffle.partitions should be int, but was abc"),
+                refused);
+    }
+
+    @Test
+    void lineageNamesWhatNoCheckpointCanBe() throws IOException {
+        Path warehouse = Files.createDirectories(dir.resolve("lineage"));
+        String w = warehouse.toString();
+        assertTrue(failing("lineage", "--out", w, "--method", "dense", "--sparsity", "0.9", "--master", UNREACHABLE)
+                .contains("--method dense is the dense model, at sparsity 0"));
+        assertTrue(failing("lineage", "--out", w, "--method", "gmp", "--sparsity", "NaN", "--master", UNREACHABLE)
+                .contains("--sparsity NaN is not a sparsity"));
+        assertTrue(failing("lineage", "--out", w, "--method", "gmp", "--sparsity", "0.85", "--config", "../conf/tiny.yaml",
+                "--master", UNREACHABLE).contains("--sparsity 0.85 is not among the sparsities [0.8, 0.9, 0.95] of ../conf/tiny.yaml"));
+    }
+
+    @Test
     void otherCommandsRefuseBadInputInOneLine() throws IOException {
         assertTrue(failing("import-weights", "--model", "resnet18", "--file", dir.resolve("none.safetensors").toString(),
                 "--out", dir.resolve("w").toString()).contains("Weights file not found"));
@@ -119,6 +140,8 @@ class CliErrorsTest {
         assertTrue(failing("synth-images", "--out", "/proc/sparse-transfer-synth").contains("Cannot create --out /proc/sparse-transfer-synth"));
         Files.writeString(dir.resolve("taken"), "x");
         assertTrue(failing("synth-images", "--out", dir.resolve("taken").toString()).contains("exists and is not an empty directory"));
+        assertTrue(failing("import-weights", "--model", "resnet18", "--file", dir.toString(), "--out", dir.resolve("w").toString())
+                .contains("is a directory; give the .safetensors file itself"));
         assertFalse(Files.exists(dir.resolve("w")), "import-weights wrote nothing");
     }
 

@@ -45,6 +45,9 @@ public final class StateDictImport {
     private StateDictImport() {}
 
     public static Imported resnet(ResNet architecture, int numClasses, Path file, PrunablePolicy policy) {
+        if (Files.isDirectory(file)) {
+            throw new InvalidInputException("Weights file " + file + " is a directory; give the .safetensors file itself");
+        }
         if (!Files.isRegularFile(file)) {
             throw new InvalidInputException("Weights file not found: " + file + "; export the state_dict as safetensors (see the README)");
         }
@@ -84,8 +87,11 @@ public final class StateDictImport {
                 unused.remove(e.getValue());
                 Shape expected = net.parameters().get(e.getKey()).getArray().getShape();
                 if (!array.getShape().equals(expected)) {
-                    String hint = e.getValue().startsWith("fc.") ? "; the file's head has " + array.getShape().get(0)
-                            + " classes, pass that number as the number of classes" : "";
+                    // Only a head that differs in its classes alone is this architecture with another head.
+                    boolean otherClasses = e.getValue().startsWith("fc.") && array.getShape().dimension() == expected.dimension()
+                            && (expected.dimension() == 1 || array.getShape().get(1) == expected.get(1));
+                    String hint = otherClasses ? "; the file's head has " + array.getShape().get(0)
+                            + " classes, pass that number as the number of classes" : "; it is not a " + architecture.name() + " state_dict";
                     throw new InvalidInputException(source + ": " + e.getValue() + " has shape " + array.getShape() + " but "
                             + architecture.name() + " expects " + expected + hint);
                 }

@@ -1,12 +1,16 @@
 package org.sparsetransfer.core.config;
 
 import com.fasterxml.jackson.annotation.JsonMerge;
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
@@ -26,6 +30,13 @@ import org.sparsetransfer.core.model.Architecture;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.transfer.Regime;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.events.AliasEvent;
+import org.yaml.snakeyaml.events.DocumentStartEvent;
+import org.yaml.snakeyaml.events.Event;
+import org.yaml.snakeyaml.events.NodeEvent;
 
 /** Reads YAML configs strictly: unknown keys, wrong types and bad values each get one clear message. */
 public final class ConfigLoader {
@@ -39,13 +50,19 @@ public final class ConfigLoader {
                 .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
                 .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-                .enable(DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS);
+                .enable(DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS)
+                .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT) // 2.5 epochs is a mistake, not 2
+                .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     }
 
     public static ExperimentConfig load(Path file) {
         if (Files.isDirectory(file)) {
             throw new InvalidInputException("Config " + file + " is a directory, not a file; pass a YAML file with --config, "
                     + "e.g. conf/demo.yaml");
+        }
+        if (Files.exists(file) && !Files.isRegularFile(file)) {
+            throw new InvalidInputException("Config " + file + " is not a regular file (a device or a pipe); pass a YAML file "
+                    + "with --config, e.g. conf/demo.yaml");
         }
         if (!Files.isRegularFile(file)) {
             throw new InvalidInputException("Config file not found: " + file
@@ -74,6 +91,7 @@ public final class ConfigLoader {
         ExperimentConfig config;
         try {
             byte[] yaml = in.readAllBytes();
+            checkDocument(yaml, source);
             ObjectMapper mapper = yamlMapper();
             JsonNode tree = mapper.readTree(yaml);
             if (tree == null || tree.isMissingNode() || tree.isNull()) {
@@ -92,12 +110,23 @@ public final class ConfigLoader {
                     .map(Object::toString).map(ConfigLoader::snake).collect(Collectors.toCollection(TreeSet::new)).toString();
             throw new InvalidInputException("Unknown key '" + e.getPropertyName() + "' at " + path(e) + " in " + source
                     + line(e) + "; expected one of " + known);
+        } catch (MismatchedInputException e) {
+            String found = found(e);
+            throw new InvalidInputException("Bad value at " + path(e) + " in " + source + line(e) + ": " + (found == null ? "" : found + "; ")
+                    + "expected " + expected(e.getTargetType()) + ("null".equals(found) ? " (leave the key out for its default)" : ""));
         } catch (JsonMappingException e) {
             throw new InvalidInputException("Bad value at " + path(e) + " in " + source + line(e) + ": "
                     + e.getOriginalMessage().split("\n")[0]);
         } catch (JsonProcessingException e) {
-            throw new InvalidInputException("Config " + source + " is not valid YAML" + line(e) + ": "
-                    + e.getOriginalMessage().split("\n")[0]);
+            String problem = e.getOriginalMessage();
+            if (problem.startsWith("Duplicate field")) {
+                throw new InvalidInputException("Config " + source + line(e) + ": key " + problem.substring("Duplicate field ".length())
+                        + " is given twice in one section; give each key once");
+            }
+            if (problem.matches("(?s).*Malformed numeric value '[-+]?\\.(nan|NaN|NAN|inf|Inf|INF)'.*")) {
+                throw new InvalidInputException("Bad value in " + source + line(e) + ": NaN and infinity are not allowed; give a finite number");
+            }
+            throw new InvalidInputException("Config " + source + " is not valid YAML" + line(e) + ": " + yamlProblem(e));
         } catch (IOException e) {
             throw new InvalidInputException("Cannot read config " + source + ": " + e.getMessage(), e);
         }
@@ -106,35 +135,142 @@ public final class ConfigLoader {
     }
 
     /**
-     * No list of the config, in any section, holds a value twice: a repeated method, sparsity,
-     * task, regime or seed would be trained twice and counted twice in the statistics. Values
-     * compare as their YAML values do (0.8 and 0.80 are one sparsity).
+     * One YAML document without anchors or aliases: a second document (after {@code ---}) would
+     * be silently dropped, and Jackson reads an alias to a list as a string.
      */
-    private static void noRepeatedValues(Object section, String prefix, String source) {
+    private static void checkDocument(byte[] yaml, String source) {
+        int documents = 0;
+        try {
+            for (Event event : new Yaml().parse(new java.io.InputStreamReader(new java.io.ByteArrayInputStream(yaml),
+                    java.nio.charset.StandardCharsets.UTF_8))) {
+                if (event instanceof DocumentStartEvent && ++documents > 1) {
+                    throw new InvalidInputException("Config " + source + " holds more than one YAML document (line "
+                            + (event.getStartMark().getLine() + 1) + "); put the whole config in one");
+                }
+                if (event instanceof AliasEvent || event instanceof NodeEvent n && n.getAnchor() != null) {
+                    throw new InvalidInputException("Config " + source + " uses a YAML anchor or alias (line "
+                            + (event.getStartMark().getLine() + 1) + "); write the values out instead");
+                }
+            }
+        } catch (YAMLException syntax) {
+            // Jackson's parse reports it, with the key's path
+        }
+    }
+
+    /** The value a type error found ("null", "2.5"), or null when the parser cannot say. */
+    private static String found(MismatchedInputException e) {
+        if (e instanceof InvalidFormatException f) {
+            return String.valueOf(f.getValue());
+        }
+        if (e.getProcessor() instanceof JsonParser parser && parser.currentToken() != null) {
+            try {
+                return parser.currentToken() == JsonToken.VALUE_NULL ? "null"
+                        : parser.currentToken().isScalarValue() ? parser.getText() : null;
+            } catch (IOException unreadable) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    /** What a key of type {@code type} takes, in words. */
+    private static String expected(Class<?> type) {
+        if (type == null) {
+            return "a value of another kind";
+        }
+        if (type == int.class || type == long.class || type == Integer.class || type == Long.class) {
+            return "a whole number";
+        }
+        if (type == float.class || type == double.class || type == Float.class || type == Double.class) {
+            return "a number";
+        }
+        if (type == boolean.class || type == Boolean.class) {
+            return "true or false";
+        }
+        if (type == String.class) {
+            return "a text value";
+        }
+        if (List.class.isAssignableFrom(type)) {
+            return "a list, e.g. [a, b]";
+        }
+        return "a section of key: value pairs";
+    }
+
+    /** A YAML syntax error in one line: SnakeYAML's context and problem ("while parsing a flow sequence: expected ',' or ']'"). */
+    private static String yamlProblem(JsonProcessingException e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof java.io.CharConversionException c) {
+                return "it is not UTF-8 text (" + c.getMessage() + ")";
+            }
+            if (t instanceof MarkedYAMLException m) {
+                return (m.getContext() == null ? "" : m.getContext() + ": ") + m.getProblem();
+            }
+        }
+        return e.getOriginalMessage().split("\n")[0];
+    }
+
+    /**
+     * Every key of every section of the config (and of every list element that is a section) is
+     * set: null only where the default is null too (optional paths, {@code upstream.pretrained},
+     * the fields of a run selector). No list holds null or a value twice: a repeated method,
+     * sparsity, task, regime or seed would be trained twice and counted twice in the
+     * statistics. Values compare as their YAML values do (0.8 and 0.80 are one sparsity).
+     *
+     * @param defaults the section's defaults (a new instance of its class)
+     */
+    private static void checkValues(Object section, Object defaults, String prefix, String source) {
         ObjectMapper json = new ObjectMapper().setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
         for (Field field : section.getClass().getFields()) {
             if (Modifier.isStatic(field.getModifiers())) {
                 continue;
             }
-            Object value;
-            try {
-                value = field.get(section);
-            } catch (IllegalAccessException e) {
-                throw new IllegalStateException(e);
-            }
+            Object value = get(field, section);
             String key = prefix + snake(field.getName());
-            if (value instanceof List<?> list) {
+            if (value == null) {
+                if (get(field, defaults) != null) {
+                    throw bad(source, key, null, field.isAnnotationPresent(JsonMerge.class) ? "a section of key: value pairs "
+                            + "(leave the key out for its defaults)" : "a value (leave the key out for its default)");
+                }
+            } else if (value instanceof List<?> list) {
                 Set<JsonNode> seen = new HashSet<>();
-                for (Object element : list) {
+                for (int i = 0; i < list.size(); i++) {
+                    Object element = list.get(i);
+                    if (element == null) {
+                        throw bad(source, key + "[" + i + "]", null, "a value");
+                    }
                     JsonNode node = json.valueToTree(element);
                     if (!seen.add(node)) {
                         throw bad(source, key, list, "each value once; " + node + " is listed twice, and a repeated value "
                                 + "would be run and counted twice");
                     }
+                    if (isSection(element.getClass())) {
+                        checkValues(element, newInstance(element.getClass()), key + "[" + i + "].", source);
+                    }
                 }
-            } else if (value != null && field.isAnnotationPresent(JsonMerge.class)) {
-                noRepeatedValues(value, key + ".", source);
+            } else if (isSection(field.getType())) {
+                checkValues(value, get(field, defaults), key + ".", source);
             }
+        }
+    }
+
+    /** A class of the config's own sections (ExperimentConfig's nested classes). */
+    private static boolean isSection(Class<?> type) {
+        return type.getName().startsWith(ExperimentConfig.class.getName() + "$");
+    }
+
+    private static Object get(Field field, Object owner) {
+        try {
+            return field.get(owner);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static Object newInstance(Class<?> type) {
+        try {
+            return type.getConstructor().newInstance();
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException(type + " needs a public no-argument constructor", e);
         }
     }
 
@@ -158,7 +294,7 @@ public final class ConfigLoader {
 
     /** Checks every value a YAML type check cannot: repeats, ranges, names of methods, tasks and regimes. */
     public static void validate(ExperimentConfig c, String source) {
-        noRepeatedValues(c, "", source);
+        checkValues(c, new ExperimentConfig(), "", source);
         boolean images = imageSource(c, source);
         Architecture architecture = Architecture.byName(c.model, c.data.images.imageSize);
         boolean rgb = architecture.inputShape(1).get(1) == 3;
@@ -199,6 +335,7 @@ public final class ConfigLoader {
         positive(source, "upstream.batch_size", c.upstream.batchSize);
         positive(source, "upstream.lr", c.upstream.lr);
         momentum(source, "upstream.momentum", c.upstream.momentum);
+        nonNegative(source, "upstream.weight_decay", c.upstream.weightDecay);
 
         ExperimentConfig.Pruning p = c.pruning;
         nonEmpty(source, "pruning.methods", p.methods);
@@ -217,6 +354,7 @@ public final class ConfigLoader {
         }
         positive(source, "pruning.batch_size", p.batchSize);
         momentum(source, "pruning.momentum", p.momentum);
+        nonNegative(source, "pruning.weight_decay", p.weightDecay);
         positive(source, "pruning.oneshot.steps", p.oneshot.steps);
         positive(source, "pruning.oneshot.lr", p.oneshot.lr);
         ExperimentConfig.GmpStar g = p.gmpStar;
@@ -224,6 +362,7 @@ public final class ConfigLoader {
             throw bad(source, "pruning.gmp_star.initial_sparsity", g.initialSparsity, "a sparsity in [0, 1)");
         }
         nonNegative(source, "pruning.gmp_star.warmup_steps", g.warmupSteps);
+        nonNegative(source, "pruning.gmp_star.lr_min", g.lrMin);
         gmpSteps(source, "pruning.gmp_star", g);
         if (!(g.hardness >= 0 && g.hardness <= 1)) {
             throw bad(source, "pruning.gmp_star.hardness", g.hardness, "a weight in [0, 1] (0 turns distillation off)");
@@ -276,6 +415,9 @@ public final class ConfigLoader {
             if (selector.method != null) {
                 PruningMethod.parse(selector.method, key + ".method in " + source);
             }
+            if (selector.sparsity != null && !(selector.sparsity >= 0 && selector.sparsity < 1)) {
+                throw bad(source, key + ".sparsity", selector.sparsity, "a sparsity in [0, 1)");
+            }
             if (selector.task != null) {
                 TaskRegistry.metric(c, selector.task, key + ".task in " + source);
             }
@@ -300,6 +442,7 @@ public final class ConfigLoader {
             ExperimentConfig.Regime r = regime.equals("linear") ? t.linear : t.full;
             positive(source, "transfer." + regime + ".steps", r.steps);
             positive(source, "transfer." + regime + ".lr", r.lr);
+            nonNegative(source, "transfer." + regime + ".weight_decay", r.weightDecay);
         }
     }
 
@@ -334,19 +477,25 @@ public final class ConfigLoader {
     }
 
     private static void positive(String source, String key, float value) {
-        if (!(value > 0)) {
+        if (!(value > 0) || Float.isInfinite(value)) {
             throw bad(source, key, value, "a positive number");
         }
     }
 
     private static void positive(String source, String key, double value) {
-        if (!(value > 0)) {
+        if (!(value > 0) || Double.isInfinite(value)) {
             throw bad(source, key, value, "a positive number");
         }
     }
 
+    private static void nonNegative(String source, String key, float value) {
+        if (!(value >= 0) || Float.isInfinite(value)) {
+            throw bad(source, key, value, "zero or more");
+        }
+    }
+
     private static void nonNegative(String source, String key, double value) {
-        if (!(value >= 0)) {
+        if (!(value >= 0) || Double.isInfinite(value)) {
             throw bad(source, key, value, "zero or more");
         }
     }

@@ -130,7 +130,7 @@ public final class IdxReader {
 
     static InvalidInputException corrupt(Path file, String why) {
         return new InvalidInputException("Corrupt dataset file " + file + ": " + why
-                + " (delete it and run the data setup again)");
+                + " (in the data cache, delete it and the next ingest fetches it again; elsewhere, replace it with an intact copy)");
     }
 
     static InvalidInputException unreadable(Path file, IOException e) {
@@ -138,6 +138,6 @@ public final class IdxReader {
             return new InvalidInputException("Dataset file not found: " + file);
         }
         return new InvalidInputException("Cannot read dataset file " + file + ": " + e.getMessage()
-                + " (delete it and run the data setup again)", e);
+                + " (in the data cache, delete it and the next ingest fetches it again; elsewhere, replace it with an intact copy)", e);
     }
 }

@@ -117,6 +117,8 @@ class ConfigLoaderTest {
         assertTrue(error("- a\n- b\n").contains("is not a mapping of key: value pairs at the top level (it is array)"), error("- a\n"));
         String directory = assertThrows(InvalidInputException.class, () -> ConfigLoader.load(dir)).getMessage();
         assertTrue(directory.startsWith("Config " + dir + " is a directory, not a file;"), directory);
+        assertTrue(assertThrows(InvalidInputException.class, () -> ConfigLoader.load(Path.of("/dev/null"))).getMessage()
+                .startsWith("Config /dev/null is not a regular file (a device or a pipe)"));
     }
 
     @Test
@@ -125,6 +127,56 @@ class ConfigLoaderTest {
         assertEquals("Bad value for upstream.batch_size in test.yaml: 0; expected a positive number", batch);
         assertEquals("Bad value for upstream.lr in test.yaml: -0.05; expected a positive number", error("upstream:\n  lr: -0.05\n"));
         assertTrue(error("transfer:\n  momentum: 1.5\n").contains(": 1.5;"));
+    }
+
+    @Test
+    void nullsWhereAValueBelongsAreNamed() {
+        for (String[] c : new String[][] {
+                {"transfer:\n  linear: ~\n", "Bad value for transfer.linear in test.yaml: null; expected a section of key: value pairs"},
+                {"data: ~\n", "Bad value for data in test.yaml: null; expected a section"},
+                {"data:\n  images: ~\n", "Bad value for data.images in test.yaml: null"},
+                {"upstream:\n  data_parallel: ~\n", "Bad value for upstream.data_parallel in test.yaml: null"},
+                {"fault:\n  diverge_transfer: [~]\n", "Bad value for fault.diverge_transfer[0] in test.yaml: null; expected a value"},
+                {"model: ~\n", "Bad value for model in test.yaml: null; expected a value (leave the key out for its default)"},
+                {"name: ~\n", "Bad value for name in test.yaml: null"},
+                {"pruning:\n  criterion: ~\n", "Bad value for pruning.criterion in test.yaml: null"},
+                {"data:\n  source: ~\n", "Bad value for data.source in test.yaml: null"},
+                {"pruning:\n  imp:\n    mode: ~\n", "Bad value for pruning.imp.mode in test.yaml: null"},
+                {"transfer:\n  seeds: [0, ~]\n", "Bad value for transfer.seeds[1] in test.yaml: null; expected a value"},
+                {"upstream:\n  lr: ~\n", "Bad value at upstream.lr in test.yaml (line 2): null; expected a number (leave the key out"},
+                {"data:\n  fetch: ~\n", "Bad value at data.fetch in test.yaml (line 2): null; expected true or false"}}) {
+            String message = error(c[0]);
+            assertTrue(message.startsWith(c[1]), c[0] + " -> " + message);
+        }
+        parse("upstream:\n  pretrained: ~\ndata:\n  mnist: ~\n"); // optional keys may be null: their default is
+        parse("fault:\n  diverge_transfer: [{method: oneshot}]\n");
+    }
+
+    @Test
+    void valuesOfTheWrongKindAreNamedInWords() {
+        assertTrue(error("upstream:\n  epochs: 2.5\n").startsWith("Bad value at upstream.epochs in test.yaml (line 2): 2.5; "
+                + "expected a whole number"), error("upstream:\n  epochs: 2.5\n"));
+        assertTrue(error("transfer:\n  seeds: [0, 0.5]\n").contains("transfer.seeds[1]"), "not a false repeat of 0");
+        assertTrue(error("pruning:\n  sparsities: 0.9\n").endsWith("(line 2): 0.9; expected a list, e.g. [a, b]"),
+                error("pruning:\n  sparsities: 0.9\n"));
+        assertEquals("Bad value for transfer.linear.lr in test.yaml: Infinity; expected a positive number",
+                error("transfer:\n  linear:\n    lr: 1e308\n"), "too large for a float");
+        assertEquals("Bad value in test.yaml (line 2): NaN and infinity are not allowed; give a finite number",
+                error("upstream:\n  lr: .nan\n"));
+        assertTrue(error("transfer:\n  linear:\n    lr: -.inf\n").contains("NaN and infinity are not allowed"));
+        assertTrue(error("upstream:\n  weight_decay: -1\n").contains("upstream.weight_decay"));
+        assertTrue(error("transfer:\n  full:\n    weight_decay: -0.1\n").contains("transfer.full.weight_decay"));
+        assertTrue(error("fault:\n  diverge_transfer: [{sparsity: 1.5}]\n").contains("fault.diverge_transfer[0].sparsity"));
+    }
+
+    @Test
+    void yamlThatWouldBeMisreadIsRefused() {
+        assertTrue(error("seed: 1\nseed: 2\n").contains("key 'seed' is given twice in one section"), error("seed: 1\nseed: 2\n"));
+        assertTrue(error("seed: 0\n---\nseed: 1\n").contains("holds more than one YAML document (line 2)"));
+        String alias = error("transfer:\n  tasks: &t [mnist]\npruning:\n  methods: *t\n");
+        assertTrue(alias.contains("uses a YAML anchor or alias (line 2); write the values out instead"), alias);
+        String bad = error("name: [unclosed\n");
+        assertTrue(bad.startsWith("Config test.yaml is not valid YAML") && bad.contains("expected ',' or ']'"), bad);
     }
 
     @Test

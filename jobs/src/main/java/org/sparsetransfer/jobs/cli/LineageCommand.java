@@ -15,6 +15,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ConfigLoader;
+import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.config.ExperimentIds;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.jobs.spark.SparkSessions;
@@ -60,7 +61,18 @@ public final class LineageCommand implements Callable<Integer> {
         Warehouse warehouse = new Warehouse(out);
         // Everything that needs no Spark is checked before it starts (a minute on a cluster).
         PruningMethod named = method == null ? null : PruningMethod.parse(method, "--method");
-        String configuredId = named != null && config != null ? new ExperimentIds(ConfigLoader.load(config)).prunedId(named, sparsity) : null;
+        if (named != null && !(sparsity >= 0 && sparsity < 1)) {
+            throw new InvalidInputException("--sparsity " + sparsity + " is not a sparsity; give one in [0, 1), e.g. 0.9");
+        }
+        if (named == PruningMethod.DENSE && sparsity != 0) {
+            throw new InvalidInputException("--method dense is the dense model, at sparsity 0; give --sparsity 0, or another method");
+        }
+        ExperimentConfig experiment = config == null ? null : ConfigLoader.load(config);
+        if (experiment != null && named != PruningMethod.DENSE && experiment.pruning.sparsities.stream().noneMatch(s -> s.equals(sparsity))) {
+            throw new InvalidInputException("--sparsity " + sparsity + " is not among the sparsities " + experiment.pruning.sparsities
+                    + " of " + config + "; give one of them");
+        }
+        String configuredId = named != null && experiment != null ? new ExperimentIds(experiment).prunedId(named, sparsity) : null;
         SparkSessions.checkMaster(master);
         if (!java.nio.file.Files.isDirectory(warehouse.root())) {
             throw new InvalidInputException("No warehouse at " + warehouse.root() + " (--out); give the --out of a pipeline run");
@@ -77,7 +89,10 @@ public final class LineageCommand implements Callable<Integer> {
             rows.forEach(r -> byId.put(r.getString(0), r));
             String id = checkpoint != null ? checkpoint : configuredId != null ? configuredId : find(spark, warehouse, named);
             if (!byId.containsKey(id)) {
-                throw new InvalidInputException("No checkpoint " + id + " in " + warehouse.checkpoints());
+                throw new InvalidInputException("No checkpoint " + id + (configuredId != null ? " (" + method + " at sparsity " + sparsity
+                        + " of " + config + ")" : "") + " in " + warehouse.checkpoints() + (configuredId != null
+                        ? "; run prune with that config first" : "; list the ids with: SELECT id, method, target_sparsity FROM delta.`"
+                        + warehouse.checkpoints() + "`"));
             }
             List<Row> chain = new ArrayList<>();
             for (String at = id; at != null; at = byId.containsKey(at) ? byId.get(at).getString(1) : null) {
@@ -103,7 +118,9 @@ public final class LineageCommand implements Callable<Integer> {
                         .and(col("stage").isin("upstream", "prune", "imp", "colt_ticket")))
                 .select("id").collectAsList();
         if (matches.isEmpty()) {
-            throw new InvalidInputException("No " + m.key() + " checkpoint at sparsity " + sparsity + " in " + warehouse.checkpoints());
+            throw new InvalidInputException("No " + m.key() + " checkpoint at sparsity " + sparsity + " in " + warehouse.checkpoints()
+                    + "; run prune for it, or list the checkpoints with: SELECT id, method, target_sparsity FROM delta.`"
+                    + warehouse.checkpoints() + "`");
         }
         if (matches.size() > 1) {
             throw new InvalidInputException("Several " + m.key() + " checkpoints at sparsity " + sparsity + " ("

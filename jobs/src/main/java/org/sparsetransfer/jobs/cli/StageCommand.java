@@ -69,6 +69,8 @@ abstract class StageCommand implements Callable<Integer> {
         ExperimentConfig config = config();
         Warehouse warehouse = new Warehouse(options.out);
         SparkSessions.checkMaster(options.master);
+        SparkSessions.checkMaster(options.sparkConf.get("spark.master"), "--conf spark.master");
+        SparkSessions.checkProperties(options.sparkConf);
         Collection<String> scopes = lockScopes(config); // names given on the command line are checked here, before Spark
         StageContext.log(stageName, "config " + (options.config == null ? "embedded demo" : options.config)
                 + " (" + config.name + "), warehouse " + warehouse.root());

@@ -13,6 +13,7 @@ import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.apache.commons.io.FileUtils;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.IoErrors;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.DemoSources;
 
@@ -86,7 +87,8 @@ public final class DemoData {
             }
             return target;
         } catch (IOException e) {
-            throw new InvalidInputException("Cannot fetch demo data '" + name + "' into " + cacheDir + ": " + e.getMessage(), e);
+            throw new InvalidInputException("Cannot fetch demo data '" + name + "' into " + cacheDir + ": " + IoErrors.describe(e)
+                    + "; point SPARSE_TRANSFER_DATA or data.dir at a directory you can write", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new InvalidInputException("Interrupted while fetching demo data '" + name + "'", e);

@@ -57,7 +57,46 @@ public final class SparkSessions {
         if (!conf.contains("spark.scheduler.allocation.file")) {
             conf.set("spark.scheduler.allocation.file", schedulerPools().toUri().toString());
         }
-        return SparkSession.builder().config(conf).getOrCreate();
+        checkMaster(conf.get("spark.master"), "spark.master"); // also one from --conf spark.master= or spark-defaults
+        try {
+            SparkSession session = SparkSession.builder().config(conf).getOrCreate();
+            session.conf().getAll(); // builds the session state now, so that an SQL setting it refuses is refused here
+            return session;
+        } catch (Exception e) { // SparkContext's constructor throws checked exceptions too
+            InvalidInputException refused = refusedSetting(e);
+            if (refused != null) {
+                throw refused;
+            }
+            throw sneaky(e);
+        }
+    }
+
+    /** Spark refusing a setting as it starts (a value of the wrong type, a master it cannot parse), as one clear error; else null. */
+    private static InvalidInputException refusedSetting(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String message = String.valueOf(t.getMessage());
+            if (t instanceof IllegalArgumentException && (t.getCause() == null || !(t.getCause() instanceof IllegalArgumentException))
+                    || message.startsWith("Could not parse Master URL")) {
+                return new InvalidInputException("Spark did not start with these settings: " + message.strip().replace('\n', ' ')
+                        + "; check --master, --conf and spark-defaults.conf", e);
+            }
+        }
+        return null;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <E extends Exception> E sneaky(Exception e) throws E {
+        throw (E) e;
+    }
+
+    /** Refuses a {@code --conf} that is not a Spark property: Spark would ignore it without a word. */
+    public static void checkProperties(java.util.Map<String, String> properties) {
+        for (String key : properties.keySet()) {
+            if (!key.startsWith("spark.")) {
+                throw new InvalidInputException("--conf " + key + " is not a Spark property (they start with spark., e.g. "
+                        + "--conf spark.executor.memory=8g)");
+            }
+        }
     }
 
     /** Master URLs Spark itself understands (SparkContext's forms; Mesos is gone since Spark 4). */
@@ -70,8 +109,13 @@ public final class SparkSessions {
      * a stack trace after a minute of start-up); null (keep spark-submit's) passes.
      */
     public static void checkMaster(String master) {
+        checkMaster(master, "--master");
+    }
+
+    /** As {@link #checkMaster(String)}, naming where the master came from ({@code where}, e.g. spark.master). */
+    public static void checkMaster(String master, String where) {
         if (master != null && !MASTER.matcher(master.strip()).matches()) {
-            throw new InvalidInputException("--master " + (master.isBlank() ? "\"\"" : master) + " is not a Spark master URL; "
+            throw new InvalidInputException(where + " " + (master.isBlank() ? "\"\"" : master) + " is not a Spark master URL; "
                     + "expected local, local[N], local[*], local[N,F], local-cluster[N,C,M], spark://HOST:PORT, yarn or "
                     + "k8s://https://HOST:PORT");
         }

@@ -94,7 +94,8 @@ public final class StorageFaults {
             missing |= t instanceof FileNotFoundException;
         }
         if (missing) {
-            return damaged(file, "it is missing, though the table's log still lists it", failure);
+            return damaged(file, "it is missing, though the table's log lists it (the file was deleted, or the log entry naming "
+                    + "it is damaged)", failure);
         }
         String why = cause instanceof ParquetDecodingException || String.valueOf(cause.getMessage()).contains("Parquet")
                 ? "it is not a readable Parquet file (" + firstLine(cause.getMessage()) + ")"
