@@ -46,8 +46,7 @@ public final class TransferRounds implements Callable<Integer> {
     @Override
     public Integer call() {
         ExperimentConfig experiment = ConfigLoader.load(config);
-        sparkConf.forEach(System::setProperty);
-        SparkSession spark = SparkSessions.create("sparse-transfer transfer-rounds", master, warehouses.get(0));
+        SparkSession spark = SparkSessions.create("sparse-transfer transfer-rounds", master, warehouses.get(0), sparkConf);
         try {
             for (int round = 0; round < warehouses.size(); round++) {
                 Warehouse warehouse = new Warehouse(warehouses.get(round));

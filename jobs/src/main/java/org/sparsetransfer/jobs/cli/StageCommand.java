@@ -74,12 +74,11 @@ abstract class StageCommand implements Callable<Integer> {
         Collection<String> scopes = lockScopes(config); // names given on the command line are checked here, before Spark
         StageContext.log(stageName, "config " + (options.config == null ? "embedded demo" : options.config)
                 + " (" + config.name + "), warehouse " + warehouse.root());
-        options.sparkConf.forEach(System::setProperty);
         WarehouseLock lock = WarehouseLock.acquire(warehouse, stageName, scopes);
         boolean succeeded = false;
         try {
             FaultInjection.arm(config.fault.exitAfterStoredRuns);
-            SparkSession spark = SparkSessions.create("sparse-transfer " + stageName, options.master, options.out);
+            SparkSession spark = SparkSessions.create("sparse-transfer " + stageName, options.master, options.out, options.sparkConf);
             try {
                 Instant started = Instant.now();
                 RunTable runs = new RunTable(spark, warehouse);

@@ -30,8 +30,19 @@ public final class SparkSessions {
      * {@code spark-warehouse/} wherever the user ran from.
      */
     public static SparkSession create(String appName, String master, java.nio.file.Path out) {
+        return create(appName, master, out, java.util.Map.of());
+    }
+
+    /**
+     * As {@link #create(String, String, java.nio.file.Path)}, with {@code properties} (the
+     * command's {@code --conf} settings) set on the session's conf, over spark-defaults and
+     * system properties; they are not made system properties, which would outlive the session.
+     */
+    public static SparkSession create(String appName, String master, java.nio.file.Path out, java.util.Map<String, String> properties) {
         checkMaster(master);
+        checkProperties(properties);
         SparkConf conf = new SparkConf(true);
+        properties.forEach(conf::set);
         if (master != null) {
             conf.setMaster(master);
         } else if (!conf.contains("spark.master")) {
@@ -58,11 +69,17 @@ public final class SparkSessions {
             conf.set("spark.scheduler.allocation.file", schedulerPools().toUri().toString());
         }
         checkMaster(conf.get("spark.master"), "spark.master"); // also one from --conf spark.master= or spark-defaults
+        boolean running = SparkSession.getDefaultSession().isDefined() || SparkSession.getActiveSession().isDefined();
+        org.apache.spark.SparkContext context = null;
         try {
+            context = org.apache.spark.SparkContext.getOrCreate(conf); // the running one, or a new one the session uses
             SparkSession session = SparkSession.builder().config(conf).getOrCreate();
             session.conf().getAll(); // builds the session state now, so that an SQL setting it refuses is refused here
             return session;
         } catch (Exception e) { // SparkContext's constructor throws checked exceptions too
+            if (!running && context != null) {
+                context.stop(); // else the next session would reuse it, and its settings
+            }
             InvalidInputException refused = refusedSetting(e);
             if (refused != null) {
                 throw refused;
