@@ -69,16 +69,18 @@ public final class SparkSessions {
             conf.set("spark.scheduler.allocation.file", schedulerPools().toUri().toString());
         }
         checkMaster(conf.get("spark.master"), "spark.master"); // also one from --conf spark.master= or spark-defaults
-        boolean running = SparkSession.getDefaultSession().isDefined() || SparkSession.getActiveSession().isDefined();
-        org.apache.spark.SparkContext context = null;
+        boolean running = activeContext().isDefined();
         try {
-            context = org.apache.spark.SparkContext.getOrCreate(conf); // the running one, or a new one the session uses
             SparkSession session = SparkSession.builder().config(conf).getOrCreate();
             session.conf().getAll(); // builds the session state now, so that an SQL setting it refuses is refused here
             return session;
         } catch (Exception e) { // SparkContext's constructor throws checked exceptions too
-            if (!running && context != null) {
-                context.stop(); // else the next session would reuse it, and its settings
+            if (!running) {
+                // A context that started for a session Spark then refused would be reused, with its settings, by the next one.
+                activeContext().foreach(context -> {
+                    context.stop();
+                    return null;
+                });
             }
             InvalidInputException refused = refusedSetting(e);
             if (refused != null) {
@@ -99,6 +101,11 @@ public final class SparkSessions {
             }
         }
         return null;
+    }
+
+    /** The running SparkContext, if any (Spark's own accessor: Scala's package-private members are public to Java). */
+    private static scala.Option<org.apache.spark.SparkContext> activeContext() {
+        return org.apache.spark.SparkContext$.MODULE$.getActive();
     }
 
     @SuppressWarnings("unchecked")
