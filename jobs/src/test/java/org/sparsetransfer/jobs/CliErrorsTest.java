@@ -77,7 +77,8 @@ class CliErrorsTest {
     @Test
     void badWarehouseLocationsAreNamedWithTheReason() {
         String empty = failing("pipeline", "--out", "", "--master", UNREACHABLE);
-        assertEquals("error: --out is empty; give the warehouse directory, e.g. --out sparse-transfer-out", empty);
+        assertEquals("error: --out is empty; give a directory, e.g. --out sparse-transfer-out, or a URI such as hdfs://namenode:8020/wh",
+                empty);
         String proc = failing("ingest", "--out", "/proc/sparse-transfer-test", "--master", UNREACHABLE);
         assertTrue(proc.contains("Cannot use /proc/sparse-transfer-test as the warehouse (--out): cannot create or open "
                 + "/proc/sparse-transfer-test: no such file or directory"), proc);

@@ -405,7 +405,7 @@ class TinyPipelineTest {
     void lostDeltaLogEntriesAreOneErrorNamingTheTable() throws Exception {
         Warehouse warehouse = new Warehouse(out);
         // The newest entry of transfer_results (a run recorded the version it made): the table would read as before it.
-        Path results = Path.of(warehouse.transferResults(), "_delta_log");
+        Path results = warehouse.root().resolve("transfer_results/_delta_log").localPath();
         Path newest = newestCommit(results);
         Path aside = scratch.resolve(newest.getFileName());
         Files.move(newest, aside);
@@ -418,7 +418,7 @@ class TinyPipelineTest {
             Files.move(aside, newest);
         }
         // An entry in the middle (after the last Delta checkpoint, which would otherwise cover it).
-        Path log = Path.of(warehouse.checkpoints(), "_delta_log");
+        Path log = warehouse.root().resolve("checkpoints/_delta_log").localPath();
         long checkpointed = new com.fasterxml.jackson.databind.ObjectMapper().readTree(log.resolve("_last_checkpoint").toFile())
                 .get("version").asLong();
         long last = Long.parseLong(newestCommit(log).getFileName().toString().substring(0, 20));

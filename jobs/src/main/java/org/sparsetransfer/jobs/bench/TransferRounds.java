@@ -46,7 +46,7 @@ public final class TransferRounds implements Callable<Integer> {
     @Override
     public Integer call() {
         ExperimentConfig experiment = ConfigLoader.load(config);
-        SparkSession spark = SparkSessions.create("sparse-transfer transfer-rounds", master, warehouses.get(0), sparkConf);
+        SparkSession spark = SparkSessions.create("sparse-transfer transfer-rounds", master, sparkConf);
         try {
             for (int round = 0; round < warehouses.size(); round++) {
                 Warehouse warehouse = new Warehouse(warehouses.get(round));

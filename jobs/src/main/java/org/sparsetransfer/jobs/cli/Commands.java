@@ -127,14 +127,30 @@ public final class Commands {
                         + "and marks the cells lacking runs.")
         boolean allowIncomplete;
 
+        @Option(names = "--local-copy", paramLabel = "DIR",
+                description = "Also copy the published report files to DIR on this machine (for a warehouse on HDFS or S3, "
+                        + "so reading them needs no client for that file system).")
+        java.nio.file.Path localCopy;
+
         public Report() {
             super(ReportStage.NAME, ctx -> { });
+        }
+
+        @Override
+        ExperimentConfig config() {
+            if (localCopy != null && java.nio.file.Files.exists(localCopy) && !java.nio.file.Files.isDirectory(localCopy)) {
+                throw new InvalidInputException("--local-copy " + localCopy + " is a file; give a directory for the report's files");
+            }
+            return super.config();
         }
 
         @Override
         void run(StageContext ctx) {
             ReportStage report = new ReportStage(allowIncomplete);
             System.out.println(asOfRun == null ? report.run(ctx) : report.runAsOf(ctx.spark(), ctx.warehouse(), asOfRun));
+            if (localCopy != null) {
+                report.copyPublished(ctx, asOfRun, localCopy);
+            }
         }
 
         @Override

@@ -12,8 +12,9 @@ public final class CommonOptions {
     Path config;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "sparse-transfer-out",
-            description = "Warehouse root: the Delta tables and report/. Default: ${DEFAULT-VALUE}.")
-    Path out;
+            description = "Warehouse root: the Delta tables and report/; a local path, or a URI such as hdfs://namenode:8020/wh"
+                    + " or s3a://bucket/wh. Default: ${DEFAULT-VALUE}.")
+    String out;
 
     @Option(names = "--master", paramLabel = "URL",
             description = "Spark master (local[*], spark://host:7077, yarn, k8s://...). Default: the one spark-submit set, else local[*].")

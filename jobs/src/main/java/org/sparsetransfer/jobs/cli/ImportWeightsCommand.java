@@ -21,6 +21,7 @@ import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.stages.CheckpointRecord;
 import org.sparsetransfer.jobs.stages.StageContext;
 import org.sparsetransfer.jobs.tables.CheckpointTable;
+import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.jobs.tables.Warehouse;
 import org.sparsetransfer.jobs.tables.WarehouseLock;
 import picocli.CommandLine.Command;
@@ -52,8 +53,9 @@ public final class ImportWeightsCommand implements Callable<Integer> {
     @Option(names = "--name", paramLabel = "LABEL", description = "Label stored as the checkpoint's experiment. Default: the file name.")
     String label;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "sparse-transfer-out", description = "Warehouse root. Default: ${DEFAULT-VALUE}.")
-    Path out;
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "sparse-transfer-out",
+            description = "Warehouse root: a local path or a URI such as hdfs://namenode:8020/wh. Default: ${DEFAULT-VALUE}.")
+    String out;
 
     @Option(names = "--master", paramLabel = "URL", description = "Spark master. Default: local[*].")
     String master;
@@ -64,7 +66,7 @@ public final class ImportWeightsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Warehouse warehouse = new Warehouse(out);
+        Warehouse warehouse = Warehouse.parse(out);
         SparkSessions.checkMaster(master);
         if (classes < 1 || side < 32) {
             throw new InvalidInputException("--classes must be at least 1 and --side at least 32 (the ResNets downsample 32 times); "
@@ -80,8 +82,9 @@ public final class ImportWeightsCommand implements Callable<Integer> {
         String id = "imported-" + model + "-" + sha256(file).substring(0, 16);
         CheckpointRecord record = CheckpointRecord.intermediate(id, null, "imported", NAME, imported.mask().sparsity(),
                 imported.weights(), imported.mask(), 0, 0, (System.nanoTime() - start) / 1e9, experiment);
-        try (WarehouseLock lock = WarehouseLock.acquire(warehouse, NAME, List.of(NAME))) {
-            SparkSession spark = SparkSessions.create("sparse-transfer import-weights", master, out);
+        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer import-weights", master, java.util.Map.of());
+        try (WarehouseLock lock = WarehouseLock.acquire(Storage.forSparkConf(sparkConf), warehouse, NAME, List.of(NAME))) {
+            SparkSession spark = SparkSessions.create(sparkConf);
             try {
                 new CheckpointTable(spark, warehouse).write(List.of(record));
             } finally {

@@ -21,6 +21,7 @@ import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.tables.CheckpointTable;
 import org.sparsetransfer.jobs.tables.DeltaTables;
+import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.jobs.tables.Warehouse;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -30,8 +31,9 @@ import picocli.CommandLine.Option;
         description = "Print the chain from the dense model (trained from the seeded init) to a checkpoint: "
                 + "id, method, stage, target and actual sparsity, upstream accuracy, training steps.")
 public final class LineageCommand implements Callable<Integer> {
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "sparse-transfer-out", description = "Warehouse root. Default: ${DEFAULT-VALUE}.")
-    Path out;
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "sparse-transfer-out",
+            description = "Warehouse root: a local path or a URI such as hdfs://namenode:8020/wh. Default: ${DEFAULT-VALUE}.")
+    String out;
 
     @Option(names = "--checkpoint", paramLabel = "ID", description = "The checkpoint's id.")
     String checkpoint;
@@ -58,7 +60,7 @@ public final class LineageCommand implements Callable<Integer> {
         if ((checkpoint == null) == (method == null || sparsity == null)) {
             throw new InvalidInputException("lineage needs either --checkpoint ID or both --method and --sparsity");
         }
-        Warehouse warehouse = new Warehouse(out);
+        Warehouse warehouse = Warehouse.parse(out);
         // Everything that needs no Spark is checked before it starts (a minute on a cluster).
         PruningMethod named = method == null ? null : PruningMethod.parse(method, "--method");
         if (named != null && !(sparsity >= 0 && sparsity < 1)) {
@@ -74,10 +76,11 @@ public final class LineageCommand implements Callable<Integer> {
         }
         String configuredId = named != null && experiment != null ? new ExperimentIds(experiment).prunedId(named, sparsity) : null;
         SparkSessions.checkMaster(master);
-        if (!java.nio.file.Files.isDirectory(warehouse.root())) {
+        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer lineage", master, java.util.Map.of());
+        if (!Storage.forSparkConf(sparkConf).isDirectory(warehouse.root())) {
             throw new InvalidInputException("No warehouse at " + warehouse.root() + " (--out); give the --out of a pipeline run");
         }
-        SparkSession spark = SparkSessions.create("sparse-transfer lineage", master, out);
+        SparkSession spark = SparkSessions.create(sparkConf);
         try {
             if (!DeltaTables.exists(spark, warehouse.checkpoints())) {
                 throw new InvalidInputException("No checkpoints table under " + warehouse.root() + "; run a pipeline there first");

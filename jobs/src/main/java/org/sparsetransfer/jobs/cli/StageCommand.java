@@ -9,6 +9,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.Callable;
 import java.util.function.Consumer;
+import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ConfigLoader;
@@ -16,6 +17,7 @@ import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.stages.FaultInjection;
 import org.sparsetransfer.jobs.stages.StageContext;
+import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.jobs.tables.RunTable;
 import org.sparsetransfer.jobs.tables.StorageFaults;
 import org.sparsetransfer.jobs.tables.Warehouse;
@@ -67,18 +69,19 @@ abstract class StageCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         ExperimentConfig config = config();
-        Warehouse warehouse = new Warehouse(options.out);
+        Warehouse warehouse = Warehouse.parse(options.out);
         SparkSessions.checkMaster(options.master);
         SparkSessions.checkMaster(options.sparkConf.get("spark.master"), "--conf spark.master");
-        SparkSessions.checkProperties(options.sparkConf);
+        SparkConf sparkConf = SparkSessions.conf("sparse-transfer " + stageName, options.master, options.sparkConf);
         Collection<String> scopes = lockScopes(config); // names given on the command line are checked here, before Spark
         StageContext.log(stageName, "config " + (options.config == null ? "embedded demo" : options.config)
                 + " (" + config.name + "), warehouse " + warehouse.root());
-        WarehouseLock lock = WarehouseLock.acquire(warehouse, stageName, scopes);
+        // The warehouse's file system, reached (and locked) with the Hadoop settings the session will have, before Spark starts.
+        WarehouseLock lock = WarehouseLock.acquire(Storage.forSparkConf(sparkConf), warehouse, stageName, scopes);
         boolean succeeded = false;
         try {
             FaultInjection.arm(config.fault.exitAfterStoredRuns);
-            SparkSession spark = SparkSessions.create("sparse-transfer " + stageName, options.master, options.out, options.sparkConf);
+            SparkSession spark = SparkSessions.create(sparkConf);
             try {
                 Instant started = Instant.now();
                 RunTable runs = new RunTable(spark, warehouse);

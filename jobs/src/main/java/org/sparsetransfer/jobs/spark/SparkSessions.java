@@ -21,24 +21,25 @@ public final class SparkSessions {
      * @param master the Spark master, or null to keep the one spark-submit set (local[*] if none)
      */
     public static SparkSession create(String appName, String master) {
-        return create(appName, master, null);
+        return create(appName, master, java.util.Map.of());
+    }
+
+    /** As {@link #create(String, String)}, with {@code properties} (a command's {@code --conf} settings). */
+    public static SparkSession create(String appName, String master, java.util.Map<String, String> properties) {
+        return create(conf(appName, master, properties));
     }
 
     /**
-     * As {@link #create(String, String)}. Spark SQL's catalog directory (unused: every table is
-     * addressed by its path) goes to a temporary directory, or Spark would create a
-     * {@code spark-warehouse/} wherever the user ran from.
+     * The conf a command's session runs with: {@code properties} (its {@code --conf} settings) over
+     * spark-defaults and system properties (they are not made system properties, which would
+     * outlive the session), then the project's defaults. Spark SQL's catalog directory (unused:
+     * every table is addressed by its path) goes to a temporary directory, or Spark would create a
+     * {@code spark-warehouse/} wherever the user ran from. Built before the session so that the
+     * warehouse's file system can be reached (and locked) with the same Hadoop settings first.
+     *
+     * @param master the Spark master, or null to keep the one spark-submit set (local[*] if none)
      */
-    public static SparkSession create(String appName, String master, java.nio.file.Path out) {
-        return create(appName, master, out, java.util.Map.of());
-    }
-
-    /**
-     * As {@link #create(String, String, java.nio.file.Path)}, with {@code properties} (the
-     * command's {@code --conf} settings) set on the session's conf, over spark-defaults and
-     * system properties; they are not made system properties, which would outlive the session.
-     */
-    public static SparkSession create(String appName, String master, java.nio.file.Path out, java.util.Map<String, String> properties) {
+    public static SparkConf conf(String appName, String master, java.util.Map<String, String> properties) {
         checkMaster(master);
         checkProperties(properties);
         SparkConf conf = new SparkConf(true);
@@ -69,6 +70,11 @@ public final class SparkSessions {
             conf.set("spark.scheduler.allocation.file", schedulerPools().toUri().toString());
         }
         checkMaster(conf.get("spark.master"), "spark.master"); // also one from --conf spark.master= or spark-defaults
+        return conf;
+    }
+
+    /** The session for {@code conf} (from {@link #conf}). */
+    public static SparkSession create(SparkConf conf) {
         boolean running = activeContext().isDefined();
         try {
             SparkSession session = SparkSession.builder().config(conf).getOrCreate();

@@ -5,22 +5,24 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.UUID;
-import java.util.stream.Stream;
 import org.apache.commons.io.FileUtils;
+import org.sparsetransfer.jobs.storage.Location;
+import org.sparsetransfer.jobs.storage.Storage;
 
 /**
- * Publishes the files of one report into a directory so that a reader finds either the old
- * report or the new one, never a mix. Every file is first written into a staging folder
- * {@code .staging-TOKEN/} beside them, with a manifest listing them; only when all are written
- * does the report commit its Delta table, recording {@code TOKEN} in the commit; then the files
- * are moved into place one by one (atomic renames), the previous report's files that the new one
- * lacks are removed, and the manifest is moved last.
+ * Publishes the files of one report into a directory of the warehouse (any file system) so that
+ * a reader finds either the old report or the new one, never a mix. The files are rendered into
+ * a local temporary folder, then copied into a staging folder {@code .staging-TOKEN/} beside
+ * them, with a manifest listing them; only when all are there does the report commit its Delta
+ * table, recording {@code TOKEN} in the commit; then the files are moved into place one by one
+ * (a rename that replaces its target atomically on local disks and HDFS; on an object store a
+ * copy, each object appearing whole), the previous report's files that the new one lacks are
+ * removed, and the manifest is moved last.
  *
  * <p>A report that fails before its Delta commit leaves the old files and the old table; its
  * staging folder is deleted by the next report. One killed after its commit but before its
@@ -36,31 +38,34 @@ final class ReportPublication {
     static final String MANIFEST = ".report-files";
     private static final String TOKEN_LINE = "# token ";
 
-    private final Path dir;
-    private final Path staging;
+    private final Storage storage;
+    private final Location dir;
+    private final Location staging;
+    /** Where the renderers write, on the driver's disk (charts and CSV writers want local files). */
+    private final Path local;
     private final String token;
     /** Whether {@code dir} was made for this report (a first report): discarding removes it again. */
     private final boolean createdDir;
     private final Set<String> files = new LinkedHashSet<>();
 
-    private ReportPublication(Path dir, Path staging, String token, boolean createdDir) {
+    private ReportPublication(Storage storage, Location dir, String token, Path local, boolean createdDir) {
+        this.storage = storage;
         this.dir = dir;
-        this.staging = staging;
+        this.staging = dir.resolve(STAGING_PREFIX + token);
         this.token = token;
+        this.local = local;
         this.createdDir = createdDir;
     }
 
-    /** Starts a report's files for {@code dir}, in a staging folder of its own. */
-    static ReportPublication begin(Path dir) {
+    /** Starts a report's files for {@code dir}: nothing is written there before {@link #seal()}. */
+    static ReportPublication begin(Storage storage, Location dir) {
         String token = UUID.randomUUID().toString();
-        Path staging = dir.resolve(STAGING_PREFIX + token);
-        boolean created = !Files.isDirectory(dir);
         try {
-            Files.createDirectories(staging);
+            Path local = Files.createTempDirectory("sparse-transfer-report-");
+            return new ReportPublication(storage, dir, token, local, !storage.isDirectory(dir));
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot create " + staging, e);
+            throw new UncheckedIOException("Cannot create a temporary folder for the report's files", e);
         }
-        return new ReportPublication(dir, staging, token, created);
     }
 
     /** The token the report's Delta commit records, tying the table's version to these files. */
@@ -68,9 +73,9 @@ final class ReportPublication {
         return token;
     }
 
-    /** Where a file of the report is written before it is published. */
+    /** Where a file of the report is written (a local folder) before it is published. */
     Path stagingDir() {
-        return staging;
+        return local;
     }
 
     /** Adds a file the caller wrote into {@link #stagingDir()}. */
@@ -80,41 +85,45 @@ final class ReportPublication {
 
     void write(String name, String content) {
         try {
-            Files.writeString(staging.resolve(name), content, StandardCharsets.UTF_8);
+            Files.writeString(local.resolve(name), content, StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot write " + staging.resolve(name), e);
+            throw new UncheckedIOException("Cannot write " + local.resolve(name), e);
         }
         files.add(name);
     }
 
-    /** Seals the staged files (writes the manifest): after this, the files may be committed. */
+    /** Copies the files into the warehouse's staging folder and seals them (writes the manifest): after this, they may be committed. */
     void seal() {
         try {
-            List<String> lines = new ArrayList<>();
-            lines.add(TOKEN_LINE + token);
-            lines.addAll(files);
-            Files.write(staging.resolve(MANIFEST), lines, StandardCharsets.UTF_8);
+            storage.mkdirs(staging);
         } catch (IOException e) {
-            throw new UncheckedIOException("Cannot write " + staging.resolve(MANIFEST), e);
+            throw Storage.failure("cannot create", staging, e);
         }
+        for (String name : files) {
+            storage.upload(local.resolve(name), staging.resolve(name));
+        }
+        List<String> lines = new ArrayList<>();
+        lines.add(TOKEN_LINE + token);
+        lines.addAll(files);
+        storage.writeString(staging.resolve(MANIFEST), String.join("\n", lines) + "\n");
+        FileUtils.deleteQuietly(local.toFile());
     }
 
     /** Moves the sealed files into place. */
     void commit() {
-        moveIntoPlace(dir, staging);
+        moveIntoPlace(storage, dir, staging);
     }
 
     /** Abandons the staged files (a report that failed before its Delta commit), and {@code dir} if this report made it. */
     void discard() {
-        FileUtils.deleteQuietly(staging.toFile());
+        FileUtils.deleteQuietly(local.toFile());
+        try {
+            storage.delete(staging);
+        } catch (RuntimeException leftForTheNextReport) {
+            // the next report deletes any staging folder its table's last commit does not name
+        }
         if (createdDir) {
-            try (Stream<Path> entries = Files.list(dir)) {
-                if (entries.findAny().isEmpty()) {
-                    Files.delete(dir);
-                }
-            } catch (IOException ignored) {
-                // a directory that cannot be listed or removed stays; it holds no report
-            }
+            storage.deleteIfEmpty(dir);
         }
     }
 
@@ -125,67 +134,71 @@ final class ReportPublication {
      *
      * @return the tokens of the staging folders that were completed
      */
-    static List<String> recover(Path dir, String committedToken) {
+    static List<String> recover(Storage storage, Location dir, String committedToken) {
         List<String> completed = new ArrayList<>();
-        if (!Files.isDirectory(dir)) {
-            return completed;
-        }
-        try (Stream<Path> entries = Files.list(dir)) {
-            for (Path staging : entries.filter(p -> p.getFileName().toString().startsWith(STAGING_PREFIX)).toList()) {
-                String token = staging.getFileName().toString().substring(STAGING_PREFIX.length());
-                if (token.equals(committedToken) && Files.exists(staging.resolve(MANIFEST))) {
-                    moveIntoPlace(dir, staging);
-                    completed.add(token);
-                } else {
-                    FileUtils.deleteQuietly(staging.toFile());
-                }
+        for (String name : storage.list(dir)) {
+            if (!name.startsWith(STAGING_PREFIX)) {
+                continue;
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot list " + dir, e);
+            Location staging = dir.resolve(name);
+            String token = name.substring(STAGING_PREFIX.length());
+            if (token.equals(committedToken) && storage.exists(staging.resolve(MANIFEST))) {
+                moveIntoPlace(storage, dir, staging);
+                completed.add(token);
+            } else {
+                storage.delete(staging);
+            }
         }
         return completed;
     }
 
     /** The token of the report whose files are in {@code dir}, or null when it has none. */
-    static String publishedToken(Path dir) {
-        Path manifest = dir.resolve(MANIFEST);
-        try {
-            if (!Files.exists(manifest)) {
-                return null;
-            }
-            String first = Files.readAllLines(manifest, StandardCharsets.UTF_8).stream().findFirst().orElse("");
-            return first.startsWith(TOKEN_LINE) ? first.substring(TOKEN_LINE.length()) : null;
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot read " + manifest, e);
+    static String publishedToken(Storage storage, Location dir) {
+        Location manifest = dir.resolve(MANIFEST);
+        if (!storage.exists(manifest)) {
+            return null;
         }
+        String first = storage.readString(manifest).lines().findFirst().orElse("");
+        return first.startsWith(TOKEN_LINE) ? first.substring(TOKEN_LINE.length()) : null;
     }
 
-    private static List<String> names(Path manifest) throws IOException {
-        return Files.readAllLines(manifest, StandardCharsets.UTF_8).stream().filter(l -> !l.isBlank() && !l.startsWith("#")).toList();
+    /** Copies the published files of {@code dir} (those its manifest lists, and the manifest) into the local directory {@code local}. */
+    static int copyPublished(Storage storage, Location dir, Path local) {
+        try {
+            Files.createDirectories(local);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot create " + local, e);
+        }
+        List<String> names = new ArrayList<>(names(storage, dir.resolve(MANIFEST)));
+        names.add(MANIFEST);
+        for (String name : names) {
+            storage.download(dir.resolve(name), local.resolve(name));
+        }
+        return names.size();
+    }
+
+    private static List<String> names(Storage storage, Location manifest) {
+        return storage.readString(manifest).lines().filter(l -> !l.isBlank() && !l.startsWith("#")).toList();
     }
 
     /** Idempotent: a file already moved is no longer in the staging folder. */
-    private static void moveIntoPlace(Path dir, Path staging) {
-        try {
-            List<String> names = names(staging.resolve(MANIFEST));
-            for (String name : names) {
-                Path staged = staging.resolve(name);
-                if (Files.exists(staged)) {
-                    Files.move(staged, dir.resolve(name), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-                }
+    private static void moveIntoPlace(Storage storage, Location dir, Location staging) {
+        List<String> names = names(storage, staging.resolve(MANIFEST));
+        for (String name : names) {
+            Location staged = staging.resolve(name);
+            if (storage.exists(staged)) {
+                storage.replace(staged, dir.resolve(name));
             }
-            Path previous = dir.resolve(MANIFEST);
-            if (Files.exists(previous)) {
-                for (String old : names(previous)) {
-                    if (!names.contains(old)) {
-                        Files.deleteIfExists(dir.resolve(old));
-                    }
-                }
-            }
-            Files.move(staging.resolve(MANIFEST), previous, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            FileUtils.deleteDirectory(staging.toFile());
-        } catch (IOException e) {
-            throw new UncheckedIOException("Cannot move the report's files from " + staging + " into " + dir, e);
         }
+        Location previous = dir.resolve(MANIFEST);
+        if (storage.exists(previous)) {
+            for (String old : names(storage, previous)) {
+                if (!names.contains(old)) {
+                    storage.delete(dir.resolve(old));
+                }
+            }
+        }
+        storage.replace(staging.resolve(MANIFEST), previous);
+        storage.delete(staging);
     }
 }

@@ -35,6 +35,8 @@ import org.sparsetransfer.jobs.tables.DeltaTables;
 import org.sparsetransfer.jobs.tables.ResultTable;
 import org.sparsetransfer.jobs.tables.RunTable;
 import org.sparsetransfer.jobs.tables.Warehouse;
+import org.sparsetransfer.jobs.storage.Location;
+import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.core.task.TaskRegistry;
 
 /**
@@ -144,8 +146,9 @@ public final class ReportStage {
      */
     public String run(StageContext ctx) {
         ctx.describe(NAME, "joining transfer results");
-        Path dir = ctx.warehouse().reportDir();
-        for (String token : ReportPublication.recover(dir, lastReportToken(ctx))) {
+        Location dir = ctx.warehouse().reportDir();
+        Storage storage = Storage.of(ctx.spark());
+        for (String token : ReportPublication.recover(storage, dir, lastReportToken(ctx))) {
             StageContext.log(NAME, "completed the publication of an earlier report that was interrupted (" + token + ")");
         }
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(ctx);
@@ -182,8 +185,8 @@ public final class ReportStage {
                 new java.io.ByteArrayInputStream(run.configYaml().getBytes(java.nio.charset.StandardCharsets.UTF_8)), "run " + runId);
         StageContext past = new StageContext(spark, config, warehouse, run.versionsAfter());
         past.describe(NAME, "rebuilding the report of run " + runId + " at table versions " + run.versionsAfter());
-        Path dir = warehouse.reportDir().resolve("runs").resolve(runId);
-        ReportPublication.recover(dir, null);
+        Location dir = warehouse.reportDir().resolve("runs/" + runId);
+        ReportPublication.recover(Storage.of(spark), dir, null);
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(past);
         Missing missing = missing(past, checkpoints);
         List<Cell> cells = checkedCells(past, checkpoints, missing);
@@ -191,6 +194,13 @@ public final class ReportStage {
         rendered.files().commit();
         logWritten(dir, cells, missing);
         return rendered.markdown();
+    }
+
+    /** Copies the files of the report just published (of run {@code runId}, or the current one when null) to {@code local}. */
+    public void copyPublished(StageContext ctx, String runId, Path local) {
+        Location dir = runId == null ? ctx.warehouse().reportDir() : ctx.warehouse().reportDir().resolve("runs/" + runId);
+        int copied = ReportPublication.copyPublished(Storage.of(ctx.spark()), dir, local);
+        StageContext.log(NAME, copied + " report files copied to " + local.toAbsolutePath());
     }
 
     /** Prefix of the {@code userMetadata} of a transfer_table commit: the token of the report files it goes with. */
@@ -226,8 +236,8 @@ public final class ReportStage {
 
     /** Every file of the report, written into a staging folder and sealed; nothing is published yet. */
     private static Rendered render(StageContext ctx, List<Cell> cells, List<CheckpointRecord> checkpoints,
-            Missing missing, Path dir) {
-        ReportPublication files = ReportPublication.begin(dir);
+            Missing missing, Location dir) {
+        ReportPublication files = ReportPublication.begin(Storage.of(ctx.spark()), dir);
         boolean sealed = false;
         try {
             String markdown = markdown(ctx.config(), cells, checkpoints, missing);
@@ -247,7 +257,7 @@ public final class ReportStage {
         }
     }
 
-    private static void logWritten(Path dir, List<Cell> cells, Missing missing) {
+    private static void logWritten(Location dir, List<Cell> cells, Missing missing) {
         StageContext.log(NAME, cells.size() + " cells written to " + dir.resolve(CSV_NAME) + ", " + MARKDOWN_NAME + ", "
                 + UPSTREAM_CSV_NAME + ", the plots and " + dir.resolve(HTML_NAME)
                 + (missing.any() ? "; PARTIAL: " + missing.describe(3) : ""));

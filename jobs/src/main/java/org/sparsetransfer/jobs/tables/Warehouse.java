@@ -1,12 +1,16 @@
 package org.sparsetransfer.jobs.tables;
 
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.jobs.storage.Location;
 
-/** The layout under {@code --out}: one directory per Delta table, and {@code report/}. */
-public record Warehouse(Path root) {
+/**
+ * The layout under {@code --out}: one directory per Delta table, and {@code report/}, on any
+ * file system Hadoop reaches (a local directory, {@code hdfs://}, {@code s3a://}). Table paths
+ * are full URIs, so a plain local {@code --out} stays local on a cluster whose default file
+ * system is HDFS.
+ */
+public record Warehouse(Location root) {
     public static final String DATASETS = "datasets";
     public static final String CHECKPOINTS = "checkpoints";
     public static final String TRANSFER_RESULTS = "transfer_results";
@@ -24,11 +28,14 @@ public record Warehouse(Path root) {
             TRANSFER_TABLE, "report",
             RUNS, "any command (the table only records past runs; report --as-of-run needs it)");
 
-    public Warehouse {
-        if (root.toString().isBlank()) {
-            throw new InvalidInputException("--out is empty; give the warehouse directory, e.g. --out sparse-transfer-out");
-        }
-        root = root.toAbsolutePath().normalize();
+    /** The warehouse a user names with {@code --out}. */
+    public static Warehouse parse(String out) {
+        return new Warehouse(Location.parse(out, "--out"));
+    }
+
+    /** A warehouse in a local directory. */
+    public Warehouse(java.nio.file.Path local) {
+        this(Location.local(local));
     }
 
     public String datasets() {
@@ -61,7 +68,7 @@ public record Warehouse(Path root) {
         return tables;
     }
 
-    public Path reportDir() {
+    public Location reportDir() {
         return root.resolve("report");
     }
 
@@ -79,6 +86,6 @@ public record Warehouse(Path root) {
     }
 
     private String table(String name) {
-        return root.resolve(name).toString();
+        return root.resolve(name).uri();
     }
 }

@@ -58,7 +58,7 @@ class ConcurrentWritersTest {
         String path = out.resolve("shared").toString();
         int writers = 4;
         int batches = 2;
-        SparkSession spark = SparkSessions.create("concurrent-writers", "local[2]", out);
+        SparkSession spark = SparkSessions.create("concurrent-writers", "local[2]");
         ExecutorService pool = Executors.newFixedThreadPool(writers);
         try {
             CountDownLatch start = new CountDownLatch(1);
@@ -99,7 +99,7 @@ class ConcurrentWritersTest {
         Path target = out.resolve("shared");
         Path elsewhere = out.resolve("elsewhere");
         Path foreign = out.resolve("foreign");
-        SparkSession spark = SparkSessions.create("creation-race", "local[1]", out);
+        SparkSession spark = SparkSessions.create("creation-race", "local[1]");
         ExecutorService otherRun = Executors.newSingleThreadExecutor();
         try {
             DeltaTables.ensure(spark, elsewhere.toString(), schema);

@@ -30,7 +30,7 @@ class DeltaTablesTest {
 
     @Test
     void aTableWithoutANewNullableColumnGainsItAndKeepsItsRows() {
-        spark = SparkSessions.create("delta-tables", "local[1]", out);
+        spark = SparkSessions.create("delta-tables", "local[1]");
         String path = out.resolve("t").toString();
         StructType old = new StructType().add("id", DataTypes.StringType, false).add("value", DataTypes.IntegerType, false);
         StructType current = old.add("software_version", DataTypes.StringType, true);

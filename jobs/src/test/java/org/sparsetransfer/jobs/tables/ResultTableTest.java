@@ -33,7 +33,7 @@ class ResultTableTest {
 
     @Test
     void newRunsAreAppendedAndRecordedRunsReplacedNeverDuplicated() {
-        spark = SparkSessions.create("result-table", "local[1]", out);
+        spark = SparkSessions.create("result-table", "local[1]");
         Warehouse warehouse = new Warehouse(out);
         ResultTable results = new ResultTable(spark, warehouse);
         assertEquals(Map.of(), results.statuses(SETTINGS));
