@@ -31,14 +31,20 @@ import org.junit.jupiter.api.TestInstance;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.prune.PruningMethod;
+import org.apache.hadoop.conf.Configuration;
 import org.sparsetransfer.jobs.stages.PruneStage;
+import org.sparsetransfer.jobs.storage.Location;
+import org.sparsetransfer.jobs.storage.Storage;
 
 /**
  * The tiny experiment submitted with deploy/spark-submit.sh (org.apache.spark.deploy.SparkSubmit,
  * client mode, the application jar) to a standalone cluster that deploy/standalone starts from the
- * Maven jars: a master and two one-core workers on 127.0.0.1. Submitted first as the Airflow DAG
- * runs it (ingest, upstream, prune applications of two methods at once on one warehouse), then as
- * one pipeline application that finishes the remaining methods, the transfer grid and the report.
+ * Maven jars: a master and two one-core workers on 127.0.0.1, with the warehouse on a real HDFS
+ * that deploy/hdfs starts (so executors read checkpoints and datasets from HDFS, and the locks
+ * and report files live there too). Submitted first as the Airflow DAG runs it (ingest, upstream,
+ * prune applications of two methods at once on one warehouse), then as one pipeline application
+ * that finishes the remaining methods, the transfer grid and the report; then once more, which
+ * finds every stage done.
  */
 @Tag("slow")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -49,7 +55,10 @@ class StandaloneClusterIT {
 
     private Path work;
     private Path clusterDir;
-    private Path out;
+    /** The drivers' working directory: nothing may be written there, the warehouse being on HDFS. */
+    private Path driverDir;
+    private LoopbackHdfs hdfs;
+    private String out;
     private String masterUrl;
     private final List<Process> drivers = new ArrayList<>();
     private final Set<Long> driverPids = ConcurrentHashMap.newKeySet();
@@ -60,7 +69,9 @@ class StandaloneClusterIT {
     void startCluster() throws Exception {
         work = Files.createTempDirectory("standalone-it");
         clusterDir = work.resolve("cluster");
-        out = work.resolve("warehouse");
+        driverDir = Files.createDirectories(work.resolve("driver-cwd"));
+        hdfs = LoopbackHdfs.start(work.resolve("hdfs"));
+        out = hdfs.uri() + "/experiments/tiny";
         int masterPort = freePort();
         Map<String, String> env = Map.of("CLUSTER_DIR", clusterDir.toString(), "MASTER_PORT", String.valueOf(masterPort),
                 "MASTER_WEBUI_PORT", String.valueOf(freePort()));
@@ -77,6 +88,9 @@ class StandaloneClusterIT {
                 "bash", ROOT.resolve("deploy/standalone/stop-cluster.sh").toString());
         for (long pid : daemons) {
             assertFalse(ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false), "daemon " + pid + " still runs");
+        }
+        if (hdfs != null) {
+            hdfs.close();
         }
         try (Stream<Path> files = Files.walk(work)) {
             files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
@@ -100,12 +114,15 @@ class StandaloneClusterIT {
             awaitSuccess(prunes.get(0), "prune-" + PruningMethod.ONESHOT.key());
             awaitSuccess(prunes.get(1), "prune-" + PruningMethod.GMP.key());
             submit("pipeline", "");
+            submit("pipeline-again", "", "pipeline");
         } finally {
             watcher.shutdownNow();
         }
 
-        // The report: every method x sparsity x regime x task, all with a mean.
-        List<String> rows = Files.readAllLines(out.resolve("report/transfer_table.csv"));
+        // The report, read back from HDFS: every method x sparsity x regime x task, all with a mean.
+        Storage storage = new Storage(new Configuration());
+        Location report = Location.parse(out, "--out").resolve("report");
+        List<String> rows = storage.readString(report.resolve("transfer_table.csv")).lines().toList();
         assertEquals(String.join(",", org.sparsetransfer.jobs.stages.ReportStage.CSV_COLUMNS), rows.get(0));
         int pruned = PruneStage.methods(config).size() * config.pruning.sparsities.size();
         int cells = (1 + pruned) * config.transfer.regimes.size() * config.transfer.tasks.size();
@@ -116,7 +133,27 @@ class StandaloneClusterIT {
             assertEquals(String.valueOf(config.transfer.seeds.size()), f[7], "seeds of " + row);
             assertTrue(Double.parseDouble(f[5]) > 30, "learned something: " + row);
         }
-        assertTrue(Files.readString(out.resolve("report/transfer_table.md")).contains("gmp_star"));
+        assertTrue(storage.readString(report.resolve("transfer_table.md")).contains("gmp_star"));
+        assertTrue(storage.list(report).contains("upstream.png") && storage.list(report).contains("mean_linear.png"),
+                "the plots are on HDFS too: " + storage.list(report));
+        // The rerun found every stage done.
+        String again = Files.readString(clusterDir.resolve("logs/pipeline-again.log"));
+        for (String skipped : List.of("is ingested", "[upstream] dense checkpoint", "[prune] all " + pruned + " pruned checkpoints exist",
+                "[transfer] " + cells * config.transfer.seeds.size() + " of " + cells * config.transfer.seeds.size() + " runs already have results")) {
+            assertTrue(again.contains(skipped), "the rerun skips what is stored (" + skipped + "):\n" + again);
+        }
+        assertFalse(again.contains("] epoch "), "the rerun trains nothing");
+        assertEquals(List.of(), listing(driverDir), "nothing was written where the drivers ran");
+
+        // report --local-copy: the report's files on this machine, equal to those on HDFS.
+        Path copy = work.resolve("report-copy");
+        assertEquals(0, org.sparsetransfer.jobs.cli.SparseTransferCli.execute(new org.sparsetransfer.jobs.cli.SparseTransferCli(),
+                "report", "--config", TINY.toString(), "--out", out, "--master", "local[2]", "--local-copy", copy.toString()));
+        List<String> published = storage.readString(report.resolve(".report-files")).lines().filter(l -> !l.startsWith("#")).toList();
+        assertTrue(published.contains("transfer_table.csv") && published.contains("upstream.png"), published.toString());
+        for (String name : published) {
+            assertTrue(java.util.Arrays.equals(storage.readBytes(report.resolve(name)), Files.readAllBytes(copy.resolve(name))), name);
+        }
 
         // The training ran in executor JVMs that the workers started, on both workers, not in a driver.
         Set<Long> executorsWithTraining = new HashSet<>();
@@ -147,16 +184,26 @@ class StandaloneClusterIT {
     }
 
     private void submit(String command, String sparkArgs) throws Exception {
+        submit(command, sparkArgs, new String[] {command});
+    }
+
+    private void submit(String name, String sparkArgs, String... command) throws Exception {
         long begin = System.nanoTime();
-        awaitSuccess(start(command, sparkArgs, command), command);
-        System.out.printf("%s on the cluster: %.0f s%n", command, (System.nanoTime() - begin) / 1e9);
+        awaitSuccess(start(name, sparkArgs, command), name);
+        System.out.printf("%s on the cluster: %.0f s%n", name, (System.nanoTime() - begin) / 1e9);
+    }
+
+    private static List<String> listing(Path dir) throws IOException {
+        try (Stream<Path> entries = Files.list(dir)) {
+            return entries.map(p -> p.getFileName().toString()).sorted().toList();
+        }
     }
 
     private Process start(String name, String sparkArgs, String... command) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("bash", ROOT.resolve("deploy/spark-submit.sh").toString()));
         cmd.addAll(List.of(command));
-        cmd.addAll(List.of("--config", TINY.toString(), "--out", out.toString()));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+        cmd.addAll(List.of("--config", TINY.toString(), "--out", out));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).directory(driverDir.toFile())
                 .redirectOutput(clusterDir.resolve("logs/" + name + ".log").toFile());
         pb.environment().putAll(Map.of("SPARK_HOME", clusterDir.resolve("spark-home").toString(), "SPARK_MASTER", masterUrl,
                 "SPARK_PROPERTIES_FILE", ROOT.resolve("conf/spark/standalone.conf").toString(), "SPARK_SUBMIT_ARGS", sparkArgs));
@@ -206,6 +253,9 @@ class StandaloneClusterIT {
     private void recordPublicListeners() {
         try {
             Set<Long> pids = new HashSet<>(driverPids);
+            if (hdfs != null) {
+                pids.add(hdfs.pid()); // the NameNode and DataNode too
+            }
             for (long daemon : daemonPids()) {
                 pids.add(daemon);
                 ProcessHandle.of(daemon).ifPresent(h -> h.descendants().forEach(d -> pids.add(d.pid())));
