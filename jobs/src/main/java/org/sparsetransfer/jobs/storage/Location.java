@@ -147,6 +147,16 @@ public final class Location {
         return scheme + ":" + (authority == null ? "" : "//" + authority) + path;
     }
 
+    /**
+     * For messages: a path string from Hadoop, Spark or Delta ({@code file:/wh/x}, {@code hdfs://nn/wh/x})
+     * as {@link #toString()} shows a location: local paths without their scheme.
+     */
+    public static String display(String pathOrUri) {
+        Path p = new Path(pathOrUri);
+        String scheme = p.toUri().getScheme();
+        return scheme == null || scheme.equals("file") ? p.toUri().getPath() : p.toString();
+    }
+
     /** For messages: a local path as the user would type it, any other location as its URI. */
     @Override
     public String toString() {

@@ -11,6 +11,7 @@ import org.apache.hadoop.fs.Path;
 import org.apache.parquet.io.ParquetDecodingException;
 import org.apache.spark.SparkThrowable;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.jobs.storage.Location;
 
 /**
  * Stored files of a warehouse that cannot be read as they were written (a data file whose
@@ -79,8 +80,8 @@ public final class StorageFaults {
                     || t instanceof IllegalStateException && String.valueOf(t.getMessage()).startsWith("Could not find any delta files");
             if (brokenLog) {
                 String table = new Path(tablePath).getName();
-                String hint = Warehouse.rebuildHint(table, tablePath);
-                return new InvalidInputException("The Delta log of table " + table + " (" + new Path(tablePath, "_delta_log")
+                String hint = Warehouse.rebuildHint(table, Location.display(tablePath));
+                return new InvalidInputException("The Delta log of table " + table + " (" + Location.display(new Path(tablePath, "_delta_log").toString())
                         + ") is damaged: " + firstLine(t.getMessage()) + " Its entries are needed to read the table; "
                         + (hint == null ? "restore them from a backup" : hint), failure);
             }
@@ -106,8 +107,8 @@ public final class StorageFaults {
     private static InvalidInputException damaged(String file, String why, Throwable failure) {
         Path table = tableOf(file);
         String name = table == null ? null : table.getName();
-        String hint = name == null ? null : Warehouse.rebuildHint(name, table.toUri().getPath());
-        return new InvalidInputException("Stored file " + file + (name == null ? "" : " of table " + name) + " is damaged: "
+        String hint = name == null ? null : Warehouse.rebuildHint(name, Location.display(table.toString()));
+        return new InvalidInputException("Stored file " + Location.display(file) + (name == null ? "" : " of table " + name) + " is damaged: "
                 + why + "; " + (hint == null ? "restore it from a backup" : hint), failure);
     }
 

@@ -30,6 +30,14 @@ class LocationTest {
     }
 
     @Test
+    void messagesShowLocalPathsWithoutTheirScheme() {
+        assertEquals("/data/wh/checkpoints/_delta_log", Location.display("file:/data/wh/checkpoints/_delta_log"));
+        assertEquals("/data/wh", Location.display("/data/wh"));
+        assertEquals("hdfs://nn:8020/wh/checkpoints", Location.display("hdfs://nn:8020/wh/checkpoints"));
+        assertEquals(Location.parse("/data/wh", "--out").toString(), Location.display(Location.parse("/data/wh", "--out").uri()));
+    }
+
+    @Test
     void hadoopUrisKeepSchemeHostAndPath() {
         Location hdfs = Location.parse("hdfs://127.0.0.1:8020/user/me//wh/", "--out");
         assertFalse(hdfs.isLocal());
