@@ -185,7 +185,7 @@ public final class ExperimentConfig implements Serializable {
         public float lrMax = 0.02f;
     }
 
-    /** GMP* recipe (DESIGN section 5). */
+    /** GMP* recipe (docs/design.md, "Pruning methods"). */
     public static final class GmpStar extends GmpRecipe {
         private static final long serialVersionUID = 1L;
         public int warmupSteps = 0;

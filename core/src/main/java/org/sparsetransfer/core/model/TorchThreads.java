@@ -6,7 +6,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The two facts about libtorch under DJL that every caller must respect (DESIGN section 2):
+ * The two facts about libtorch under DJL that every caller must respect (docs/design.md, "libtorch under DJL"):
  * grad mode is per thread and on by default, which breaks in-place updates of leaf tensors;
  * and DJL allows one gradient collector per JVM, so trainings in one JVM must take turns.
  */

@@ -9,7 +9,7 @@ public enum PruningMethod {
     DENSE("dense", null),
     /** Global magnitude prune to the target, then fine-tune with the mask fixed. */
     ONESHOT("oneshot", "oneshot"),
-    /** Gradual magnitude pruning, tuned (DESIGN section 5). */
+    /** Gradual magnitude pruning, tuned (docs/design.md, "Pruning methods"). */
     GMP_STAR("gmp_star", "gmp_star"),
     /** Classic gradual magnitude pruning (Zhu and Gupta 2017). */
     GMP("gmp", "gmp"),

@@ -10,7 +10,7 @@ import org.sparsetransfer.core.data.ImageSet;
 /**
  * Inputs and labels held on the engine's side for a whole run: images are uploaded once and
  * normalized once, and each step gathers its batch there, so no per-step copy from Java
- * arrays (DESIGN section 2 measured that at ~30% of step time). Owned by the manager given.
+ * arrays (about 30% of step time, measured: docs/design.md, "libtorch under DJL"). Owned by the manager given.
  * Inputs are not augmented: every pass sees the same tensors.
  */
 public final class TensorData implements TrainingData {

@@ -9,7 +9,7 @@ import org.apache.spark.resource.TaskResourceRequests;
 
 /**
  * How training tasks are scheduled so that an executor JVM runs one training at a time (DJL
- * allows one gradient collector per JVM, DESIGN section 2) and each gets the GPU it needs.
+ * allows one gradient collector per JVM, docs/design.md, "libtorch under DJL") and each gets the GPU it needs.
  *
  * <ul>
  *   <li>local mode: one JVM; trainings take turns on {@code TorchThreads}' lock and each uses
