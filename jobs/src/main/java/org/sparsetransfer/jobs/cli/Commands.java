@@ -136,6 +136,7 @@ public final class Commands {
             super(ReportStage.NAME, ctx -> { });
         }
 
+        /** Also checks --local-copy: config() runs first, before the lock and Spark, where every option is checked. */
         @Override
         ExperimentConfig config() {
             if (localCopy != null && java.nio.file.Files.exists(localCopy) && !java.nio.file.Files.isDirectory(localCopy)) {

@@ -75,7 +75,6 @@ public final class LineageCommand implements Callable<Integer> {
                     + " of " + config + "; give one of them");
         }
         String configuredId = named != null && experiment != null ? new ExperimentIds(experiment).prunedId(named, sparsity) : null;
-        SparkSessions.checkMaster(master);
         org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer lineage", master, java.util.Map.of());
         if (!Storage.forSparkConf(sparkConf).isDirectory(warehouse.root())) {
             throw new InvalidInputException("No warehouse at " + warehouse.root() + " (--out); give the --out of a pipeline run");

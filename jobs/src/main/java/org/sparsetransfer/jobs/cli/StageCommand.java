@@ -70,7 +70,6 @@ abstract class StageCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         ExperimentConfig config = config();
         Warehouse warehouse = Warehouse.parse(options.out);
-        SparkSessions.checkMaster(options.master);
         SparkSessions.checkMaster(options.sparkConf.get("spark.master"), "--conf spark.master");
         SparkConf sparkConf = SparkSessions.conf("sparse-transfer " + stageName, options.master, options.sparkConf);
         Collection<String> scopes = lockScopes(config); // names given on the command line are checked here, before Spark

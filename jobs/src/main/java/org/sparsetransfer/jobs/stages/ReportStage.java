@@ -154,7 +154,7 @@ public final class ReportStage {
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(ctx);
         Missing missing = missing(ctx, checkpoints);
         List<Cell> cells = checkedCells(ctx, checkpoints, missing);
-        Rendered rendered = render(ctx, cells, checkpoints, missing, dir);
+        Rendered rendered = render(ctx, storage, cells, checkpoints, missing, dir);
         ReportPublication files = rendered.files();
         boolean committed = false;
         try {
@@ -186,11 +186,12 @@ public final class ReportStage {
         StageContext past = new StageContext(spark, config, warehouse, run.versionsAfter());
         past.describe(NAME, "rebuilding the report of run " + runId + " at table versions " + run.versionsAfter());
         Location dir = warehouse.reportDir().resolve("runs/" + runId);
-        ReportPublication.recover(Storage.of(spark), dir, null);
+        Storage storage = Storage.of(spark);
+        ReportPublication.recover(storage, dir, null);
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(past);
         Missing missing = missing(past, checkpoints);
         List<Cell> cells = checkedCells(past, checkpoints, missing);
-        Rendered rendered = render(past, cells, checkpoints, missing, dir);
+        Rendered rendered = render(past, storage, cells, checkpoints, missing, dir);
         rendered.files().commit();
         logWritten(dir, cells, missing);
         return rendered.markdown();
@@ -235,9 +236,9 @@ public final class ReportStage {
     private record Rendered(ReportPublication files, String markdown) {}
 
     /** Every file of the report, written into a staging folder and sealed; nothing is published yet. */
-    private static Rendered render(StageContext ctx, List<Cell> cells, List<CheckpointRecord> checkpoints,
+    private static Rendered render(StageContext ctx, Storage storage, List<Cell> cells, List<CheckpointRecord> checkpoints,
             Missing missing, Location dir) {
-        ReportPublication files = ReportPublication.begin(Storage.of(ctx.spark()), dir);
+        ReportPublication files = ReportPublication.begin(storage, dir);
         boolean sealed = false;
         try {
             String markdown = markdown(ctx.config(), cells, checkpoints, missing);

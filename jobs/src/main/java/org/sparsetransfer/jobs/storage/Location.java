@@ -100,7 +100,7 @@ public final class Location {
 
     /** The location {@code relative} (names separated by '/') below this one. */
     public Location resolve(String relative) {
-        if (relative.isEmpty() || relative.startsWith("/") || relative.contains("..")) {
+        if (relative.isEmpty() || relative.startsWith("/") || java.util.Arrays.asList(relative.split("/")).contains("..")) {
             throw new IllegalArgumentException("not a relative name below a location: " + relative);
         }
         return new Location(scheme, authority, (path.equals("/") ? "" : path) + "/" + relative);

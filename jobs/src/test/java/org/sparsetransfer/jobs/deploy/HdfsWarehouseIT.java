@@ -62,9 +62,7 @@ class HdfsWarehouseIT {
         if (hdfs != null) {
             hdfs.close();
         }
-        try (Stream<Path> files = Files.walk(work)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        org.apache.commons.io.FileUtils.deleteQuietly(work.toFile());
     }
 
     @Test
