@@ -138,9 +138,11 @@ class CliErrorsTest {
         assertTrue(failing("import-weights", "--model", "resnet18", "--file", "x", "--master", "nonsense")
                 .contains("--master nonsense is not a Spark master URL"));
         assertTrue(failing("models", "--classes", "0").contains("--classes must be at least 1"));
-        assertTrue(failing("synth-images", "--out", "/proc/sparse-transfer-synth").contains("Cannot create --out /proc/sparse-transfer-synth"));
+        assertTrue(failing("synth-images", "--out", "/proc/sparse-transfer-synth").contains("cannot create --out /proc/sparse-transfer-synth"));
         Files.writeString(dir.resolve("taken"), "x");
-        assertTrue(failing("synth-images", "--out", dir.resolve("taken").toString()).contains("exists and is not an empty directory"));
+        assertTrue(failing("synth-images", "--out", dir.resolve("taken").toString()).contains("is a file, not a directory"));
+        Files.createDirectories(dir.resolve("used/x"));
+        assertTrue(failing("synth-images", "--out", dir.resolve("used").toString()).contains("exists and is not an empty directory"));
         assertTrue(failing("import-weights", "--model", "resnet18", "--file", dir.toString(), "--out", dir.resolve("w").toString())
                 .contains("is a directory; give the .safetensors file itself"));
         assertFalse(Files.exists(dir.resolve("w")), "import-weights wrote nothing");

@@ -8,7 +8,6 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,6 +16,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.IoErrors;
+import org.sparsetransfer.core.io.FileSource;
 import org.sparsetransfer.core.model.Network;
 import org.sparsetransfer.core.model.PrunablePolicy;
 import org.sparsetransfer.core.model.ResNet;
@@ -45,16 +46,23 @@ public final class StateDictImport {
     private StateDictImport() {}
 
     public static Imported resnet(ResNet architecture, int numClasses, Path file, PrunablePolicy policy) {
-        if (Files.isDirectory(file)) {
-            throw new InvalidInputException("Weights file " + file + " is a directory; give the .safetensors file itself");
-        }
-        if (!Files.isRegularFile(file)) {
-            throw new InvalidInputException("Weights file not found: " + file + "; export the state_dict as safetensors (see the README)");
-        }
-        try (InputStream in = Files.newInputStream(file)) {
-            return resnet(architecture, numClasses, in, file.toString(), policy);
+        return resnet(architecture, numClasses, FileSource.local(), file.toString(), policy);
+    }
+
+    /** The weights file at {@code location}, read through {@code files} (a local path, or a URI such as hdfs://nn:8020/w.safetensors). */
+    public static Imported resnet(ResNet architecture, int numClasses, FileSource files, String location, PrunablePolicy policy) {
+        try {
+            if (files.isDirectory(location)) {
+                throw new InvalidInputException("Weights file " + location + " is a directory; give the .safetensors file itself");
+            }
+            if (!files.isFile(location)) {
+                throw new InvalidInputException("Weights file not found: " + location + "; export the state_dict as safetensors (see the README)");
+            }
+            try (InputStream in = files.open(location)) {
+                return resnet(architecture, numClasses, in, location, policy);
+            }
         } catch (IOException e) {
-            throw new InvalidInputException("Cannot read weights file " + file + ": " + e.getMessage(), e);
+            throw new InvalidInputException("Cannot read weights file " + location + ": " + IoErrors.describe(e), e);
         }
     }
 

@@ -26,6 +26,8 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.io.FileSource;
+import org.sparsetransfer.core.IoErrors;
 import org.sparsetransfer.core.model.Architecture;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
@@ -42,6 +44,8 @@ import org.yaml.snakeyaml.events.NodeEvent;
 public final class ConfigLoader {
     /** Classpath location of the embedded demo config (copied from conf/demo.yaml at build time). */
     public static final String EMBEDDED_DEMO = "/sparse-transfer/demo.yaml";
+    /** Far above any real config; a larger file is the wrong file, and is not read into memory. */
+    private static final long MAX_CONFIG_BYTES = 1 << 20;
 
     private ConfigLoader() {}
 
@@ -55,23 +59,35 @@ public final class ConfigLoader {
                 .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
     }
 
+    /** A local config file (tests and Spark-free tools; the application reads through {@link #load(FileSource, String)}). */
     public static ExperimentConfig load(Path file) {
-        if (Files.isDirectory(file)) {
-            throw new InvalidInputException("Config " + file + " is a directory, not a file; pass a YAML file with --config, "
-                    + "e.g. conf/demo.yaml");
-        }
-        if (Files.exists(file) && !Files.isRegularFile(file)) {
+        if (Files.exists(file) && !Files.isRegularFile(file) && !Files.isDirectory(file)) {
             throw new InvalidInputException("Config " + file + " is not a regular file (a device or a pipe); pass a YAML file "
                     + "with --config, e.g. conf/demo.yaml");
         }
-        if (!Files.isRegularFile(file)) {
-            throw new InvalidInputException("Config file not found: " + file
-                    + " (pass an existing YAML file with --config, e.g. conf/demo.yaml)");
-        }
-        try (InputStream in = Files.newInputStream(file)) {
-            return parse(in, file.toString());
+        return load(FileSource.local(), file.toString());
+    }
+
+    /** The config file at {@code location}, read through {@code files} (a local path, or a URI such as hdfs://nn:8020/conf/x.yaml). */
+    public static ExperimentConfig load(FileSource files, String location) {
+        try {
+            if (files.isDirectory(location)) {
+                throw new InvalidInputException("Config " + location + " is a directory, not a file; pass a YAML file with --config, "
+                        + "e.g. conf/demo.yaml");
+            }
+            if (!files.isFile(location)) {
+                throw new InvalidInputException("Config file not found: " + location
+                        + " (pass an existing YAML file with --config, e.g. conf/demo.yaml)");
+            }
+            if (files.length(location) > MAX_CONFIG_BYTES) {
+                throw new InvalidInputException("Config " + location + " holds " + files.length(location) + " bytes; a config is a "
+                        + "small YAML file (at most " + MAX_CONFIG_BYTES + " bytes): is it the right file?");
+            }
+            try (InputStream in = files.open(location)) {
+                return parse(in, location);
+            }
         } catch (IOException e) {
-            throw new InvalidInputException("Cannot read config file " + file + ": " + e.getMessage(), e);
+            throw new InvalidInputException("Cannot read config file " + location + ": " + IoErrors.describe(e), e);
         }
     }
 
@@ -408,7 +424,6 @@ public final class ConfigLoader {
 
         dataParallel(source, "upstream", c.upstream.dataParallel);
         dataParallel(source, "pruning", c.pruning.dataParallel);
-        nonNegative(source, "fault.exit_after_stored_runs", c.fault.exitAfterStoredRuns);
         for (int i = 0; i < c.fault.divergeTransfer.size(); i++) {
             ExperimentConfig.RunSelector selector = c.fault.divergeTransfer.get(i);
             String key = "fault.diverge_transfer[" + i + "]";

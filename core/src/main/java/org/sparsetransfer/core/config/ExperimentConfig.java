@@ -35,8 +35,6 @@ public final class ExperimentConfig implements Serializable {
     /** Fault injection, for testing that an interrupted pipeline resumes. */
     public static final class Fault implements Serializable {
         private static final long serialVersionUID = 1L;
-        /** Halt the JVM right after this many training runs are stored (0: off). */
-        public int exitAfterStoredRuns = 0;
         /** Fail the first attempt of the first transfer run's Spark task after it trained (Spark retries it). */
         public boolean failFirstTransferAttempt = false;
         /** Transfer runs to make diverge (their learning rate becomes NaN), to test how failed runs are reported. */

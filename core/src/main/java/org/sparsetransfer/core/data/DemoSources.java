@@ -1,25 +1,28 @@
 package org.sparsetransfer.core.data;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.io.IOException;
 import java.util.List;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.IoErrors;
+import org.sparsetransfer.core.io.FileSource;
 
 /**
  * The demo's real data files, read on first use: Fashion-MNIST and MNIST as IDX (gzipped or
  * not) in a directory each, and scikit-learn's 8x8 digits CSV.
  */
 public final class DemoSources {
-    private final Path fashionDir;
-    private final Path mnistDir;
-    private final Path digitsCsv;
+    private final FileSource files;
+    private final String fashionDir;
+    private final String mnistDir;
+    private final String digitsCsv;
     private ImageSet fashionTrain;
     private ImageSet fashionTest;
     private ImageSet mnistTrain;
     private ImageSet mnistTest;
     private ImageSet digits;
 
-    public DemoSources(Path fashionDir, Path mnistDir, Path digitsCsv) {
+    public DemoSources(FileSource files, String fashionDir, String mnistDir, String digitsCsv) {
+        this.files = files;
         this.fashionDir = fashionDir;
         this.mnistDir = mnistDir;
         this.digitsCsv = digitsCsv;
@@ -59,26 +62,30 @@ public final class DemoSources {
 
     public synchronized ImageSet digits() {
         if (digits == null) {
-            digits = DigitsCsvReader.read("digits", digitsCsv);
+            digits = DigitsCsvReader.read(files, "digits", digitsCsv);
         }
         return digits;
     }
 
-    private static ImageSet idx(String name, Path dir, String prefix) {
-        return IdxReader.read(name, resolve(dir, prefix + "-images-idx3-ubyte"), resolve(dir, prefix + "-labels-idx1-ubyte"), 10);
+    private ImageSet idx(String name, String dir, String prefix) {
+        return IdxReader.read(files, name, resolve(files, dir, prefix + "-images-idx3-ubyte"), resolve(files, dir, prefix + "-labels-idx1-ubyte"), 10);
     }
 
     /** {@code dir/name}, or {@code dir/name.gz} if only that exists. */
-    public static Path resolve(Path dir, String name) {
-        Path plain = dir.resolve(name);
-        Path gz = dir.resolve(name + ".gz");
-        if (Files.exists(plain)) {
-            return plain;
+    public static String resolve(FileSource files, String dir, String name) {
+        String plain = FileSource.resolve(dir, name);
+        String gz = plain + ".gz";
+        try {
+            if (files.isFile(plain)) {
+                return plain;
+            }
+            if (files.isFile(gz)) {
+                return gz;
+            }
+        } catch (IOException e) {
+            throw new InvalidInputException("Cannot check dataset file " + plain + ": " + IoErrors.describe(e), e);
         }
-        if (Files.exists(gz)) {
-            return gz;
-        }
-        throw new InvalidInputException("Dataset file not found: " + plain + " (or " + gz.getFileName()
+        throw new InvalidInputException("Dataset file not found: " + plain + " (or " + FileSource.name(gz)
                 + "); run the data setup or point the config's data paths at a directory holding it");
     }
 }

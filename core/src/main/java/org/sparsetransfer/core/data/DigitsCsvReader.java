@@ -4,10 +4,9 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.io.FileSource;
 
 /**
  * Reads scikit-learn's {@code digits.csv.gz}: one 8x8 image per line, 64 pixel values in
@@ -20,9 +19,9 @@ public final class DigitsCsvReader {
 
     private DigitsCsvReader() {}
 
-    public static ImageSet read(String name, Path csv) {
+    public static ImageSet read(FileSource files, String name, String csv) {
         List<String> lines = new ArrayList<>();
-        try (BufferedReader reader = new BufferedReader(new InputStreamReader(IdxReader.open(csv).data(), StandardCharsets.US_ASCII))) {
+        try (BufferedReader reader = new BufferedReader(new InputStreamReader(IdxReader.open(files, csv).data(), StandardCharsets.US_ASCII))) {
             for (String line = reader.readLine(); line != null; line = reader.readLine()) {
                 if (!line.isBlank()) {
                     lines.add(line);
@@ -51,7 +50,7 @@ public final class DigitsCsvReader {
         return new ImageSet(name, SIDE, SIDE, 10, pixels, labels);
     }
 
-    private static int parse(Path csv, int row, String cell) {
+    private static int parse(String csv, int row, String cell) {
         try {
             return (int) Double.parseDouble(cell.trim());
         } catch (NumberFormatException e) {

@@ -5,11 +5,11 @@ import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
 import java.util.zip.GZIPInputStream;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.IoErrors;
+import org.sparsetransfer.core.io.FileSource;
 
 /**
  * Reads the IDX format of MNIST and Fashion-MNIST (images: magic 0x00000803, labels:
@@ -25,9 +25,9 @@ public final class IdxReader {
 
     private IdxReader() {}
 
-    public static ImageSet read(String name, Path images, Path labels, int numClasses) {
-        int[] labelValues = readLabels(labels);
-        try (Source in = open(images)) {
+    public static ImageSet read(FileSource files, String name, String images, String labels, int numClasses) {
+        int[] labelValues = readLabels(files, labels);
+        try (Source in = open(files, images)) {
             int magic = in.data().readInt();
             if (magic != UBYTE_IMAGES) {
                 throw corrupt(images, String.format("magic number 0x%08x, expected 0x%08x (IDX unsigned-byte images)",
@@ -52,8 +52,8 @@ public final class IdxReader {
         }
     }
 
-    private static int[] readLabels(Path labels) {
-        try (Source in = open(labels)) {
+    private static int[] readLabels(FileSource files, String labels) {
+        try (Source in = open(files, labels)) {
             int magic = in.data().readInt();
             if (magic != UBYTE_LABELS) {
                 throw corrupt(labels, String.format("magic number 0x%08x, expected 0x%08x (IDX unsigned-byte labels)",
@@ -80,7 +80,7 @@ public final class IdxReader {
      * An opened IDX file: its stream, and its length when it is stored uncompressed (-1 when
      * gzipped, whose length says nothing about the content).
      */
-    record Source(Path file, DataInputStream data, long length) implements AutoCloseable {
+    record Source(String file, DataInputStream data, long length) implements AutoCloseable {
         /**
          * The {@code bytes} after a {@code header}-byte header, as the header claims them. The
          * claim is checked before anything is allocated: against the file's length when it is
@@ -113,31 +113,31 @@ public final class IdxReader {
         }
     }
 
-    static Source open(Path file) throws IOException {
-        if (!Files.isRegularFile(file)) {
+    static Source open(FileSource files, String file) throws IOException {
+        if (!files.isFile(file)) {
             throw new InvalidInputException("Dataset file not found: " + file
                     + " (run the data setup, or point the config's data paths at the files)");
         }
-        InputStream raw = new BufferedInputStream(Files.newInputStream(file), 1 << 16);
+        InputStream raw = new BufferedInputStream(files.open(file), 1 << 16);
         raw.mark(2);
         int b0 = raw.read();
         int b1 = raw.read();
         raw.reset();
         boolean gzip = b0 == 0x1f && b1 == 0x8b;
         return new Source(file, new DataInputStream(gzip ? new BufferedInputStream(new GZIPInputStream(raw), 1 << 16) : raw),
-                gzip ? -1 : Files.size(file));
+                gzip ? -1 : files.length(file));
     }
 
-    static InvalidInputException corrupt(Path file, String why) {
+    static InvalidInputException corrupt(String file, String why) {
         return new InvalidInputException("Corrupt dataset file " + file + ": " + why
                 + " (in the data cache, delete it and the next ingest fetches it again; elsewhere, replace it with an intact copy)");
     }
 
-    static InvalidInputException unreadable(Path file, IOException e) {
-        if (e instanceof NoSuchFileException) {
+    static InvalidInputException unreadable(String file, IOException e) {
+        if (e instanceof NoSuchFileException || e instanceof java.io.FileNotFoundException) {
             return new InvalidInputException("Dataset file not found: " + file);
         }
-        return new InvalidInputException("Cannot read dataset file " + file + ": " + e.getMessage()
+        return new InvalidInputException("Cannot read dataset file " + file + ": " + IoErrors.describe(e)
                 + " (in the data cache, delete it and the next ingest fetches it again; elsewhere, replace it with an intact copy)", e);
     }
 }

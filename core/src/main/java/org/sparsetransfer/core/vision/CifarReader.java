@@ -1,11 +1,13 @@
 package org.sparsetransfer.core.vision;
 
+import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.List;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.IoErrors;
+import org.sparsetransfer.core.io.FileSource;
 
 /**
  * The CIFAR binary formats (cifar-10-binary: {@code data_batch_1..5.bin}, {@code test_batch.bin};
@@ -28,14 +30,14 @@ public final class CifarReader {
         }
 
         /** The training batch files of this CIFAR's binary version in {@code dir}, in order. */
-        public List<Path> trainBatches(Path dir) {
-            return this == CIFAR10 ? List.of(1, 2, 3, 4, 5).stream().map(i -> dir.resolve("data_batch_" + i + ".bin")).toList()
-                    : List.of(dir.resolve("train.bin"));
+        public List<String> trainBatches(String dir) {
+            return this == CIFAR10 ? List.of(1, 2, 3, 4, 5).stream().map(i -> FileSource.resolve(dir, "data_batch_" + i + ".bin")).toList()
+                    : List.of(FileSource.resolve(dir, "train.bin"));
         }
 
         /** The test batch file of this CIFAR's binary version in {@code dir}. */
-        public Path testBatch(Path dir) {
-            return dir.resolve(this == CIFAR10 ? "test_batch.bin" : "test.bin");
+        public String testBatch(String dir) {
+            return FileSource.resolve(dir, this == CIFAR10 ? "test_batch.bin" : "test.bin");
         }
 
         /** The variant with {@code classes} classes (10 or 100). */
@@ -58,31 +60,42 @@ public final class CifarReader {
         return variant.labelBytes + IMAGE_BYTES;
     }
 
-    public static List<Labeled> read(Path file, Variant variant) {
-        byte[] bytes;
+    /** The records a batch of {@code size} bytes holds; a size that is not a whole number of records is one clear error. */
+    public static long records(String file, long size, Variant variant) {
+        long record = recordBytes(variant);
+        if (size == 0 || size % record != 0 || size > MAX_BATCH_BYTES) {
+            throw new InvalidInputException("CIFAR batch " + file + " has " + size + " bytes, not a multiple of the "
+                    + record + "-byte records of " + variant + (size > MAX_BATCH_BYTES ? " up to " + MAX_BATCH_BYTES : "")
+                    + " (is it the binary version, and the right CIFAR?)");
+        }
+        return size / record;
+    }
+
+    public static List<Labeled> read(FileSource files, String file, Variant variant) {
         int record = recordBytes(variant);
+        List<Labeled> out = new ArrayList<>();
         try {
             // The size is checked before anything is read: a batch is a whole number of records, and a few hundred MB at most.
-            long size = Files.size(file);
-            if (size == 0 || size % record != 0 || size > MAX_BATCH_BYTES) {
-                throw new InvalidInputException("CIFAR batch " + file + " has " + size + " bytes, not a multiple of the "
-                        + record + "-byte records of " + variant + (size > MAX_BATCH_BYTES ? " up to " + MAX_BATCH_BYTES : "")
-                        + " (is it the binary version, and the right CIFAR?)");
+            long count = records(file, files.length(file), variant);
+            try (InputStream in = new BufferedInputStream(files.open(file), 1 << 16)) {
+                byte[] bytes = new byte[record]; // one record at a time: the batch is never held whole
+                for (long r = 0; r < count; r++) {
+                    if (in.readNBytes(bytes, 0, record) < record) {
+                        throw new InvalidInputException("CIFAR batch " + file + " ended at record " + r + " of " + count
+                                + " (did it change while being read?)");
+                    }
+                    int label = bytes[variant.labelIndex] & 0xFF;
+                    if (label >= variant.classes) {
+                        throw new InvalidInputException("CIFAR batch " + file + ": label " + label + " at record " + r
+                                + " is outside 0.." + (variant.classes - 1) + " of " + variant);
+                    }
+                    byte[] planes = new byte[IMAGE_BYTES];
+                    System.arraycopy(bytes, variant.labelBytes, planes, 0, IMAGE_BYTES);
+                    out.add(new Labeled(new RgbImage(SIDE, SIDE, planes), label));
+                }
             }
-            bytes = Files.readAllBytes(file);
         } catch (IOException e) {
-            throw new InvalidInputException("Cannot read CIFAR batch " + file + ": " + e.getMessage(), e);
-        }
-        List<Labeled> out = new ArrayList<>(bytes.length / record);
-        for (int offset = 0; offset < bytes.length; offset += record) {
-            int label = bytes[offset + variant.labelIndex] & 0xFF;
-            if (label >= variant.classes) {
-                throw new InvalidInputException("CIFAR batch " + file + ": label " + label + " at record " + offset / record
-                        + " is outside 0.." + (variant.classes - 1) + " of " + variant);
-            }
-            byte[] planes = new byte[IMAGE_BYTES];
-            System.arraycopy(bytes, offset + variant.labelBytes, planes, 0, IMAGE_BYTES);
-            out.add(new Labeled(new RgbImage(SIDE, SIDE, planes), label));
+            throw new InvalidInputException("Cannot read CIFAR batch " + file + ": " + IoErrors.describe(e), e);
         }
         return out;
     }

@@ -2,14 +2,15 @@ package org.sparsetransfer.core.vision;
 
 import java.io.IOException;
 import java.io.Serializable;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.io.InputStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.IoErrors;
+import org.sparsetransfer.core.io.FileSource;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.Sampling;
 
@@ -33,7 +34,10 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
         }
     }
 
-    /** One file to read: {@code label} is the class of an image file (CIFAR records carry their own). */
+    /**
+     * One file to read, its location {@link FileSource#qualified qualified} so that any executor
+     * finds it: {@code label} is the class of an image file (CIFAR records carry their own).
+     */
     public record Unit(String file, Kind kind, String split, int label, int index) implements Serializable {}
 
     /** One stored example: its split, index, label, and the image as ingest keeps it. */
@@ -43,9 +47,9 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
     public static final String UPSTREAM = "upstream";
 
     /** The upstream dataset: train less a seeded validation hold-out, val, and the tree's test images. */
-    public static IngestPlan upstream(ExperimentConfig.Images images, long splitSeed) {
-        Path root = Path.of(images.upstream);
-        if (!Files.isDirectory(root)) {
+    public static IngestPlan upstream(FileSource files, ExperimentConfig.Images images, long splitSeed) {
+        String root = images.upstream;
+        if (!isDirectory(files, root)) {
             throw new InvalidInputException("Upstream dataset directory not found: " + root + " (data.images.upstream); expected "
                     + (images.upstreamFormat.equals("image_folder") ? "train/<class>/*.jpg|png and val/<class>/*.jpg|png under it"
                             : "the " + images.upstreamFormat + " binary batches in it"));
@@ -56,19 +60,19 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
         int trainCount;
         int testCount;
         if (images.upstreamFormat.equals("image_folder")) {
-            ImageFolder trainTree = ImageFolder.scan(root.resolve("train"));
-            ImageFolder testTree = ImageFolder.scan(root.resolve("val"));
+            ImageFolder trainTree = ImageFolder.scan(files, FileSource.resolve(root, "train"));
+            ImageFolder testTree = ImageFolder.scan(files, FileSource.resolve(root, "val"));
             if (!trainTree.classes().equals(testTree.classes())) {
                 throw new InvalidInputException("Upstream " + root + "/train and /val have different class directories");
             }
             classes = trainTree.classes().size();
-            trainCount = addImages(units, trainTree.examples(), "train");
-            testCount = addImages(units, testTree.examples(), "test");
+            trainCount = addImages(files, units, trainTree.examples(), "train");
+            testCount = addImages(files, units, testTree.examples(), "test");
         } else {
             Kind kind = images.upstreamFormat.equals("cifar10") ? Kind.CIFAR10 : Kind.CIFAR100;
             classes = kind.cifar.classes;
-            trainCount = addBatches(units, kind.cifar.trainBatches(root), kind, "train");
-            testCount = addBatches(units, List.of(kind.cifar.testBatch(root)), kind, "test");
+            trainCount = addBatches(files, units, kind.cifar.trainBatches(root), kind, "train");
+            testCount = addBatches(files, units, List.of(kind.cifar.testBatch(root)), kind, "test");
         }
         if (classes != images.upstreamClasses) {
             throw new InvalidInputException("Upstream " + root + " has " + classes + " classes but data.images.upstream_classes is "
@@ -89,22 +93,23 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
     }
 
     /** A task of the suite under {@code tasks_root}, split by its rules. */
-    public static IngestPlan task(String name, ExperimentConfig.Images images, long splitSeed) {
+    public static IngestPlan task(FileSource files, String name, ExperimentConfig.Images images, long splitSeed) {
         TransferSuite.Task task = TransferSuite.get(name, "transfer.tasks");
-        if (!Files.isDirectory(Path.of(images.tasksRoot, name))) {
-            throw new InvalidInputException("Task directory not found: " + Path.of(images.tasksRoot, name) + " (data.images.tasks_root/"
+        String dir = FileSource.resolve(images.tasksRoot, name);
+        if (!isDirectory(files, dir)) {
+            throw new InvalidInputException("Task directory not found: " + dir + " (data.images.tasks_root/"
                     + name + "); expected " + task.source() + ", laid out as the README's \"Image datasets\" section says");
         }
-        TransferSuite.Split split = TransferSuite.split(task, Path.of(images.tasksRoot), splitSeed);
+        TransferSuite.Split split = TransferSuite.split(files, task, images.tasksRoot, splitSeed);
         List<Unit> units = new ArrayList<>();
         Map<String, Integer> counts = new LinkedHashMap<>();
         if (task.layout() == TransferSuite.Layout.CIFAR_BINARY) {
             Kind kind = task.classes() == 10 ? Kind.CIFAR10 : Kind.CIFAR100;
-            counts.put("train", addBatches(units, split.trainBatches(), kind, "train"));
-            counts.put("test", addBatches(units, split.testBatches(), kind, "test"));
+            counts.put("train", addBatches(files, units, split.trainBatches(), kind, "train"));
+            counts.put("test", addBatches(files, units, split.testBatches(), kind, "test"));
         } else {
-            counts.put("train", addImages(units, split.train(), "train"));
-            counts.put("test", addImages(units, split.test(), "test"));
+            counts.put("train", addImages(files, units, split.train(), "train"));
+            counts.put("test", addImages(files, units, split.test(), "test"));
         }
         return new IngestPlan(name, task.classes(), List.copyOf(units), counts, new int[0]);
     }
@@ -114,14 +119,14 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
      * ({@code side} x {@code side}); training images whose index is in {@code val} (a plan's
      * sorted {@link #val}) go to "val". Static, so executors receive the unit and the hold-out only.
      */
-    public static List<Stored> decode(Unit unit, int side, int[] val) {
+    public static List<Stored> decode(FileSource files, Unit unit, int side, int[] val) {
         List<Stored> out = new ArrayList<>();
         if (unit.kind() == Kind.IMAGE) {
             byte[] encoded;
-            try {
-                encoded = Files.readAllBytes(Path.of(unit.file()));
+            try (InputStream in = files.open(unit.file())) {
+                encoded = in.readAllBytes();
             } catch (IOException e) {
-                throw new InvalidInputException("Cannot read image " + unit.file() + ": " + e.getMessage(), e);
+                throw new InvalidInputException("Cannot read image " + unit.file() + ": " + IoErrors.describe(e), e);
             }
             RgbImage image = RgbImage.decode(encoded, unit.file());
             if (Math.min(image.width(), image.height()) < 8) {
@@ -130,7 +135,7 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
             }
             out.add(stored(unit.split(), unit.index(), unit.label(), Augmentation.store(image, side), val));
         } else {
-            List<CifarReader.Labeled> records = CifarReader.read(Path.of(unit.file()), unit.kind().cifar);
+            List<CifarReader.Labeled> records = CifarReader.read(files, unit.file(), unit.kind().cifar);
             for (int r = 0; r < records.size(); r++) {
                 out.add(stored(unit.split(), unit.index() + r, records.get(r).label(),
                         Augmentation.store(records.get(r).image(), side), val));
@@ -144,32 +149,35 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
         return new Stored(held ? "val" : split, index, label, image);
     }
 
-    private static int addImages(List<Unit> units, List<ImageFolder.Example> examples, String split) {
+    private static boolean isDirectory(FileSource files, String location) {
+        try {
+            return files.isDirectory(location);
+        } catch (IOException e) {
+            throw new InvalidInputException("Cannot check dataset directory " + location + ": " + IoErrors.describe(e), e);
+        }
+    }
+
+    private static int addImages(FileSource files, List<Unit> units, List<ImageFolder.Example> examples, String split) {
         for (int i = 0; i < examples.size(); i++) {
             ImageFolder.Example e = examples.get(i);
-            units.add(new Unit(e.file().toAbsolutePath().toString(), Kind.IMAGE, split, e.label(), i));
+            units.add(new Unit(files.qualified(e.file()), Kind.IMAGE, split, e.label(), i));
         }
         return examples.size();
     }
 
     /** One unit per batch file; record counts come from file sizes, so nothing is decoded here. */
-    private static int addBatches(List<Unit> units, List<Path> files, Kind kind, String split) {
-        int index = 0;
-        long record = CifarReader.recordBytes(kind.cifar);
-        for (Path file : files) {
+    private static int addBatches(FileSource files, List<Unit> units, List<String> batches, Kind kind, String split) {
+        long index = 0;
+        for (String file : batches) {
             long size;
             try {
-                size = Files.size(file);
+                size = files.length(file);
             } catch (IOException e) {
-                throw new InvalidInputException("Cannot read CIFAR batch " + file + ": " + e.getMessage(), e);
+                throw new InvalidInputException("Cannot read CIFAR batch " + file + ": " + IoErrors.describe(e), e);
             }
-            if (size == 0 || size % record != 0) {
-                throw new InvalidInputException("CIFAR batch " + file + " has " + size + " bytes, not a multiple of the "
-                        + record + "-byte records of " + kind.cifar + " (is it the binary version, and the right CIFAR?)");
-            }
-            units.add(new Unit(file.toAbsolutePath().toString(), kind, split, -1, index));
-            index += (int) (size / record);
+            units.add(new Unit(files.qualified(file), kind, split, -1, Math.toIntExact(index)));
+            index += CifarReader.records(file, size, kind.cifar);
         }
-        return index;
+        return Math.toIntExact(index);
     }
 }

@@ -2,8 +2,10 @@ package org.sparsetransfer.core.vision;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import java.io.OutputStream;
 import java.nio.file.Path;
+import org.sparsetransfer.core.io.FileSink;
+import org.sparsetransfer.core.io.FileSource;
 import java.util.SplittableRandom;
 import javax.imageio.ImageIO;
 
@@ -44,13 +46,19 @@ public final class SyntheticImages {
      * class and {@code root/val/class_k/*.png} with {@code valPerClass}.
      */
     public static void imageFolder(Path root, int classes, int trainPerClass, int valPerClass, int width, int height, long seed) {
+        imageFolder(FileSink.local(), root.toString(), classes, trainPerClass, valPerClass, width, height, seed);
+    }
+
+    /** As {@link #imageFolder(Path, int, int, int, int, int, long)}, written through {@code sink}. */
+    public static void imageFolder(FileSink sink, String root, int classes, int trainPerClass, int valPerClass, int width, int height,
+            long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         for (String split : new String[] {"train", "val"}) {
             int count = split.equals("train") ? trainPerClass : valPerClass;
             for (int c = 0; c < classes; c++) {
-                Path dir = root.resolve(split).resolve(String.format("class_%02d", c));
+                String dir = FileSource.resolve(FileSource.resolve(root, split), String.format("class_%02d", c));
                 for (int i = 0; i < count; i++) {
-                    write(image(c, width, height, random), dir.resolve(String.format("img_%04d.png", i)));
+                    write(sink, image(c, width, height, random), FileSource.resolve(dir, String.format("img_%04d.png", i)));
                 }
             }
         }
@@ -58,6 +66,11 @@ public final class SyntheticImages {
 
     /** CIFAR-10's binary layout: data_batch_1..5.bin of {@code perBatch} records each and test_batch.bin of {@code test}. */
     public static void cifar10(Path dir, int perBatch, int test, long seed) {
+        cifar10(FileSink.local(), dir.toString(), perBatch, test, seed);
+    }
+
+    /** As {@link #cifar10(Path, int, int, long)}, written through {@code sink}. */
+    public static void cifar10(FileSink sink, String dir, int perBatch, int test, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
         for (int b = 1; b <= 6; b++) {
             int count = b <= 5 ? perBatch : test;
@@ -67,14 +80,13 @@ public final class SyntheticImages {
                 records[r * 3073] = (byte) label;
                 System.arraycopy(image(label, 32, 32, random).planes(), 0, records, r * 3073 + 1, 3072);
             }
-            write(records, dir.resolve(b <= 5 ? "data_batch_" + b + ".bin" : "test_batch.bin"));
+            write(sink, records, FileSource.resolve(dir, b <= 5 ? "data_batch_" + b + ".bin" : "test_batch.bin"));
         }
     }
 
-    private static void write(RgbImage image, Path file) {
-        try {
-            Files.createDirectories(file.getParent());
-            if (!ImageIO.write(image.toBufferedImage(), "png", file.toFile())) {
+    private static void write(FileSink sink, RgbImage image, String file) {
+        try (OutputStream out = sink.create(file)) {
+            if (!ImageIO.write(image.toBufferedImage(), "png", out)) {
                 throw new IOException("no PNG writer");
             }
         } catch (IOException e) {
@@ -82,10 +94,9 @@ public final class SyntheticImages {
         }
     }
 
-    private static void write(byte[] bytes, Path file) {
-        try {
-            Files.createDirectories(file.getParent());
-            Files.write(file, bytes);
+    private static void write(FileSink sink, byte[] bytes, String file) {
+        try (OutputStream out = sink.create(file)) {
+            out.write(bytes);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot write " + file, e);
         }

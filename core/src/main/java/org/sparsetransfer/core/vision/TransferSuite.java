@@ -1,12 +1,13 @@
 package org.sparsetransfer.core.vision;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.IoErrors;
+import org.sparsetransfer.core.io.FileSource;
 import org.sparsetransfer.core.data.Sampling;
 import org.sparsetransfer.core.task.Metric;
 
@@ -32,7 +33,7 @@ public final class TransferSuite {
 
     /** A task's examples on disk: ImageFolder examples, or for CIFAR the batch files of each split. */
     public record Split(List<String> classes, List<ImageFolder.Example> train, List<ImageFolder.Example> test,
-            List<Path> trainBatches, List<Path> testBatches) {}
+            List<String> trainBatches, List<String> testBatches) {}
 
     private static final Map<String, Task> TASKS = new LinkedHashMap<>();
 
@@ -74,19 +75,19 @@ public final class TransferSuite {
     }
 
     /** Checks {@code root/<task>} against the task's layout and class count, and lists its train and test examples. */
-    public static Split split(Task task, Path root, long seed) {
-        Path dir = root.resolve(task.name());
+    public static Split split(FileSource files, Task task, String root, long seed) {
+        String dir = FileSource.resolve(root, task.name());
         switch (task.layout()) {
             case TRAIN_TEST_FOLDERS -> {
-                ImageFolder train = checked(task, ImageFolder.scan(dir.resolve("train")));
-                ImageFolder test = checked(task, ImageFolder.scan(dir.resolve("test")));
+                ImageFolder train = checked(task, ImageFolder.scan(files, FileSource.resolve(dir, "train")));
+                ImageFolder test = checked(task, ImageFolder.scan(files, FileSource.resolve(dir, "test")));
                 if (!train.classes().equals(test.classes())) {
                     throw new InvalidInputException(task.title() + ": " + dir + "/train and /test have different class directories");
                 }
                 return new Split(train.classes(), train.examples(), test.examples(), List.of(), List.of());
             }
             case PER_CLASS_FOLDER -> {
-                ImageFolder all = checked(task, ImageFolder.scan(dir));
+                ImageFolder all = checked(task, ImageFolder.scan(files, dir));
                 List<ImageFolder.Example> examples = all.examples();
                 int[] labels = examples.stream().mapToInt(ImageFolder.Example::label).toArray();
                 int[] counts = new int[task.classes()];
@@ -112,10 +113,16 @@ public final class TransferSuite {
             }
             default -> {
                 CifarReader.Variant variant = CifarReader.Variant.withClasses(task.classes());
-                List<Path> train = variant.trainBatches(dir);
-                List<Path> test = List.of(variant.testBatch(dir));
-                for (Path batch : concat(train, test)) {
-                    if (!Files.isRegularFile(batch)) {
+                List<String> train = variant.trainBatches(dir);
+                List<String> test = List.of(variant.testBatch(dir));
+                for (String batch : concat(train, test)) {
+                    boolean present;
+                    try {
+                        present = files.isFile(batch);
+                    } catch (IOException e) {
+                        throw new InvalidInputException(task.title() + ": cannot check " + batch + ": " + IoErrors.describe(e), e);
+                    }
+                    if (!present) {
                         throw new InvalidInputException(task.title() + ": " + batch + " is missing; expected " + task.source() + " under " + dir);
                     }
                 }
@@ -132,8 +139,8 @@ public final class TransferSuite {
         return folder;
     }
 
-    private static List<Path> concat(List<Path> a, List<Path> b) {
-        List<Path> all = new ArrayList<>(a);
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
         all.addAll(b);
         return all;
     }

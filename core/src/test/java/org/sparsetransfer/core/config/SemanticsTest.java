@@ -1,5 +1,6 @@
 package org.sparsetransfer.core.config;
 
+import org.sparsetransfer.core.io.FileSource;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -188,16 +189,16 @@ class SemanticsTest {
     /** The splits of every dataset, from generated source files in the real formats. */
     private static void data(Trace t, ExperimentConfig demo, ExperimentConfig images) {
         ExperimentConfig.Data d = demo.data;
-        DemoSources sources = new DemoSources(Path.of(d.fashionMnist), Path.of(d.mnist), Path.of(d.digits));
+        DemoSources sources = new DemoSources(FileSource.local(), d.fashionMnist, d.mnist, d.digits);
         TaskRegistry.Splits upstream = TaskRegistry.upstream(sources, d);
         t.add("upstream", upstream.train()).add("val", upstream.val()).add("test", upstream.test());
         for (String task : TaskRegistry.tasks().keySet()) {
             TaskRegistry.Splits s = TaskRegistry.downstream(task, sources, d);
             t.add(task + ".metric", TaskRegistry.metric(demo, task, "test").key()).add(task + ".train", s.train()).add(task + ".test", s.test());
         }
-        List<IngestPlan> plans = List.of(IngestPlan.upstream(images.data.images, images.data.splitSeed),
-                IngestPlan.task("cifar10", images.data.images, images.data.splitSeed),
-                IngestPlan.task("caltech101", images.data.images, images.data.splitSeed));
+        List<IngestPlan> plans = List.of(IngestPlan.upstream(FileSource.local(), images.data.images, images.data.splitSeed),
+                IngestPlan.task(FileSource.local(), "cifar10", images.data.images, images.data.splitSeed),
+                IngestPlan.task(FileSource.local(), "caltech101", images.data.images, images.data.splitSeed));
         for (IngestPlan plan : plans) {
             t.add(plan.dataset() + ".classes", plan.numClasses()).add(plan.dataset() + ".counts", plan.counts())
                     .add(plan.dataset() + ".val", plan.val());
@@ -206,7 +207,7 @@ class SemanticsTest {
                         + " " + unit.index());
             }
             if (!plan.dataset().equals("caltech101")) { // its generated files are names only
-                IngestPlan.Stored first = IngestPlan.decode(plan.units().get(0), images.data.images.resize, plan.val()).get(0);
+                IngestPlan.Stored first = IngestPlan.decode(FileSource.local(), plan.units().get(0), images.data.images.resize, plan.val()).get(0);
                 t.add("stored", first.split() + " " + first.index() + " " + first.label()).add("pixels", first.image().planes());
             }
         }

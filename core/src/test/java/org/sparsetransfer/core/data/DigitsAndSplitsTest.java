@@ -1,5 +1,6 @@
 package org.sparsetransfer.core.data;
 
+import org.sparsetransfer.core.io.FileSource;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -35,7 +36,7 @@ class DigitsAndSplitsTest {
         try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(csv))) {
             out.write(sb.toString().getBytes(StandardCharsets.US_ASCII));
         }
-        ImageSet digits = DigitsCsvReader.read("digits", csv);
+        ImageSet digits = DigitsCsvReader.read(FileSource.local(), "digits", csv.toString());
         assertEquals(20, digits.size());
         assertEquals(8, digits.height());
         assertEquals(255, digits.pixels()[16] & 0xFF);
@@ -47,7 +48,7 @@ class DigitsAndSplitsTest {
     void rejectsDigitsLineWithWrongColumnCount() throws IOException {
         Path csv = dir.resolve("bad.csv");
         Files.writeString(csv, "1,2,3\n");
-        InvalidInputException e = assertThrows(InvalidInputException.class, () -> DigitsCsvReader.read("d", csv));
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> DigitsCsvReader.read(FileSource.local(), "d", csv.toString()));
         assertTrue(e.getMessage().contains("line 1 has 3 values"), e.getMessage());
     }
 

@@ -1,5 +1,6 @@
 package org.sparsetransfer.core.data;
 
+import org.sparsetransfer.core.io.FileSource;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -30,8 +31,8 @@ class IdxReaderTest {
         write(dir.resolve("img.gz"), imagesIdx(0x803, images.size()), true);
         write(dir.resolve("lbl.gz"), labelsIdx(0x801, images.labels()), true);
 
-        ImageSet plain = IdxReader.read("s", dir.resolve("img"), dir.resolve("lbl"), 9);
-        ImageSet gzipped = IdxReader.read("s", dir.resolve("img.gz"), dir.resolve("lbl.gz"), 9);
+        ImageSet plain = IdxReader.read(FileSource.local(), "s", dir.resolve("img").toString(), dir.resolve("lbl").toString(), 9);
+        ImageSet gzipped = IdxReader.read(FileSource.local(), "s", dir.resolve("img.gz").toString(), dir.resolve("lbl.gz").toString(), 9);
 
         assertEquals(images, plain);
         assertEquals(images, gzipped);
@@ -43,7 +44,7 @@ class IdxReaderTest {
         write(dir.resolve("img"), imagesIdx(0x801, images.size()), false);
         write(dir.resolve("lbl"), labelsIdx(0x801, images.labels()), false);
         InvalidInputException e = assertThrows(InvalidInputException.class,
-                () -> IdxReader.read("s", dir.resolve("img"), dir.resolve("lbl"), 9));
+                () -> IdxReader.read(FileSource.local(), "s", dir.resolve("img").toString(), dir.resolve("lbl").toString(), 9));
         assertTrue(e.getMessage().contains("magic number") && e.getMessage().contains(dir.resolve("img").toString()), e.getMessage());
     }
 
@@ -54,7 +55,7 @@ class IdxReaderTest {
         write(dir.resolve("img"), cut, false);
         write(dir.resolve("lbl"), labelsIdx(0x801, images.labels()), false);
         InvalidInputException e = assertThrows(InvalidInputException.class,
-                () -> IdxReader.read("s", dir.resolve("img"), dir.resolve("lbl"), 9));
+                () -> IdxReader.read(FileSource.local(), "s", dir.resolve("img").toString(), dir.resolve("lbl").toString(), 9));
         assertTrue(e.getMessage().contains("truncated"), e.getMessage());
     }
 
@@ -67,7 +68,7 @@ class IdxReaderTest {
         write(dir.resolve("lbl.gz"), labels, true);
         for (String name : new String[] {"lbl", "lbl.gz"}) {
             String message = assertThrows(InvalidInputException.class,
-                    () -> IdxReader.read("s", dir.resolve("img"), dir.resolve(name), 9)).getMessage();
+                    () -> IdxReader.read(FileSource.local(), "s", dir.resolve("img").toString(), dir.resolve(name).toString(), 9)).getMessage();
             assertTrue(message.startsWith("Corrupt dataset file " + dir.resolve(name) + ": its header gives -2147483611 labels"), message);
         }
         labels[4] ^= (byte) 0x80;
@@ -75,11 +76,11 @@ class IdxReaderTest {
         write(dir.resolve("lbl"), labels, false);
         write(dir.resolve("lbl.gz"), labels, true);
         String plain = assertThrows(InvalidInputException.class,
-                () -> IdxReader.read("s", dir.resolve("img"), dir.resolve("lbl"), 9)).getMessage();
+                () -> IdxReader.read(FileSource.local(), "s", dir.resolve("img").toString(), dir.resolve("lbl").toString(), 9)).getMessage();
         assertTrue(plain.contains("file is truncated: its header gives 1073741861 labels (1073741861 bytes after the 8-byte header) but the file holds "
                 + "37 bytes after it"), plain);
         String gzipped = assertThrows(InvalidInputException.class,
-                () -> IdxReader.read("s", dir.resolve("img"), dir.resolve("lbl.gz"), 9)).getMessage();
+                () -> IdxReader.read(FileSource.local(), "s", dir.resolve("img").toString(), dir.resolve("lbl.gz").toString(), 9)).getMessage();
         assertTrue(gzipped.contains("file is truncated: its header gives 1073741861 labels (1073741861 bytes) but only 37 follow"),
                 gzipped);
     }
@@ -92,12 +93,12 @@ class IdxReaderTest {
         write(dir.resolve("img.gz"), java.util.Arrays.copyOf(idx, idx.length + 5), true);
         write(dir.resolve("lbl"), labelsIdx(0x801, images.labels()), false);
         String plain = assertThrows(InvalidInputException.class,
-                () -> IdxReader.read("s", dir.resolve("img"), dir.resolve("lbl"), 9)).getMessage();
+                () -> IdxReader.read(FileSource.local(), "s", dir.resolve("img").toString(), dir.resolve("lbl").toString(), 9)).getMessage();
         assertTrue(plain.contains("its header gives 37 images of 29x28 pixels"), plain);
         idx[11] = 28;
         write(dir.resolve("img.gz"), java.util.Arrays.copyOf(idx, idx.length + 5), true);
         String trailing = assertThrows(InvalidInputException.class,
-                () -> IdxReader.read("s", dir.resolve("img.gz"), dir.resolve("lbl"), 9)).getMessage();
+                () -> IdxReader.read(FileSource.local(), "s", dir.resolve("img.gz").toString(), dir.resolve("lbl").toString(), 9)).getMessage();
         assertTrue(trailing.contains("more data follows the 37 images of 28x28 pixels its header gives"), trailing);
     }
 
@@ -106,14 +107,14 @@ class IdxReaderTest {
         write(dir.resolve("img"), imagesIdx(0x803, images.size()), false);
         write(dir.resolve("lbl"), labelsIdx(0x801, images.labels()), false);
         InvalidInputException e = assertThrows(InvalidInputException.class,
-                () -> IdxReader.read("s", dir.resolve("img"), dir.resolve("lbl"), 5));
+                () -> IdxReader.read(FileSource.local(), "s", dir.resolve("img").toString(), dir.resolve("lbl").toString(), 5));
         assertTrue(e.getMessage().contains("out of range"), e.getMessage());
     }
 
     @Test
     void missingFileSaysHowToGetIt() {
         InvalidInputException e = assertThrows(InvalidInputException.class,
-                () -> IdxReader.read("s", dir.resolve("nope"), dir.resolve("nope2"), 10));
+                () -> IdxReader.read(FileSource.local(), "s", dir.resolve("nope").toString(), dir.resolve("nope2").toString(), 10));
         assertTrue(e.getMessage().startsWith("Dataset file not found"), e.getMessage());
     }
 

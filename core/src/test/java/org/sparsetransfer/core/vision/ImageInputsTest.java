@@ -1,5 +1,6 @@
 package org.sparsetransfer.core.vision;
 
+import org.sparsetransfer.core.io.FileSource;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -54,7 +55,7 @@ class ImageInputsTest {
     /** Decodes every unit of {@code plan} as an executor would. */
     private static List<IngestPlan.Stored> decodeAll(IngestPlan plan, int side) {
         List<IngestPlan.Stored> all = new ArrayList<>();
-        plan.units().forEach(u -> all.addAll(IngestPlan.decode(u, side, plan.val())));
+        plan.units().forEach(u -> all.addAll(IngestPlan.decode(FileSource.local(), u, side, plan.val())));
         return all;
     }
 
@@ -72,7 +73,7 @@ class ImageInputsTest {
     @Test
     void theUpstreamPlanChecksTheTreeAndHoldsOutASeededValidationSet() {
         SyntheticImages.imageFolder(dir.resolve("upstream"), 4, 10, 3, 40, 30, 7);
-        IngestPlan plan = IngestPlan.upstream(images(32, 8, 4), 2022);
+        IngestPlan plan = IngestPlan.upstream(FileSource.local(), images(32, 8, 4), 2022);
         assertEquals(Map.of("train", 32, "val", 8, "test", 12), plan.counts());
         assertEquals(52, plan.units().size(), "one unit per image file");
         List<IngestPlan.Stored> stored = decodeAll(plan, 36);
@@ -83,23 +84,23 @@ class ImageInputsTest {
             assertEquals(36, s.image().width());
             assertEquals(36, s.image().height());
         });
-        assertArrayEquals(plan.val(), IngestPlan.upstream(images(32, 8, 4), 2022).val(), "the hold-out is seeded");
-        assertFalse(java.util.Arrays.equals(plan.val(), IngestPlan.upstream(images(32, 8, 4), 7).val()));
+        assertArrayEquals(plan.val(), IngestPlan.upstream(FileSource.local(), images(32, 8, 4), 2022).val(), "the hold-out is seeded");
+        assertFalse(java.util.Arrays.equals(plan.val(), IngestPlan.upstream(FileSource.local(), images(32, 8, 4), 7).val()));
 
-        String wrongCount = assertThrows(InvalidInputException.class, () -> IngestPlan.upstream(images(30, 8, 4), 2022)).getMessage();
+        String wrongCount = assertThrows(InvalidInputException.class, () -> IngestPlan.upstream(FileSource.local(), images(30, 8, 4), 2022)).getMessage();
         assertTrue(wrongCount.contains("has 40 training images") && wrongCount.contains("set upstream_train to 32"), wrongCount);
-        String wrongClasses = assertThrows(InvalidInputException.class, () -> IngestPlan.upstream(images(32, 8, 5), 2022)).getMessage();
+        String wrongClasses = assertThrows(InvalidInputException.class, () -> IngestPlan.upstream(FileSource.local(), images(32, 8, 5), 2022)).getMessage();
         assertTrue(wrongClasses.contains("has 4 classes") && wrongClasses.contains("set it to 4"), wrongClasses);
         ExperimentConfig.Images missing = images(32, 8, 4);
         missing.upstream = dir.resolve("nowhere").toString();
-        assertTrue(assertThrows(InvalidInputException.class, () -> IngestPlan.upstream(missing, 1)).getMessage()
+        assertTrue(assertThrows(InvalidInputException.class, () -> IngestPlan.upstream(FileSource.local(), missing, 1)).getMessage()
                 .contains("Upstream dataset directory not found: " + missing.upstream + " (data.images.upstream)"));
     }
 
     @Test
     void aCifarTaskIsPlannedFromFileSizesAndDecodedPerBatchFile() {
         SyntheticImages.cifar10(dir.resolve("tasks/cifar10"), 6, 5, 3);
-        IngestPlan plan = IngestPlan.task("cifar10", images(32, 8, 4), 2022);
+        IngestPlan plan = IngestPlan.task(FileSource.local(), "cifar10", images(32, 8, 4), 2022);
         assertEquals(Map.of("train", 30, "test", 5), plan.counts());
         assertEquals(6, plan.units().size(), "one unit per batch file");
         List<IngestPlan.Stored> stored = decodeAll(plan, 36);
@@ -110,7 +111,7 @@ class ImageInputsTest {
         assertEquals(2, third.label(), "the record's own label");
         assertEquals(36, third.image().width(), "stored at the evaluation resize");
         assertEquals(6, stored.get(6).index(), "indices continue across batch files");
-        assertTrue(assertThrows(InvalidInputException.class, () -> IngestPlan.task("dtd", images(32, 8, 4), 1)).getMessage()
+        assertTrue(assertThrows(InvalidInputException.class, () -> IngestPlan.task(FileSource.local(), "dtd", images(32, 8, 4), 1)).getMessage()
                 .contains("Task directory not found"));
     }
 
@@ -171,7 +172,7 @@ class ImageInputsTest {
     @Test
     void resnet18LearnsFromAugmentedStoredImages() throws Exception {
         SyntheticImages.imageFolder(dir.resolve("upstream"), 4, 40, 10, 40, 36, 9);
-        IngestPlan plan = IngestPlan.upstream(images(144, 16, 4), 2022);
+        IngestPlan plan = IngestPlan.upstream(FileSource.local(), images(144, 16, 4), 2022);
         List<IngestPlan.Stored> stored = decodeAll(plan, 36);
         ImageSet train = set(stored, "train", 36, 4);
         ImageSet test = set(stored, "test", 36, 4);

@@ -1,5 +1,6 @@
 package org.sparsetransfer.core.vision;
 
+import org.sparsetransfer.core.io.FileSource;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -42,23 +43,23 @@ class TransferSuiteTest {
             }
         }
         TransferSuite.Task task = TransferSuite.get("caltech101", "test");
-        TransferSuite.Split split = TransferSuite.split(task, root, 1);
+        TransferSuite.Split split = TransferSuite.split(FileSource.local(), task, root.toString(), 1);
         assertEquals(102 * 30, split.train().size());
         Map<Integer, Long> perClass = split.train().stream().collect(Collectors.groupingBy(ImageFolder.Example::label, Collectors.counting()));
         assertTrue(perClass.values().stream().allMatch(n -> n == 30));
         assertEquals(java.util.stream.IntStream.range(0, 102).map(c -> 1 + c % 5).sum(), split.test().size(), "the rest is test");
-        assertEquals(split.train(), TransferSuite.split(task, root, 1).train(), "same seed, same split");
-        assertNotEquals(split.train(), TransferSuite.split(task, root, 2).train());
+        assertEquals(split.train(), TransferSuite.split(FileSource.local(), task, root.toString(), 1).train(), "same seed, same split");
+        assertNotEquals(split.train(), TransferSuite.split(FileSource.local(), task, root.toString(), 2).train());
     }
 
     @Test
     void aTreeThatDoesNotMatchTheTaskIsNamed() throws Exception {
         Files.createDirectories(root.resolve("pets/train/abyssinian"));
         Files.createFile(root.resolve("pets/train/abyssinian/a.jpg"));
-        String wrong = assertThrows(InvalidInputException.class, () -> TransferSuite.split(TransferSuite.get("pets", "t"), root, 0)).getMessage();
+        String wrong = assertThrows(InvalidInputException.class, () -> TransferSuite.split(FileSource.local(), TransferSuite.get("pets", "t"), root.toString(), 0)).getMessage();
         assertTrue(wrong.contains("has 1 class directories, expected 37"), wrong);
         Files.createDirectories(root.resolve("cifar10"));
-        String cifar = assertThrows(InvalidInputException.class, () -> TransferSuite.split(TransferSuite.get("cifar10", "t"), root, 0)).getMessage();
+        String cifar = assertThrows(InvalidInputException.class, () -> TransferSuite.split(FileSource.local(), TransferSuite.get("cifar10", "t"), root.toString(), 0)).getMessage();
         assertTrue(cifar.contains("data_batch_1.bin is missing"), cifar);
     }
 }

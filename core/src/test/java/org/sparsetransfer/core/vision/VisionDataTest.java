@@ -1,5 +1,6 @@
 package org.sparsetransfer.core.vision;
 
+import org.sparsetransfer.core.io.FileSource;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -52,15 +53,15 @@ class VisionDataTest {
             Files.write(dir.resolve(cls).resolve("a.JPG"), encode(image, "jpg"));
             Files.writeString(dir.resolve(cls).resolve("README.txt"), "not an image");
         }
-        ImageFolder folder = ImageFolder.scan(dir);
+        ImageFolder folder = ImageFolder.scan(FileSource.local(), dir.toString());
         assertEquals(List.of("cat", "dog"), folder.classes());
         assertEquals(List.of("cat/a.JPG", "cat/b.png", "dog/a.JPG", "dog/b.png"),
-                folder.examples().stream().map(e -> dir.relativize(e.file()).toString()).toList());
+                folder.examples().stream().map(e -> dir.relativize(Path.of(e.file())).toString()).toList());
         assertEquals(List.of(0, 0, 1, 1), folder.examples().stream().map(ImageFolder.Example::label).toList());
 
-        RgbImage png = RgbImage.decode(Files.readAllBytes(folder.examples().get(1).file()), "b.png");
+        RgbImage png = RgbImage.decode(Files.readAllBytes(Path.of(folder.examples().get(1).file())), "b.png");
         assertArrayEquals(image.planes(), png.planes());
-        RgbImage jpeg = RgbImage.decode(Files.readAllBytes(folder.examples().get(0).file()), "a.JPG");
+        RgbImage jpeg = RgbImage.decode(Files.readAllBytes(Path.of(folder.examples().get(0).file())), "a.JPG");
         assertEquals(40, jpeg.width());
         double error = 0;
         for (int i = 0; i < image.planes().length; i++) {
@@ -69,8 +70,8 @@ class VisionDataTest {
         assertTrue(error / image.planes().length < 6, "mean JPEG error " + error / image.planes().length);
 
         Files.createDirectories(dir.resolve("empty"));
-        assertThrows(InvalidInputException.class, () -> ImageFolder.scan(dir), "a class without images");
-        assertThrows(InvalidInputException.class, () -> ImageFolder.scan(dir.resolve("nowhere")));
+        assertThrows(InvalidInputException.class, () -> ImageFolder.scan(FileSource.local(), dir.toString()), "a class without images");
+        assertThrows(InvalidInputException.class, () -> ImageFolder.scan(FileSource.local(), dir.resolve("nowhere").toString()));
         assertThrows(InvalidInputException.class, () -> RgbImage.decode("text".getBytes(), "x.png"));
     }
 
@@ -90,20 +91,20 @@ class VisionDataTest {
         Path tenFile = Files.write(dir.resolve("data_batch_1.bin"), ten);
         Path hundredFile = Files.write(dir.resolve("train.bin"), hundred);
 
-        List<CifarReader.Labeled> cifar10 = CifarReader.read(tenFile, CifarReader.Variant.CIFAR10);
+        List<CifarReader.Labeled> cifar10 = CifarReader.read(FileSource.local(), tenFile.toString(), CifarReader.Variant.CIFAR10);
         assertEquals(List.of(7, 8, 9), cifar10.stream().map(CifarReader.Labeled::label).toList());
         RgbImage second = cifar10.get(1).image();
         assertEquals(11, second.at(0, 0, 0));
         assertEquals(200, second.at(1, 1, 1));
         assertEquals(255, second.at(2, 31, 31));
-        List<CifarReader.Labeled> cifar100 = CifarReader.read(hundredFile, CifarReader.Variant.CIFAR100);
+        List<CifarReader.Labeled> cifar100 = CifarReader.read(FileSource.local(), hundredFile.toString(), CifarReader.Variant.CIFAR100);
         assertEquals(List.of(99, 42), cifar100.stream().map(CifarReader.Labeled::label).toList());
 
-        assertTrue(assertThrows(InvalidInputException.class, () -> CifarReader.read(hundredFile, CifarReader.Variant.CIFAR10))
+        assertTrue(assertThrows(InvalidInputException.class, () -> CifarReader.read(FileSource.local(), hundredFile.toString(), CifarReader.Variant.CIFAR10))
                 .getMessage().contains("not a multiple of the 3073-byte records of CIFAR10"));
         ten[0] = 10;
         Path badLabel = Files.write(dir.resolve("bad.bin"), ten);
-        assertTrue(assertThrows(InvalidInputException.class, () -> CifarReader.read(badLabel, CifarReader.Variant.CIFAR10))
+        assertTrue(assertThrows(InvalidInputException.class, () -> CifarReader.read(FileSource.local(), badLabel.toString(), CifarReader.Variant.CIFAR10))
                 .getMessage().contains("label 10 at record 0"));
     }
 

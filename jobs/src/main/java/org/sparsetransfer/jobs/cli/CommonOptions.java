@@ -1,6 +1,5 @@
 package org.sparsetransfer.jobs.cli;
 
-import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine.Option;
@@ -8,8 +7,9 @@ import picocli.CommandLine.Option;
 /** Options every stage command takes. */
 public final class CommonOptions {
     @Option(names = "--config", paramLabel = "FILE",
-            description = "Experiment config (YAML). Default: the embedded demo experiment (conf/demo.yaml).")
-    Path config;
+            description = "Experiment config (YAML): a local path, or a URI such as hdfs://namenode:8020/conf/x.yaml."
+                    + " Default: the embedded demo experiment (conf/demo.yaml).")
+    String config;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "sparse-transfer-out",
             description = "Warehouse root: the Delta tables and report/; a local path, or a URI such as hdfs://namenode:8020/wh"

@@ -2,8 +2,6 @@ package org.sparsetransfer.jobs.cli;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -13,6 +11,8 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
 import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.IoErrors;
+import org.sparsetransfer.core.io.FileSource;
 import org.sparsetransfer.core.checkpoint.StateDictImport;
 import org.sparsetransfer.core.model.Architecture;
 import org.sparsetransfer.core.model.PrunablePolicy;
@@ -21,6 +21,7 @@ import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.stages.CheckpointRecord;
 import org.sparsetransfer.jobs.stages.StageContext;
 import org.sparsetransfer.jobs.tables.CheckpointTable;
+import org.sparsetransfer.jobs.storage.HadoopFileSource;
 import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.jobs.tables.Warehouse;
 import org.sparsetransfer.jobs.tables.WarehouseLock;
@@ -41,8 +42,9 @@ public final class ImportWeightsCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "NAME", description = "resnet18 or resnet50.")
     String model;
 
-    @Option(names = "--file", required = true, paramLabel = "FILE", description = "The state_dict as .safetensors.")
-    Path file;
+    @Option(names = "--file", required = true, paramLabel = "FILE",
+            description = "The state_dict as .safetensors: a local path, or a URI such as hdfs://namenode:8020/weights/r50.safetensors.")
+    String file;
 
     @Option(names = "--classes", paramLabel = "N", defaultValue = "1000", description = "Classes of the file's head. Default: ${DEFAULT-VALUE}.")
     int classes;
@@ -75,14 +77,15 @@ public final class ImportWeightsCommand implements Callable<Integer> {
         if (!(Architecture.byName(model, side) instanceof ResNet resnet)) {
             throw new InvalidInputException("--model " + model + ": importing torchvision weights needs resnet18 or resnet50");
         }
-        String experiment = label != null ? label : file.getFileName().toString();
+        String experiment = label != null ? label : FileSource.name(file);
         long start = System.nanoTime();
+        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer import-weights", master, java.util.Map.of());
+        FileSource files = new HadoopFileSource(Storage.forSparkConf(sparkConf));
         StageContext.log(NAME, "reading " + file + " as a torchvision " + model + " with " + classes + " classes");
-        StateDictImport.Imported imported = StateDictImport.resnet(resnet, classes, file, PrunablePolicy.DEFAULT);
-        String id = "imported-" + model + "-" + sha256(file).substring(0, 16);
+        StateDictImport.Imported imported = StateDictImport.resnet(resnet, classes, files, file, PrunablePolicy.DEFAULT);
+        String id = "imported-" + model + "-" + sha256(files, file).substring(0, 16);
         CheckpointRecord record = CheckpointRecord.intermediate(id, null, "imported", NAME, imported.mask().sparsity(),
                 imported.weights(), imported.mask(), 0, 0, (System.nanoTime() - start) / 1e9, experiment);
-        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer import-weights", master, java.util.Map.of());
         try (WarehouseLock lock = WarehouseLock.acquire(Storage.forSparkConf(sparkConf), warehouse, NAME, List.of(NAME))) {
             SparkSession spark = SparkSessions.create(sparkConf);
             try {
@@ -96,12 +99,12 @@ public final class ImportWeightsCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static String sha256(Path file) {
-        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+    private static String sha256(FileSource files, String file) {
+        try (InputStream in = new DigestInputStream(files.open(file), MessageDigest.getInstance("SHA-256"))) {
             in.transferTo(java.io.OutputStream.nullOutputStream());
             return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
         } catch (IOException | NoSuchAlgorithmException e) {
-            throw new InvalidInputException("Cannot read " + file + ": " + e.getMessage(), e);
+            throw new InvalidInputException("Cannot read " + file + ": " + (e instanceof IOException io ? IoErrors.describe(io) : e.getMessage()), e);
         }
     }
 }

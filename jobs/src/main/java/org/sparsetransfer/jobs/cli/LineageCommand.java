@@ -4,7 +4,6 @@ import static org.apache.spark.sql.functions.abs;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -45,8 +44,8 @@ public final class LineageCommand implements Callable<Integer> {
     Double sparsity;
 
     @Option(names = "--config", paramLabel = "FILE", description = "With --method/--sparsity: pick the checkpoint of this "
-            + "experiment when the warehouse holds several.")
-    Path config;
+            + "experiment when the warehouse holds several (a local path or a URI).")
+    String config;
 
     @Option(names = "--master", paramLabel = "URL", description = "Spark master. Default: local[*].")
     String master;
@@ -69,13 +68,14 @@ public final class LineageCommand implements Callable<Integer> {
         if (named == PruningMethod.DENSE && sparsity != 0) {
             throw new InvalidInputException("--method dense is the dense model, at sparsity 0; give --sparsity 0, or another method");
         }
-        ExperimentConfig experiment = config == null ? null : ConfigLoader.load(config);
+        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer lineage", master, java.util.Map.of());
+        ExperimentConfig experiment = config == null ? null
+                : ConfigLoader.load(new org.sparsetransfer.jobs.storage.HadoopFileSource(Storage.forSparkConf(sparkConf)), config);
         if (experiment != null && named != PruningMethod.DENSE && experiment.pruning.sparsities.stream().noneMatch(s -> s.equals(sparsity))) {
             throw new InvalidInputException("--sparsity " + sparsity + " is not among the sparsities " + experiment.pruning.sparsities
                     + " of " + config + "; give one of them");
         }
         String configuredId = named != null && experiment != null ? new ExperimentIds(experiment).prunedId(named, sparsity) : null;
-        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer lineage", master, java.util.Map.of());
         if (!Storage.forSparkConf(sparkConf).isDirectory(warehouse.root())) {
             throw new InvalidInputException("No warehouse at " + warehouse.root() + " (--out); give the --out of a pipeline run");
         }

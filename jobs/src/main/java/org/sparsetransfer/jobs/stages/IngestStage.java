@@ -9,6 +9,7 @@ import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.DemoSources;
+import org.sparsetransfer.core.io.FileSource;
 import org.sparsetransfer.core.data.ImageSet;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.vision.IngestPlan;
@@ -53,7 +54,7 @@ public final class IngestStage {
     }
 
     private static void ingestDemo(StageContext ctx, List<String> missing, String dataHash) {
-        DemoSources sources = new DemoData(ctx.config().data, line -> StageContext.log(NAME, line)).sources();
+        DemoSources sources = new DemoData(ctx.config().data, line -> StageContext.log(NAME, line)).sources(ctx.files());
         Map<String, Map<String, ImageSet>> built = new LinkedHashMap<>();
         for (String dataset : missing) {
             Map<String, ImageSet> splits = new LinkedHashMap<>();
@@ -81,15 +82,16 @@ public final class IngestStage {
     private static void ingestImages(StageContext ctx, List<String> missing, String dataHash) {
         ExperimentConfig config = ctx.config();
         ExperimentConfig.Images images = config.data.images;
+        FileSource files = ctx.files();
         List<IngestPlan> plans = new ArrayList<>();
         for (String dataset : missing) {
             ctx.describe(NAME, "listing " + dataset);
-            plans.add(dataset.equals(IngestPlan.UPSTREAM) ? IngestPlan.upstream(images, config.data.splitSeed)
-                    : IngestPlan.task(dataset, images, config.data.splitSeed));
+            plans.add(dataset.equals(IngestPlan.UPSTREAM) ? IngestPlan.upstream(files, images, config.data.splitSeed)
+                    : IngestPlan.task(files, dataset, images, config.data.splitSeed));
         }
         for (IngestPlan plan : plans) {
             ctx.describe(NAME, "decoding and writing dataset " + plan.dataset() + " (" + plan.counts() + ")");
-            ctx.datasets().replace(plan.dataset(), ctx.spark().createDataFrame(decoded(ctx, plan, images.resize, dataHash),
+            ctx.datasets().replace(plan.dataset(), ctx.spark().createDataFrame(decoded(ctx, files, plan, images.resize, dataHash),
                     DatasetTable.SCHEMA));
             Map<String, Long> stored = ctx.datasets().splitCounts(plan.dataset());
             Map<String, Long> expected = new LinkedHashMap<>();
@@ -102,7 +104,7 @@ public final class IngestStage {
     }
 
     /** The plan's units, decoded on the executors into rows of the datasets table. */
-    private static JavaRDD<Row> decoded(StageContext ctx, IngestPlan plan, int side, String dataHash) {
+    private static JavaRDD<Row> decoded(StageContext ctx, FileSource files, IngestPlan plan, int side, String dataHash) {
         List<IngestPlan.Unit> units = plan.units();
         long images = units.stream().filter(u -> u.kind() == IngestPlan.Kind.IMAGE).count();
         int partitions = (int) Math.max(1, (units.size() - images) + (images + IMAGES_PER_PARTITION - 1) / IMAGES_PER_PARTITION);
@@ -112,7 +114,7 @@ public final class IngestStage {
         return ctx.jsc().parallelize(units, partitions).flatMap(unit -> {
             List<Row> rows = new ArrayList<>();
             // Labels are in range by construction: folder indices, and CifarReader checks each record's label.
-            for (IngestPlan.Stored s : IngestPlan.decode(unit, side, val)) {
+            for (IngestPlan.Stored s : IngestPlan.decode(files, unit, side, val)) {
                 rows.add(RowFactory.create(dataset, s.split(), s.index(), s.label(), classes, side, side, s.image().planes(), dataHash));
             }
             return rows.iterator();

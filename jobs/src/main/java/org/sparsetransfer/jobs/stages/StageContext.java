@@ -26,6 +26,11 @@ public record StageContext(SparkSession spark, ExperimentConfig config, Warehous
         return JavaSparkContext.fromSparkContext(spark.sparkContext());
     }
 
+    /** Dataset files as {@code core} reads them: through Hadoop, with the session's configuration. */
+    public org.sparsetransfer.core.io.FileSource files() {
+        return new org.sparsetransfer.jobs.storage.HadoopFileSource(org.sparsetransfer.jobs.storage.Storage.of(spark));
+    }
+
     public ExperimentIds ids() {
         return new ExperimentIds(config);
     }

@@ -163,18 +163,10 @@ final class TrainingJobs {
         }
     }
 
-    /** Persists one training run's result; never concurrently with another write. */
+    /** Persists training runs' results; never concurrently with another write. */
     static void persist(Runnable write) {
-        persist(1, write);
-    }
-
-    /** Persists results of {@code runs} training runs; never concurrently with another write. */
-    static void persist(int runs, Runnable write) {
         synchronized (PERSIST_LOCK) {
             inPool(WRITE_POOL, write);
-            for (int i = 0; i < runs; i++) {
-                FaultInjection.afterStore();
-            }
         }
     }
 

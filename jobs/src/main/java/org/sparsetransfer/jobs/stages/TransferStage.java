@@ -117,7 +117,7 @@ public final class TransferStage {
         ResultTable.Writer writer = ctx.results().writer(recorded.keySet());
         TrainingJobs.stream(ctx.jsc(), NAME, shards, TransferStage::execute, shardResults -> {
             List<RunResult> results = shardResults.stream().flatMap(List::stream).toList();
-            TrainingJobs.persist(results.size(), () -> writer.write(results.stream().map(r -> row(r, settings, ctx.config())).toList()));
+            TrainingJobs.persist(() -> writer.write(results.stream().map(r -> row(r, settings, ctx.config())).toList()));
             for (RunResult r : results) {
                 TransferExperiment.Outcome o = r.outcome();
                 StageContext.log(NAME, String.format("%d/%d stored: %s on %s: %s", ++stored[0], todo.size(), r.run().describe(),

@@ -62,6 +62,15 @@ public final class Storage {
         return new Storage(spark.sparkContext().hadoopConfiguration());
     }
 
+    /**
+     * On an executor, with the application's Hadoop configuration ({@code spark.hadoop.*}
+     * included: credentials for HDFS, S3A, ...); outside Spark, Hadoop's defaults.
+     */
+    public static Storage onExecutor() {
+        org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+        return new Storage(env == null ? new Configuration() : SparkHadoopUtil.get().newConfiguration(env.conf()));
+    }
+
     public Configuration hadoopConf() {
         return conf;
     }

@@ -18,8 +18,6 @@ import org.apache.parquet.filter2.predicate.FilterApi;
 import org.apache.parquet.io.api.Binary;
 import org.apache.parquet.hadoop.ParquetReader;
 import org.apache.parquet.hadoop.example.GroupReadSupport;
-import org.apache.spark.SparkEnv;
-import org.apache.spark.deploy.SparkHadoopUtil;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -91,9 +89,7 @@ public final class TableFiles {
         }
     }
 
-    /** The Hadoop configuration with the application's spark.hadoop.* settings (credentials for HDFS, S3A, ...). */
     private static Configuration hadoopConf() {
-        SparkEnv env = SparkEnv.get();
-        return env == null ? new Configuration() : SparkHadoopUtil.get().newConfiguration(env.conf());
+        return org.sparsetransfer.jobs.storage.Storage.onExecutor().hadoopConf();
     }
 }
