@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -31,14 +31,19 @@ import org.sparsetransfer.core.model.Tensor;
 import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.stages.CheckpointRecord;
+import org.sparsetransfer.jobs.deploy.LoopbackHdfs;
+import org.sparsetransfer.jobs.storage.HadoopFileSource;
+import org.sparsetransfer.jobs.storage.Location;
+import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.jobs.tables.Warehouse;
 
 /**
- * The image path end to end through the CLI: generated images in the real formats (a PNG
- * ImageFolder upstream, a CIFAR-10-format task) ingested and decoded on executors, ResNet-18 at
- * 32x32 trained with augmentation, pruned (one-shot, GMP*) and transferred (linear, full); then
- * the same experiment from an imported (torchvision-format) dense model instead of training one,
- * with IMP in a mode that does not rewind weights.
+ * The image path end to end through the CLI, every file on a real HDFS (deploy/hdfs on loopback):
+ * generated images in the real formats (a PNG ImageFolder upstream, a CIFAR-10-format task)
+ * written there by synth-images, the config read from there, ingested and decoded on executors,
+ * ResNet-18 at 32x32 trained with augmentation, pruned (one-shot, GMP*) and transferred (linear,
+ * full) into a warehouse there; then the same experiment from an imported (torchvision-format)
+ * dense model, its weights file on HDFS too, with IMP in a mode that does not rewind weights.
  */
 @Tag("slow")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -47,38 +52,44 @@ class ImagePipelineTest {
     @TempDir
     static Path data;
 
-    @TempDir
-    static Path out;
-
-    private Path config;
+    private LoopbackHdfs hdfs;
+    private final Storage storage = new Storage(new Configuration());
+    private String out;
+    private Location config;
     private String output;
 
     @BeforeAll
-    void runPipeline() {
-        Path dir = data.resolve("synthetic");
-        TinyPipelineTest.runCli("synth-images", "--out", dir.toString());
-        config = dir.resolve("tiny-images.yaml");
-        output = TinyPipelineTest.runCli("pipeline", "--config", config.toString(), "--out", out.toString(), "--master", "local[2]");
+    void runPipeline() throws Exception {
+        hdfs = LoopbackHdfs.start(data.resolve("hdfs"));
+        out = hdfs.uri() + "/warehouse";
+        String dir = hdfs.uri() + "/data/synthetic";
+        TinyPipelineTest.runCli("synth-images", "--out", dir);
+        config = Location.parse(dir, "test").resolve("tiny-images.yaml");
+        output = TinyPipelineTest.runCli("pipeline", "--config", config.toString(), "--out", out, "--master", "local[2]");
     }
 
     /** The checkpoint table, read in a session of its own (a CLI command stops the one it used). */
-    private static List<CheckpointRecord> checkpoints() {
-        return SparkSessions.create("test", "local[2]").read().format("delta").load(new Warehouse(out).checkpoints()).collectAsList().stream()
-                .map(CheckpointRecord::fromRow).toList();
+    private List<CheckpointRecord> checkpoints() {
+        return SparkSessions.create("test", "local[2]").read().format("delta").load(Warehouse.parse(out).checkpoints()).collectAsList()
+                .stream().map(CheckpointRecord::fromRow).toList();
     }
 
     @AfterAll
-    void stopSpark() {
+    void stop() throws Exception {
         TinyPipelineTest.stopDefaultSession();
+        if (hdfs != null) {
+            hdfs.close();
+        }
     }
 
     @Test
     @Order(1)
     void resnet18OnGeneratedImagesRunsEveryStage() throws Exception {
-        ExperimentConfig c = ConfigLoader.load(config);
+        ExperimentConfig c = ConfigLoader.load(new HadoopFileSource(storage), config.toString());
+        assertTrue(c.data.images.upstream.startsWith(hdfs.uri() + "/data/synthetic/"), "the config synth-images wrote reads from HDFS");
 
         SparkSession spark = SparkSessions.create("test", "local[2]");
-        Warehouse warehouse = new Warehouse(out);
+        Warehouse warehouse = Warehouse.parse(out);
         Map<String, Long> counts = new TreeMap<>();
         for (Row r : spark.read().format("delta").load(warehouse.datasets())
                 .selectExpr("dataset", "split", "height", "width", "length(pixels) AS bytes").collectAsList()) {
@@ -126,7 +137,7 @@ class ImagePipelineTest {
         }
         assertTrue(lastLoss < 0.5 * Math.log(4), "dense training loss in the last epoch " + lastLoss + "\n" + output);
 
-        List<String> csv = Files.readAllLines(out.resolve("report/transfer_table.csv"));
+        List<String> csv = storage.readString(warehouse.root().resolve("report/transfer_table.csv")).lines().toList();
         assertEquals(1 + 3 * c.transfer.regimes.size(), csv.size(), String.join("\n", csv));
         for (String line : csv.subList(1, csv.size())) {
             String[] f = line.split(",", -1);
@@ -141,19 +152,21 @@ class ImagePipelineTest {
     void anImportedDenseModelReplacesDenseTraining() throws Exception {
         CheckpointRecord trained = checkpoints().stream().filter(r -> r.method().equals("dense")).findFirst().orElseThrow();
         Weights weights = trained.decode().weights();
-        Path file = data.resolve("dense-resnet18.safetensors");
-        StateDicts.write(weights, ResNet.resnet18(32).torchvisionKeys(4), file, (name, values) -> values);
+        Path local = data.resolve("dense-resnet18.safetensors");
+        StateDicts.write(weights, ResNet.resnet18(32).torchvisionKeys(4), local, (name, values) -> values);
+        Location file = Location.parse(hdfs.uri() + "/weights/dense-resnet18.safetensors", "test");
+        storage.upload(local, file);
         TinyPipelineTest.runCli("import-weights", "--model", "resnet18", "--side", "32", "--classes", "4", "--file", file.toString(),
-                "--out", out.toString(), "--master", "local[2]");
+                "--out", out, "--master", "local[2]");
         String importedId = checkpoints().stream().filter(r -> r.method().equals("imported")).findFirst().orElseThrow().id();
 
-        Path pretrained = data.resolve("pretrained.yaml");
-        Files.writeString(pretrained, Files.readString(config)
+        Location pretrained = config.parent().resolve("pretrained.yaml");
+        storage.writeString(pretrained, storage.readString(config)
                 .replace("upstream:\n", "upstream:\n  pretrained: " + importedId + "\n")
                 .replace("methods: [dense, oneshot, gmp_star]", "methods: [dense, oneshot, imp]")
                 // IMP without weight rewinding: a pretrained model has no dense run to rewind into.
                 .replace("pruning:\n", "pruning:\n  imp: {mode: lr_rewind, rewind_step: 10, retrain_steps: 4, prune_fraction: 0.5}\n"));
-        String run = TinyPipelineTest.runCli("pipeline", "--config", pretrained.toString(), "--out", out.toString(), "--master", "local[2]");
+        String run = TinyPipelineTest.runCli("pipeline", "--config", pretrained.toString(), "--out", out, "--master", "local[2]");
         assertTrue(run.contains("ingest] dataset upstream is ingested"), "the datasets are reused");
 
         List<CheckpointRecord> all = checkpoints();
@@ -170,7 +183,7 @@ class ImagePipelineTest {
         assertEquals(0.8, imp.actualSparsity(), 0.001);
         assertTrue(all.stream().noneMatch(r -> r.stage().equals("rewind") && root.id().equals(r.parentId())),
                 "lr_rewind needs no rewind checkpoint, so none is trained");
-        long transferred = SparkSessions.create("test", "local[2]").read().format("delta").load(new Warehouse(out).transferResults())
+        long transferred = SparkSessions.create("test", "local[2]").read().format("delta").load(Warehouse.parse(out).transferResults())
                 .where(org.apache.spark.sql.functions.col("checkpoint_id").isin(root.id(), pruned.id())).count();
         assertEquals(4, transferred, "2 checkpoints x cifar10 x 2 regimes x 1 seed");
     }

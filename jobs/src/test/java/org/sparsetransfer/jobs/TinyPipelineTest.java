@@ -22,6 +22,8 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
+import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -42,7 +44,6 @@ import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.jobs.cli.SparseTransferCli;
 import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.stages.CheckpointRecord;
-import org.sparsetransfer.jobs.stages.FaultInjection;
 import org.sparsetransfer.jobs.tables.Warehouse;
 import org.sparsetransfer.jobs.tables.CheckpointTable;
 import org.sparsetransfer.jobs.tables.WarehouseLock;
@@ -73,6 +74,7 @@ class TinyPipelineTest {
     private String firstRunOutput;
     private String firstCsv;
     private Map<String, String> firstChecksums;
+    private Map<String, List<Long>> firstTables;
 
     @BeforeAll
     void runPipeline() throws IOException {
@@ -81,6 +83,7 @@ class TinyPipelineTest {
         firstRunOutput = runCli("pipeline", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
         firstCsv = Files.readString(out.resolve("report/transfer_table.csv"));
         firstChecksums = checksums(out);
+        firstTables = tables(out);
     }
 
     @AfterAll
@@ -462,29 +465,59 @@ class TinyPipelineTest {
 
     @Test
     @Order(14)
-    void aRunKilledWhilePruningResumesToTheSameTables() throws Exception {
+    void aDriverKilledWhilePruningAndWhileTransferringResumesToTheSameTables() throws Exception {
         Path resumed = scratch.resolve("resumed");
-        Path faulty = scratch.resolve("faulty.yaml");
-        // Dense + 11 pruning runs stored, then the JVM halts in the middle of the IMP and COLT chains.
-        Files.writeString(faulty, Files.readString(TINY) + "\nfault:\n  exit_after_stored_runs: 12\n");
+        // SIGKILL from outside (no shutdown hook runs): first after 11 stored pruning runs, inside the IMP and COLT chains.
+        String pruning = pipelineKilledWhen(resumed, "killed-pruning", Pattern.compile("\\[prune\\] stored "), 11);
+        assertTrue(!pruning.contains("[transfer]"), "killed before the transfer stage:\n" + pruning);
+        // A second driver resumes the pruning and is killed in the middle of the transfer stage.
+        String transferring = pipelineKilledWhen(resumed, "killed-transferring", Pattern.compile("\\[transfer\\] \\d+/\\d+ stored: "), 40);
+        assertTrue(transferring.contains("exists, skipping"), "the second driver kept what the first stored:\n" + transferring);
+        assertTrue(!Files.exists(resumed.resolve("report")), "killed before the report");
+
+        String output = runCli("pipeline", "--config", TINY.toString(), "--out", resumed.toString(), "--master", "local[2]");
+        assertTrue(output.matches("(?s).*\\[transfer\\] \\d+ of \\d+ runs already have results.*"), output);
+        assertEquals(firstChecksums, checksums(resumed), "bitwise-identical checkpoints (weights and masks)");
+        assertEquals(firstCsv, Files.readString(resumed.resolve("report/transfer_table.csv")));
+        assertEquals(firstTables, tables(resumed), "every final table as the uninterrupted run left it (columns "
+                + VARYING_COLUMNS + " aside)");
+        long runs = (long) (1 + prunedMethods().size() * config.pruning.sparsities.size()) * config.transfer.tasks.size()
+                * config.transfer.regimes.size() * config.transfer.seeds.size();
+        SparkSession spark = SparkSessions.create("test", "local[2]");
+        Dataset<Row> results = spark.read().format("delta").load(new Warehouse(resumed).transferResults());
+        assertEquals(runs, results.count(), "one row per run");
+        assertEquals(runs, results.select("checkpoint_id", "task", "regime", "seed").distinct().count(), "no run twice");
+    }
+
+    /**
+     * Starts {@code pipeline} on {@code warehouse} in a child JVM and kills it with SIGKILL once
+     * {@code count} lines of its output match {@code line}; returns its output.
+     */
+    private static String pipelineKilledWhen(Path warehouse, String name, Pattern line, int count) throws Exception {
         List<String> command = new ArrayList<>();
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> !a.startsWith("-agentlib") && !a.startsWith("-javaagent")).toList());
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), SparseTransferCli.class.getName(),
-                "pipeline", "--config", faulty.toString(), "--out", resumed.toString(), "--master", "local[2]"));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectOutput(scratch.resolve("faulty.log").toFile()).start();
-        assertTrue(process.waitFor(10, TimeUnit.MINUTES), "faulty run finishes");
-        String log = Files.readString(scratch.resolve("faulty.log"));
-        assertEquals(FaultInjection.EXIT_CODE, process.exitValue(), log);
-        assertTrue(log.contains("halting the JVM"), log);
-        assertTrue(!Files.exists(resumed.resolve("report")), "killed before the report");
-
-        String output = runCli("pipeline", "--config", TINY.toString(), "--out", resumed.toString(), "--master", "local[2]");
-        assertTrue(output.contains("exists, skipping"), output);
-        assertEquals(firstChecksums, checksums(resumed), "bitwise-identical checkpoints (weights and masks)");
-        assertEquals(firstCsv, Files.readString(resumed.resolve("report/transfer_table.csv")));
+                "pipeline", "--config", TINY.toString(), "--out", warehouse.toString(), "--master", "local[2]"));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        StringBuilder log = new StringBuilder();
+        int seen = 0;
+        try (java.io.BufferedReader reader = new java.io.BufferedReader(
+                new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            for (String l = reader.readLine(); l != null; l = reader.readLine()) {
+                log.append(l).append('\n');
+                if (line.matcher(l).find() && ++seen == count) {
+                    process.destroyForcibly(); // SIGKILL on Linux
+                    break;
+                }
+            }
+        }
+        assertTrue(process.waitFor(2, TimeUnit.MINUTES), name + " ended");
+        assertEquals(count, seen, name + " reached the point to kill it at:\n" + log);
+        assertEquals(137, process.exitValue(), name + " died of SIGKILL (128 + 9)");
+        Files.writeString(scratch.resolve(name + ".log"), log);
+        return log.toString();
     }
 
     @Test
@@ -579,6 +612,34 @@ class TinyPipelineTest {
 
     private List<String> prunedMethods() {
         return config.pruning.methods.stream().filter(m -> !m.equals("dense")).toList();
+    }
+
+    /**
+     * Columns that record wall-clock times, and so differ between an interrupted and an
+     * uninterrupted run; everything else must be equal. The runs table is left out whole: it
+     * records run ids and times, and a killed driver records no run.
+     */
+    private static final Map<String, List<String>> VARYING_COLUMNS = Map.of(
+            "checkpoints", List.of("wall_s", "created_at"),
+            "transfer_results", List.of("wall_s", "created_at"),
+            "datasets", List.of(),
+            "transfer_table", List.of());
+
+    /** table -> sorted hashes of its rows (the columns of {@link #VARYING_COLUMNS} left out). */
+    private static Map<String, List<Long>> tables(Path warehouse) {
+        SparkSession spark = SparkSessions.create("test", "local[2]");
+        Warehouse wh = new Warehouse(warehouse);
+        Map<String, String> paths = Map.of("checkpoints", wh.checkpoints(), "transfer_results", wh.transferResults(),
+                "datasets", wh.datasets(), "transfer_table", wh.transferTable());
+        Map<String, List<Long>> tables = new TreeMap<>();
+        VARYING_COLUMNS.forEach((table, varying) -> {
+            Dataset<Row> rows = spark.read().format("delta").load(paths.get(table));
+            org.apache.spark.sql.Column[] kept = java.util.Arrays.stream(rows.columns()).filter(c -> !varying.contains(c))
+                    .map(org.apache.spark.sql.functions::col).toArray(org.apache.spark.sql.Column[]::new);
+            tables.put(table, rows.select(org.apache.spark.sql.functions.xxhash64(kept)).collectAsList().stream()
+                    .map(r -> r.getLong(0)).sorted().toList());
+        });
+        return tables;
     }
 
     /** id -> checksum of every checkpoint in a warehouse. */

@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /** A real HDFS on 127.0.0.1, started and stopped by deploy/hdfs/start-hdfs.sh and stop-hdfs.sh, as a user runs them. */
-final class LoopbackHdfs implements AutoCloseable {
+public final class LoopbackHdfs implements AutoCloseable {
     static final Path ROOT = Path.of("").toAbsolutePath().getParent();
 
     private final Path state;
@@ -25,7 +25,7 @@ final class LoopbackHdfs implements AutoCloseable {
         this.pid = pid;
     }
 
-    static LoopbackHdfs start(Path state) throws Exception {
+    public static LoopbackHdfs start(Path state) throws Exception {
         Files.createDirectories(state);
         Path stdout = state.resolve("start.out");
         Process p = new ProcessBuilder("bash", ROOT.resolve("deploy/hdfs/start-hdfs.sh").toString(), state.toString())
@@ -42,7 +42,7 @@ final class LoopbackHdfs implements AutoCloseable {
     }
 
     /** E.g. hdfs://127.0.0.1:PORT */
-    String uri() {
+    public String uri() {
         return uri;
     }
 

@@ -37,7 +37,7 @@ import org.sparsetransfer.jobs.storage.Location;
 import org.sparsetransfer.jobs.storage.Storage;
 
 /**
- * The tiny experiment submitted with deploy/spark-submit.sh (org.apache.spark.deploy.SparkSubmit,
+ * The tiny experiment (at one of its sparsities) submitted with deploy/spark-submit.sh (org.apache.spark.deploy.SparkSubmit,
  * client mode, the application jar) to a standalone cluster that deploy/standalone starts from the
  * Maven jars: a master and two one-core workers on 127.0.0.1, with the warehouse on a real HDFS
  * that deploy/hdfs starts (so executors read checkpoints and datasets from HDFS, and the locks
@@ -51,6 +51,8 @@ import org.sparsetransfer.jobs.storage.Storage;
 class StandaloneClusterIT {
     private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
     private static final Path TINY = ROOT.resolve("conf/tiny.yaml");
+    /** The tiny experiment at one sparsity: every method, task, regime and seed, at a third of the trainings. */
+    private Path config;
     private static final Pattern EXECUTOR_PID = Pattern.compile("Started daemon with process name: (\\d+)@");
 
     private Path work;
@@ -60,6 +62,7 @@ class StandaloneClusterIT {
     private LoopbackHdfs hdfs;
     private String out;
     private String masterUrl;
+    private long killedExecutor;
     private final List<Process> drivers = new ArrayList<>();
     private final Set<Long> driverPids = ConcurrentHashMap.newKeySet();
     private final Set<String> publicListeners = ConcurrentHashMap.newKeySet();
@@ -70,6 +73,10 @@ class StandaloneClusterIT {
         work = Files.createTempDirectory("standalone-it");
         clusterDir = work.resolve("cluster");
         driverDir = Files.createDirectories(work.resolve("driver-cwd"));
+        String tiny = Files.readString(TINY);
+        assertTrue(tiny.contains("sparsities: [0.8, 0.9, 0.95]"), "conf/tiny.yaml's sparsities, which this test narrows");
+        config = Files.writeString(work.resolve("tiny-one-sparsity.yaml"),
+                tiny.replace("sparsities: [0.8, 0.9, 0.95]", "sparsities: [0.9]").replace("name: tiny", "name: tiny-one-sparsity"));
         hdfs = LoopbackHdfs.start(work.resolve("hdfs"));
         out = hdfs.uri() + "/experiments/tiny";
         int masterPort = freePort();
@@ -97,7 +104,7 @@ class StandaloneClusterIT {
 
     @Test
     void tinyExperimentOnTwoWorkers() throws Exception {
-        ExperimentConfig config = ConfigLoader.load(TINY);
+        ExperimentConfig config = ConfigLoader.load(this.config);
         ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor();
         watcher.scheduleWithFixedDelay(this::recordPublicListeners, 0, 300, TimeUnit.MILLISECONDS);
         try {
@@ -111,10 +118,30 @@ class StandaloneClusterIT {
             }
             awaitSuccess(prunes.get(0), "prune-" + PruningMethod.ONESHOT.key());
             awaitSuccess(prunes.get(1), "prune-" + PruningMethod.GMP.key());
-            submit("pipeline", "");
+            // The pipeline loses an executor (SIGKILL) in the middle of its transfer stage and finishes on the rest.
+            Process pipeline = start("pipeline", "", "pipeline");
+            killedExecutor = killAnExecutorWhenLogged("pipeline", Pattern.compile("\\[transfer\\] 10/\\d+ stored: "));
+            awaitSuccess(pipeline, "pipeline");
+            assertTrue(Files.readString(clusterDir.resolve("logs/pipeline.log")).contains("Lost executor"),
+                    "the driver saw its executor die mid-stage");
             submit("pipeline-again", "", "pipeline");
         } finally {
             watcher.shutdownNow();
+        }
+
+        // Exactly one result row per run, each one a success, though an executor died mid-stage.
+        assertFalse(ProcessHandle.of(killedExecutor).map(ProcessHandle::isAlive).orElse(false), "executor " + killedExecutor + " was killed");
+        long runs = (long) (1 + PruneStage.methods(config).size() * config.pruning.sparsities.size()) * config.transfer.regimes.size()
+                * config.transfer.tasks.size() * config.transfer.seeds.size();
+        org.apache.spark.sql.SparkSession reader = org.sparsetransfer.jobs.spark.SparkSessions.create("test", "local[1]");
+        try {
+            org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> results = reader.read().format("delta")
+                    .load(org.sparsetransfer.jobs.tables.Warehouse.parse(out).transferResults());
+            assertEquals(runs, results.count(), "one row per run");
+            assertEquals(runs, results.select("checkpoint_id", "task", "regime", "seed").distinct().count(), "no run twice");
+            assertEquals(runs, results.where("status = 'ok'").count(), "every run succeeded");
+        } finally {
+            reader.stop();
         }
 
         // The report, read back from HDFS: every method x sparsity x regime x task, all with a mean.
@@ -146,7 +173,7 @@ class StandaloneClusterIT {
         // report --local-copy: the report's files on this machine, equal to those on HDFS.
         Path copy = work.resolve("report-copy");
         assertEquals(0, org.sparsetransfer.jobs.cli.SparseTransferCli.execute(new org.sparsetransfer.jobs.cli.SparseTransferCli(),
-                "report", "--config", TINY.toString(), "--out", out, "--master", "local[2]", "--local-copy", copy.toString()));
+                "report", "--config", this.config.toString(), "--out", out, "--master", "local[2]", "--local-copy", copy.toString()));
         List<String> published = storage.readString(report.resolve(".report-files")).lines().filter(l -> !l.startsWith("#")).toList();
         assertTrue(published.contains("transfer_table.csv") && published.contains("upstream.png"), published.toString());
         for (String name : published) {
@@ -181,6 +208,39 @@ class StandaloneClusterIT {
         assertFalse(watchedPids.isEmpty(), "the socket check saw the cluster's processes");
     }
 
+    /**
+     * Once the driver's log shows {@code line}, kills one live executor JVM of that application
+     * with SIGKILL (found through its worker's directory, as an operator would); returns its pid.
+     */
+    private long killAnExecutorWhenLogged(String name, Pattern line) throws Exception {
+        Path log = clusterDir.resolve("logs/" + name + ".log");
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
+        while (!(Files.exists(log) && line.matcher(Files.readString(log)).find())) {
+            assertTrue(System.nanoTime() < deadline, name + " never logged " + line);
+            Thread.sleep(200);
+        }
+        List<Path> executorDirs = new ArrayList<>();
+        for (String worker : List.of("worker-1", "worker-2")) {
+            try (Stream<Path> dirs = Files.walk(clusterDir.resolve(worker), 2)) {
+                dirs.filter(d -> Files.exists(d.resolve("stderr"))).forEach(executorDirs::add);
+            }
+        }
+        // The newest application is the running pipeline; its executors are the newest directories.
+        executorDirs.sort(java.util.Comparator.comparing((Path d) -> d.getParent().getFileName().toString()).reversed());
+        String app = executorDirs.get(0).getParent().getFileName().toString();
+        for (Path dir : executorDirs) {
+            Matcher m = EXECUTOR_PID.matcher(Files.readString(dir.resolve("stderr")));
+            if (dir.getParent().getFileName().toString().equals(app) && m.find()) {
+                long pid = Long.parseLong(m.group(1));
+                if (ProcessHandle.of(pid).map(ProcessHandle::destroyForcibly).orElse(false)) {
+                    System.out.println("killed executor " + pid + " of " + app + " (" + dir + ")");
+                    return pid;
+                }
+            }
+        }
+        return fail("no live executor of " + app + " to kill in " + executorDirs);
+    }
+
     private void submit(String command, String sparkArgs) throws Exception {
         submit(command, sparkArgs, new String[] {command});
     }
@@ -200,7 +260,7 @@ class StandaloneClusterIT {
     private Process start(String name, String sparkArgs, String... command) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("bash", ROOT.resolve("deploy/spark-submit.sh").toString()));
         cmd.addAll(List.of(command));
-        cmd.addAll(List.of("--config", TINY.toString(), "--out", out));
+        cmd.addAll(List.of("--config", config.toString(), "--out", out));
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).directory(driverDir.toFile())
                 .redirectOutput(clusterDir.resolve("logs/" + name + ".log").toFile());
         pb.environment().putAll(Map.of("SPARK_HOME", clusterDir.resolve("spark-home").toString(), "SPARK_MASTER", masterUrl,
