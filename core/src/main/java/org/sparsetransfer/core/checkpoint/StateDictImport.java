@@ -8,6 +8,11 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -41,9 +46,18 @@ public final class StateDictImport {
     /** BatchNorm's step counters: torchvision saves them, nothing here uses them. */
     private static final String IGNORED_SUFFIX = "num_batches_tracked";
 
-    public record Imported(Weights weights, Mask mask) {}
+    /** The weights, the zeros of the prunable tensors as the mask, and the SHA-256 (hex) of the file's bytes, read once for both. */
+    public record Imported(Weights weights, Mask mask, String sha256) {}
 
     private StateDictImport() {}
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
+    }
 
     public static Imported resnet(ResNet architecture, int numClasses, Path file, PrunablePolicy policy) {
         return resnet(architecture, numClasses, FileSource.local(), file.toString(), policy);
@@ -68,8 +82,13 @@ public final class StateDictImport {
 
     public static Imported resnet(ResNet architecture, int numClasses, InputStream safetensors, String source, PrunablePolicy policy) {
         Map<String, String> keys = architecture.torchvisionKeys(numClasses);
+        DigestInputStream hashed = new DigestInputStream(safetensors, sha256());
         try {
-            return TorchThreads.exclusive(() -> importNamed(architecture, numClasses, keys, safetensors, source, policy));
+            Imported read = TorchThreads.exclusive(() -> importNamed(architecture, numClasses, keys, hashed, source, policy));
+            hashed.transferTo(OutputStream.nullOutputStream()); // whatever the reader left, so the hash covers the whole file
+            return new Imported(read.weights(), read.mask(), HexFormat.of().formatHex(hashed.getMessageDigest().digest()));
+        } catch (IOException e) {
+            throw new InvalidInputException("Cannot read weights file " + source + ": " + IoErrors.describe(e), e);
         } catch (RuntimeException e) {
             throw e;
         } catch (Exception e) {
@@ -112,7 +131,7 @@ public final class StateDictImport {
                         + (unused.isEmpty() ? "" : unused.size() + " unexpected keys (e.g. " + unused.stream().limit(3).toList() + ")"));
             }
             Weights weights = new Weights(tensors);
-            return new Imported(weights, zerosAsMask(weights, net.prunableTensors(policy)));
+            return new Imported(weights, zerosAsMask(weights, net.prunableTensors(policy)), null);
         }
     }
 

@@ -79,8 +79,9 @@ public final class ConfigLoader {
                 throw new InvalidInputException("Config file not found: " + location
                         + " (pass an existing YAML file with --config, e.g. conf/demo.yaml)");
             }
-            if (files.length(location) > MAX_CONFIG_BYTES) {
-                throw new InvalidInputException("Config " + location + " holds " + files.length(location) + " bytes; a config is a "
+            long length = files.length(location);
+            if (length > MAX_CONFIG_BYTES) {
+                throw new InvalidInputException("Config " + location + " holds " + length + " bytes; a config is a "
                         + "small YAML file (at most " + MAX_CONFIG_BYTES + " bytes): is it the right file?");
             }
             try (InputStream in = files.open(location)) {

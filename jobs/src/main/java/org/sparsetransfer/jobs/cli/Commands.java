@@ -138,11 +138,11 @@ public final class Commands {
 
         /** Also checks --local-copy: config() runs first, before the lock and Spark, where every option is checked. */
         @Override
-        ExperimentConfig config(org.apache.spark.SparkConf sparkConf) {
+        ExperimentConfig config(org.sparsetransfer.jobs.storage.Storage storage) {
             if (localCopy != null && java.nio.file.Files.exists(localCopy) && !java.nio.file.Files.isDirectory(localCopy)) {
                 throw new InvalidInputException("--local-copy " + localCopy + " is a file; give a directory for the report's files");
             }
-            return super.config(sparkConf);
+            return super.config(storage);
         }
 
         @Override
@@ -186,7 +186,7 @@ public final class Commands {
             if (!dryRun) {
                 return super.call();
             }
-            ExperimentConfig config = config(sparkConf());
+            ExperimentConfig config = config(org.sparsetransfer.jobs.storage.Storage.forSparkConf(sparkConf()));
             int upstreamTrain = config.data.source.equals("images") ? config.data.images.upstreamTrain : config.data.upstreamTrain;
             System.out.println("Plan of " + config.name + " (" + config.model + ", " + (options.config == null ? "embedded demo" : options.config)
                     + "); nothing is run:");

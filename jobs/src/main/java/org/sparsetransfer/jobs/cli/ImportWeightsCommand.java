@@ -1,17 +1,10 @@
 package org.sparsetransfer.jobs.cli;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.security.DigestInputStream;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.spark.sql.SparkSession;
 import org.sparsetransfer.core.InvalidInputException;
-import org.sparsetransfer.core.IoErrors;
 import org.sparsetransfer.core.io.FileSource;
 import org.sparsetransfer.core.checkpoint.StateDictImport;
 import org.sparsetransfer.core.model.Architecture;
@@ -80,13 +73,14 @@ public final class ImportWeightsCommand implements Callable<Integer> {
         String experiment = label != null ? label : FileSource.name(file);
         long start = System.nanoTime();
         org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer import-weights", master, java.util.Map.of());
-        FileSource files = new HadoopFileSource(Storage.forSparkConf(sparkConf));
+        Storage storage = Storage.forSparkConf(sparkConf);
+        FileSource files = new HadoopFileSource(storage);
         StageContext.log(NAME, "reading " + file + " as a torchvision " + model + " with " + classes + " classes");
         StateDictImport.Imported imported = StateDictImport.resnet(resnet, classes, files, file, PrunablePolicy.DEFAULT);
-        String id = "imported-" + model + "-" + sha256(files, file).substring(0, 16);
+        String id = "imported-" + model + "-" + imported.sha256().substring(0, 16);
         CheckpointRecord record = CheckpointRecord.intermediate(id, null, "imported", NAME, imported.mask().sparsity(),
                 imported.weights(), imported.mask(), 0, 0, (System.nanoTime() - start) / 1e9, experiment);
-        try (WarehouseLock lock = WarehouseLock.acquire(Storage.forSparkConf(sparkConf), warehouse, NAME, List.of(NAME))) {
+        try (WarehouseLock lock = WarehouseLock.acquire(storage, warehouse, NAME, List.of(NAME))) {
             SparkSession spark = SparkSessions.create(sparkConf);
             try {
                 new CheckpointTable(spark, warehouse).write(List.of(record));
@@ -97,14 +91,5 @@ public final class ImportWeightsCommand implements Callable<Integer> {
         StageContext.log(NAME, String.format(Locale.ROOT, "stored %s: %,d values (BatchNorm statistics included), mask sparsity %.4f over %,d prunable weights (%s)",
                 id, imported.weights().parameterCount(), imported.mask().sparsity(), imported.mask().size(), experiment));
         return 0;
-    }
-
-    private static String sha256(FileSource files, String file) {
-        try (InputStream in = new DigestInputStream(files.open(file), MessageDigest.getInstance("SHA-256"))) {
-            in.transferTo(java.io.OutputStream.nullOutputStream());
-            return HexFormat.of().formatHex(((DigestInputStream) in).getMessageDigest().digest());
-        } catch (IOException | NoSuchAlgorithmException e) {
-            throw new InvalidInputException("Cannot read " + file + ": " + (e instanceof IOException io ? IoErrors.describe(io) : e.getMessage()), e);
-        }
     }
 }

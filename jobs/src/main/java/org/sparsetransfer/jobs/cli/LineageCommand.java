@@ -69,14 +69,15 @@ public final class LineageCommand implements Callable<Integer> {
             throw new InvalidInputException("--method dense is the dense model, at sparsity 0; give --sparsity 0, or another method");
         }
         org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer lineage", master, java.util.Map.of());
+        Storage storage = Storage.forSparkConf(sparkConf);
         ExperimentConfig experiment = config == null ? null
-                : ConfigLoader.load(new org.sparsetransfer.jobs.storage.HadoopFileSource(Storage.forSparkConf(sparkConf)), config);
+                : ConfigLoader.load(new org.sparsetransfer.jobs.storage.HadoopFileSource(storage), config);
         if (experiment != null && named != PruningMethod.DENSE && experiment.pruning.sparsities.stream().noneMatch(s -> s.equals(sparsity))) {
             throw new InvalidInputException("--sparsity " + sparsity + " is not among the sparsities " + experiment.pruning.sparsities
                     + " of " + config + "; give one of them");
         }
         String configuredId = named != null && experiment != null ? new ExperimentIds(experiment).prunedId(named, sparsity) : null;
-        if (!Storage.forSparkConf(sparkConf).isDirectory(warehouse.root())) {
+        if (!storage.isDirectory(warehouse.root())) {
             throw new InvalidInputException("No warehouse at " + warehouse.root() + " (--out); give the --out of a pipeline run");
         }
         SparkSession spark = SparkSessions.create(sparkConf);

@@ -61,10 +61,9 @@ abstract class StageCommand implements Callable<Integer> {
         return true;
     }
 
-    /** The validated config: --config (read through Hadoop with the session's settings), or the embedded demo. */
-    ExperimentConfig config(SparkConf sparkConf) {
-        return options.config == null ? ConfigLoader.embeddedDemo()
-                : ConfigLoader.load(new HadoopFileSource(Storage.forSparkConf(sparkConf)), options.config);
+    /** The validated config: --config (read through {@code storage}, with the session's Hadoop settings), or the embedded demo. */
+    ExperimentConfig config(Storage storage) {
+        return options.config == null ? ConfigLoader.embeddedDemo() : ConfigLoader.load(new HadoopFileSource(storage), options.config);
     }
 
     /** The Spark settings this command's session will have; building them starts nothing. */
@@ -76,13 +75,14 @@ abstract class StageCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SparkConf sparkConf = sparkConf();
-        ExperimentConfig config = config(sparkConf);
+        // The file systems of --config and --out, reached (and locked) with the Hadoop settings the session will have, before Spark starts.
+        Storage storage = Storage.forSparkConf(sparkConf);
+        ExperimentConfig config = config(storage);
         Warehouse warehouse = Warehouse.parse(options.out);
         Collection<String> scopes = lockScopes(config); // names given on the command line are checked here, before Spark
         StageContext.log(stageName, "config " + (options.config == null ? "embedded demo" : options.config)
                 + " (" + config.name + "), warehouse " + warehouse.root());
-        // The warehouse's file system, reached (and locked) with the Hadoop settings the session will have, before Spark starts.
-        WarehouseLock lock = WarehouseLock.acquire(Storage.forSparkConf(sparkConf), warehouse, stageName, scopes);
+        WarehouseLock lock = WarehouseLock.acquire(storage, warehouse, stageName, scopes);
         boolean succeeded = false;
         try {
             SparkSession spark = SparkSessions.create(sparkConf);
