@@ -124,6 +124,11 @@ public final class Location {
         return scheme;
     }
 
+    /** The host (and port) or bucket after the scheme; "" where there is none. */
+    public String authority() {
+        return authority == null ? "" : authority;
+    }
+
     /** Whether this is a file on the local file system of the machine that uses it. */
     public boolean isLocal() {
         return scheme.equals("file");

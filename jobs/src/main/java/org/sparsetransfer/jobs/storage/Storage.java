@@ -92,6 +92,17 @@ public final class Storage {
                     + "file:, hdfs:// or s3a:// (s3a needs hadoop-aws on the classpath: see deploy/README.md)", e);
         } catch (IOException e) {
             throw failure("cannot open the file system of", location, e);
+        } catch (RuntimeException e) {
+            if (e.getCause() instanceof ClassNotFoundException missing) {
+                // Hadoop knows the scheme's class name (core-default.xml) but the jar holding it is not on the classpath.
+                throw new InvalidInputException(location + ": the file system for scheme \"" + location.scheme() + "\" is not on the classpath ("
+                        + missing.getMessage() + ")" + (location.scheme().equals("s3a")
+                                ? "; add hadoop-aws at the Hadoop client's version and the AWS SDK, e.g. spark-submit --packages "
+                                        + "org.apache.hadoop:hadoop-aws:" + org.apache.hadoop.util.VersionInfo.getVersion() + " (deploy/README.md, S3)"
+                                : "; add the jar of that file system at the Hadoop client's version "
+                                        + org.apache.hadoop.util.VersionInfo.getVersion()), e);
+            }
+            throw e;
         }
     }
 
@@ -283,6 +294,9 @@ public final class Storage {
             }
             if (cause instanceof AccessControlException || cause instanceof java.nio.file.AccessDeniedException) {
                 return "permission denied (" + firstLine(cause) + ")";
+            }
+            if (cause.getClass().getName().equals("org.apache.hadoop.fs.s3a.UnknownStoreException")) { // hadoop-aws is the cluster's, not a dependency
+                return "bucket " + location.authority() + " does not exist; create it, or check the bucket's name and the endpoint";
             }
             if (cause instanceof ParentNotDirectoryException) {
                 return "a file is in the way of a directory (" + firstLine(cause) + ")";

@@ -86,13 +86,13 @@ public final class WarehouseLock implements AutoCloseable {
     public static WarehouseLock acquire(Storage storage, Warehouse warehouse, String command, Collection<String> scopes) {
         Location dir = warehouse.root().resolve(LOCK_DIR);
         Storage.Kind kind = Storage.kind(dir);
+        storage.checkWritableDirectory(warehouse.root(), "--out"); // an object store too: its client is on the classpath, it answers
         if (kind == Storage.Kind.OBJECT_STORE) {
             System.err.println("warning: " + warehouse.root() + " is on an object store, which offers no exclusive create, so this run"
                     + " takes no lock: run at most one command per stage (one prune per method) on this warehouse at a time;"
                     + " deploy/README.md says how Delta's DynamoDB log store lets parallel writers commit safely");
             return new WarehouseLock(List.of(), List.of(), storage);
         }
-        storage.checkWritableDirectory(warehouse.root(), "--out");
         List<Location> createdDirs = new ArrayList<>();
         List<Held> held = new ArrayList<>();
         try {
