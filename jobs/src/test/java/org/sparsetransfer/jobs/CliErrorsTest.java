@@ -151,7 +151,7 @@ class CliErrorsTest {
     @Test
     void aStageThatFailsMidwayKeepsWhatItStoredAndSaysSo() throws IOException {
         Path images = dir.resolve("images");
-        TinyPipelineTest.runCli("synth-images", "--out", images.toString());
+        InProcessCli.run("synth-images", "--out", images.toString());
         // The task's first batch holds a label CIFAR-10 does not have: found when it is decoded, after the upstream dataset is stored.
         Path batch = images.resolve("transfer/cifar10/data_batch_1.bin");
         byte[] bytes = Files.readAllBytes(batch);

@@ -63,9 +63,9 @@ class ImagePipelineTest {
         hdfs = LoopbackHdfs.start(data.resolve("hdfs"));
         out = hdfs.uri() + "/warehouse";
         String dir = hdfs.uri() + "/data/synthetic";
-        TinyPipelineTest.runCli("synth-images", "--out", dir);
+        InProcessCli.run("synth-images", "--out", dir);
         config = Location.parse(dir, "test").resolve("tiny-images.yaml");
-        output = TinyPipelineTest.runCli("pipeline", "--config", config.toString(), "--out", out, "--master", "local[2]");
+        output = InProcessCli.run("pipeline", "--config", config.toString(), "--out", out, "--master", "local[2]");
     }
 
     /** The checkpoint table, read in a session of its own (a CLI command stops the one it used). */
@@ -156,7 +156,7 @@ class ImagePipelineTest {
         StateDicts.write(weights, ResNet.resnet18(32).torchvisionKeys(4), local, (name, values) -> values);
         Location file = Location.parse(hdfs.uri() + "/weights/dense-resnet18.safetensors", "test");
         storage.upload(local, file);
-        TinyPipelineTest.runCli("import-weights", "--model", "resnet18", "--side", "32", "--classes", "4", "--file", file.toString(),
+        InProcessCli.run("import-weights", "--model", "resnet18", "--side", "32", "--classes", "4", "--file", file.toString(),
                 "--out", out, "--master", "local[2]");
         String importedId = checkpoints().stream().filter(r -> r.method().equals("imported")).findFirst().orElseThrow().id();
 
@@ -166,7 +166,7 @@ class ImagePipelineTest {
                 .replace("methods: [dense, oneshot, gmp_star]", "methods: [dense, oneshot, imp]")
                 // IMP without weight rewinding: a pretrained model has no dense run to rewind into.
                 .replace("pruning:\n", "pruning:\n  imp: {mode: lr_rewind, rewind_step: 10, retrain_steps: 4, prune_fraction: 0.5}\n"));
-        String run = TinyPipelineTest.runCli("pipeline", "--config", pretrained.toString(), "--out", out, "--master", "local[2]");
+        String run = InProcessCli.run("pipeline", "--config", pretrained.toString(), "--out", out, "--master", "local[2]");
         assertTrue(run.contains("ingest] dataset upstream is ingested"), "the datasets are reused");
 
         List<CheckpointRecord> all = checkpoints();

@@ -80,7 +80,7 @@ class TinyPipelineTest {
     void runPipeline() throws IOException {
         config = ConfigLoader.load(TINY);
         ids = new ExperimentIds(config);
-        firstRunOutput = runCli("pipeline", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        firstRunOutput = InProcessCli.run("pipeline", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
         firstCsv = Files.readString(out.resolve("report/transfer_table.csv"));
         firstChecksums = checksums(out);
         firstTables = tables(out);
@@ -196,7 +196,7 @@ class TinyPipelineTest {
     @Test
     @Order(3)
     void lineageWalksTheChainFromTheDenseModel() {
-        String output = runCli("lineage", "--out", out.toString(), "--method", "imp", "--sparsity", "0.95", "--master", "local[2]");
+        String output = InProcessCli.run("lineage", "--out", out.toString(), "--method", "imp", "--sparsity", "0.95", "--master", "local[2]");
         List<String> chain = new ArrayList<>();
         for (String line : output.lines().toList()) {
             if (line.matches("^(dense|imp)-\\S+ .*")) {
@@ -205,7 +205,7 @@ class TinyPipelineTest {
         }
         assertEquals(List.of(ids.denseId(), ids.prunedId(PruningMethod.IMP, 0.8), ids.prunedId(PruningMethod.IMP, 0.9),
                 ids.prunedId(PruningMethod.IMP, 0.95)), chain, output);
-        String colt = runCli("lineage", "--out", out.toString(), "--checkpoint", ids.prunedId(PruningMethod.COLT, 0.9),
+        String colt = InProcessCli.run("lineage", "--out", out.toString(), "--checkpoint", ids.prunedId(PruningMethod.COLT, 0.9),
                 "--master", "local[2]");
         assertTrue(colt.contains("colt_round") && colt.contains("colt_ticket"), colt);
     }
@@ -218,7 +218,7 @@ class TinyPipelineTest {
         List<Long> before = versions(spark, warehouse);
         long results = spark.read().format("delta").load(warehouse.transferResults()).count();
 
-        String output = runCli("pipeline", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        String output = InProcessCli.run("pipeline", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
 
         spark = SparkSessions.create("test", "local[2]");
         assertTrue(output.contains("dense checkpoint") && output.contains("exists, skipping"), output);
@@ -248,7 +248,7 @@ class TinyPipelineTest {
         stopSpark();
 
         // local[2,2]: spark.task.maxFailures = 2, so the task that fails its first attempt is retried.
-        String output = runCli("transfer", "--config", faulty.toString(), "--out", out.toString(), "--master", "local[2,2]");
+        String output = InProcessCli.run("transfer", "--config", faulty.toString(), "--out", out.toString(), "--master", "local[2,2]");
         assertTrue(output.contains("failing attempt 0 of"), output);
         assertTrue(output.contains(" 18/18 stored"), output);
 
@@ -266,18 +266,18 @@ class TinyPipelineTest {
         assertEquals(List.of("cpu()"), spark.read().format("delta").load(warehouse.transferResults()).select("device")
                 .distinct().collectAsList().stream().map(r -> r.getString(0)).toList(), "the device is stored with each run");
 
-        runCli("report", "--config", faulty.toString(), "--out", out.toString(), "--master", "local[2]");
+        InProcessCli.run("report", "--config", faulty.toString(), "--out", out.toString(), "--master", "local[2]");
         String markdown = Files.readString(out.resolve("report/transfer_table.md"));
         String fullSection = markdown.substring(markdown.indexOf("## full finetuning"));
         assertTrue(fullSection.contains("| oneshot | 0.80 | failed (2 of 2 runs) |"), markdown);
         assertTrue(Files.readString(out.resolve("report/index.html")).contains("<td class=\"failed\">failed (2 of 2 runs)</td>"));
 
         // A plain rerun retries the failed runs only, and the tables are whole again.
-        output = runCli("transfer", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        output = InProcessCli.run("transfer", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
         assertTrue(output.contains("2/2 stored"), output);
         spark = SparkSessions.create("test", "local[2]");
         assertEquals(original, results(spark, warehouse));
-        runCli("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        InProcessCli.run("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
         assertEquals(firstCsv, Files.readString(out.resolve("report/transfer_table.csv")));
     }
 
@@ -290,10 +290,10 @@ class TinyPipelineTest {
                 .orderBy("started_at").select("run_id").first().getString(0);
         // Results change after that run; the current report shows it, the as-of report does not.
         DeltaTable.forPath(spark, warehouse.transferResults()).updateExpr("method = 'dense'", Map.of("value", "value - 5"));
-        runCli("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        InProcessCli.run("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
         assertNotEquals(firstCsv, Files.readString(out.resolve("report/transfer_table.csv")));
 
-        runCli("report", "--as-of-run", firstRun, "--out", out.toString(), "--master", "local[2]");
+        InProcessCli.run("report", "--as-of-run", firstRun, "--out", out.toString(), "--master", "local[2]");
         assertEquals(firstCsv, Files.readString(out.resolve("report/runs/" + firstRun + "/transfer_table.csv")));
     }
 
@@ -322,7 +322,7 @@ class TinyPipelineTest {
     @Order(8)
     void anIncompleteReportIsRefusedWritingNothingAndAPartialOneSaysSo() throws Exception {
         Warehouse warehouse = new Warehouse(out);
-        runCli("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        InProcessCli.run("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
         String completeCsv = Files.readString(out.resolve("report/transfer_table.csv"));
         SparkSession spark = SparkSessions.create("test", "local[2]");
         String missing = "checkpoint_id = '" + ids.prunedId(PruningMethod.GMP, 0.9) + "' AND regime = 'linear'";
@@ -339,7 +339,7 @@ class TinyPipelineTest {
                 message);
         assertEquals(before, snapshot(out), "no table version, report file or directory changed");
 
-        runCli("report", "--allow-incomplete", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        InProcessCli.run("report", "--allow-incomplete", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
         String markdown = Files.readString(out.resolve("report/transfer_table.md"));
         assertTrue(markdown.contains("**PARTIAL REPORT** (written with --allow-incomplete): 8 of 256"), markdown);
         assertTrue(markdown.contains("| gmp | 0.90 | missing (2 of 2 runs) | missing (2 of 2 runs) |"), markdown);
@@ -349,7 +349,7 @@ class TinyPipelineTest {
         spark = SparkSessions.create("test", "local[2]");
         spark.createDataFrame(saved, schema).write().format("delta").mode("append").save(warehouse.transferResults());
         stopSpark();
-        runCli("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        InProcessCli.run("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
         assertEquals(completeCsv, Files.readString(out.resolve("report/transfer_table.csv")), "whole again");
         spark = SparkSessions.create("test", "local[2]");
         Row last = DeltaTable.forPath(spark, warehouse.transferTable()).history(1).select("userMetadata").first();
@@ -475,7 +475,7 @@ class TinyPipelineTest {
         assertTrue(transferring.contains("exists, skipping"), "the second driver kept what the first stored:\n" + transferring);
         assertTrue(!Files.exists(resumed.resolve("report")), "killed before the report");
 
-        String output = runCli("pipeline", "--config", TINY.toString(), "--out", resumed.toString(), "--master", "local[2]");
+        String output = InProcessCli.run("pipeline", "--config", TINY.toString(), "--out", resumed.toString(), "--master", "local[2]");
         assertTrue(output.matches("(?s).*\\[transfer\\] \\d+ of \\d+ runs already have results.*"), output);
         assertEquals(firstChecksums, checksums(resumed), "bitwise-identical checkpoints (weights and masks)");
         assertEquals(firstCsv, Files.readString(resumed.resolve("report/transfer_table.csv")));
@@ -527,13 +527,13 @@ class TinyPipelineTest {
         Path upstream = scratch.resolve("dp-upstream.yaml");
         Files.writeString(upstream, tiny.replace("upstream:\n  epochs: 3\n",
                 "upstream:\n  epochs: 3\n  data_parallel:\n    workers: 2\n    local_steps: 10\n"));
-        String output = runCli("upstream", "--config", upstream.toString(), "--out", out.toString(), "--master", "local[2]");
+        String output = InProcessCli.run("upstream", "--config", upstream.toString(), "--out", out.toString(), "--master", "local[2]");
         assertTrue(output.contains("data-parallel: 2 workers, 10 local steps per round"), output);
 
         Path prune = scratch.resolve("dp-prune.yaml");
         Files.writeString(prune, tiny.replace("  methods: [dense, oneshot, gmp, gmp_star, imp, colt]\n  sparsities: [0.8, 0.9, 0.95]\n",
                 "  methods: [dense, gmp_star, imp, colt]\n  sparsities: [0.8, 0.9]\n  data_parallel:\n    workers: 2\n    local_steps: 10\n"));
-        output = runCli("prune", "--config", prune.toString(), "--out", out.toString(), "--master", "local[2]");
+        output = InProcessCli.run("prune", "--config", prune.toString(), "--out", out.toString(), "--master", "local[2]");
         assertTrue(output.contains("pruned the averaged weights to sparsity"), output);
 
         SparkSession spark = SparkSessions.create("test", "local[2]");
@@ -669,41 +669,5 @@ class TinyPipelineTest {
             versions.add(DeltaTable.forPath(spark, table).history(1).head().getLong(0));
         }
         return versions;
-    }
-
-    /** Runs the CLI in-process, returning what it printed on stdout (and echoing it). */
-    static String runCli(String... args) {
-        PrintStream original = System.out;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(new TeeStream(captured, original), true, StandardCharsets.UTF_8));
-        try {
-            int code = SparseTransferCli.execute(new SparseTransferCli(), args);
-            assertEquals(0, code, "exit code of " + String.join(" ", args));
-        } finally {
-            System.setOut(original);
-        }
-        return captured.toString(StandardCharsets.UTF_8);
-    }
-
-    private static final class TeeStream extends OutputStream {
-        private final OutputStream a;
-        private final OutputStream b;
-
-        TeeStream(OutputStream a, OutputStream b) {
-            this.a = a;
-            this.b = b;
-        }
-
-        @Override
-        public void write(int c) throws IOException {
-            a.write(c);
-            b.write(c);
-        }
-
-        @Override
-        public void write(byte[] buf, int off, int len) throws IOException {
-            a.write(buf, off, len);
-            b.write(buf, off, len);
-        }
     }
 }
