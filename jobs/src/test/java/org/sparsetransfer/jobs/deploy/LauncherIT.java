@@ -7,7 +7,11 @@ import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** The launcher checks its environment settings before it starts a JVM: one line, exit 2. */
+/**
+ * The launcher checks its environment settings before it starts a JVM: one line, exit 2. And the
+ * application's own classpath (no hadoop-aws, as a cluster without S3A has it) makes an s3a://
+ * warehouse one line that says what to add.
+ */
 class LauncherIT {
     private static final Path LAUNCHER = Path.of("..", "bin", "sparse-transfer");
 
@@ -19,9 +23,29 @@ class LauncherIT {
                 run("SPARSE_TRANSFER_THREADS", "0"));
     }
 
+    @Test
+    void anS3aWarehouseWithoutHadoopAwsOnTheClasspathIsOneLineThatNamesThePackage() throws Exception {
+        String output = run(null, null, "ingest", "--out", "s3a://bucket/wh", "--master", "local[1]");
+        String error = output.lines().filter(l -> l.startsWith("error: ")).findFirst().orElseThrow(() -> new AssertionError(output));
+        assertEquals("error: s3a://bucket/wh: the file system for scheme \"s3a\" is not on the classpath (Class "
+                + "org.apache.hadoop.fs.s3a.S3AFileSystem not found); add hadoop-aws at the Hadoop client's version and the AWS SDK, e.g. "
+                + "spark-submit --packages org.apache.hadoop:hadoop-aws:" + org.apache.hadoop.util.VersionInfo.getVersion()
+                + " (deploy/README.md, S3)", error);
+        assertEquals(1, output.lines().filter(l -> l.startsWith("error") || l.contains("Exception") || l.strip().startsWith("at ")).count(),
+                "one error line, no stack trace: " + output);
+    }
+
     private static String run(String variable, String value) throws Exception {
-        ProcessBuilder builder = new ProcessBuilder(LAUNCHER.toString(), "models").redirectErrorStream(true);
-        builder.environment().put(variable, value);
+        return run(variable, value, "models");
+    }
+
+    private static String run(String variable, String value, String... command) throws Exception {
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of(LAUNCHER.toString()));
+        args.addAll(java.util.List.of(command));
+        ProcessBuilder builder = new ProcessBuilder(args).redirectErrorStream(true);
+        if (variable != null) {
+            builder.environment().put(variable, value);
+        }
         Process process = builder.start();
         String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
         process.waitFor(60, TimeUnit.SECONDS);

@@ -32,6 +32,10 @@ import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
+import org.apache.spark.sql.Row;
+import org.sparsetransfer.jobs.tables.Warehouse;
 import org.sparsetransfer.jobs.stages.PruneStage;
 import org.sparsetransfer.jobs.storage.Location;
 import org.sparsetransfer.jobs.storage.Storage;
@@ -43,14 +47,14 @@ import org.sparsetransfer.jobs.storage.Storage;
  * that deploy/hdfs starts (so executors read checkpoints and datasets from HDFS, and the locks
  * and report files live there too). Submitted first as the Airflow DAG runs it (ingest, upstream,
  * prune applications of two methods at once on one warehouse), then as one pipeline application
- * that finishes the remaining methods, the transfer grid and the report; then once more, which
- * finds every stage done.
+ * that finishes the remaining methods, the transfer grid and the report, losing an executor to
+ * SIGKILL midway; its results are compared with an uninterrupted transfer stage's. Then the
+ * pipeline once more (in a local process), which finds every stage done.
  */
 @Tag("slow")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class StandaloneClusterIT {
     private static final Path ROOT = Path.of("").toAbsolutePath().getParent();
-    private static final Path TINY = ROOT.resolve("conf/tiny.yaml");
     /** The tiny experiment at one sparsity: every method, task, regime and seed, at a third of the trainings. */
     private Path config;
     private static final Pattern EXECUTOR_PID = Pattern.compile("Started daemon with process name: (\\d+)@");
@@ -73,10 +77,7 @@ class StandaloneClusterIT {
         work = Files.createTempDirectory("standalone-it");
         clusterDir = work.resolve("cluster");
         driverDir = Files.createDirectories(work.resolve("driver-cwd"));
-        String tiny = Files.readString(TINY);
-        assertTrue(tiny.contains("sparsities: [0.8, 0.9, 0.95]"), "conf/tiny.yaml's sparsities, which this test narrows");
-        config = Files.writeString(work.resolve("tiny-one-sparsity.yaml"),
-                tiny.replace("sparsities: [0.8, 0.9, 0.95]", "sparsities: [0.9]").replace("name: tiny", "name: tiny-one-sparsity"));
+        config = TinyAtOneSparsity.write(work);
         hdfs = LoopbackHdfs.start(work.resolve("hdfs"));
         out = hdfs.uri() + "/experiments/tiny";
         int masterPort = freePort();
@@ -124,7 +125,6 @@ class StandaloneClusterIT {
             awaitSuccess(pipeline, "pipeline");
             assertTrue(Files.readString(clusterDir.resolve("logs/pipeline.log")).contains("Lost executor"),
                     "the driver saw its executor die mid-stage");
-            submit("pipeline-again", "", "pipeline");
         } finally {
             watcher.shutdownNow();
         }
@@ -140,6 +140,18 @@ class StandaloneClusterIT {
             assertEquals(runs, results.count(), "one row per run");
             assertEquals(runs, results.select("checkpoint_id", "task", "regime", "seed").distinct().count(), "no run twice");
             assertEquals(runs, results.where("status = 'ok'").count(), "every run succeeded");
+            // And the same values as an uninterrupted run: the grid again on a copy of the warehouse's
+            // datasets and checkpoints, in one local process that trains on one thread as each executor does.
+            Warehouse reference = uninterruptedTransfer(reader.sparkContext().hadoopConfiguration());
+            List<String> compared = new ArrayList<>(List.of(results.columns()));
+            compared.removeAll(RESULT_COLUMNS_OF_THE_RUN); // when and how long, not what
+            org.apache.spark.sql.Column[] columns = compared.stream().map(org.apache.spark.sql.functions::col)
+                    .toArray(org.apache.spark.sql.Column[]::new);
+            List<String> afterTheKill = results.select(columns).collectAsList().stream().map(Row::toString).sorted().toList();
+            List<String> uninterrupted = reader.read().format("delta").load(reference.transferResults()).select(columns)
+                    .collectAsList().stream().map(Row::toString).sorted().toList();
+            assertEquals(runs, uninterrupted.size());
+            assertEquals(uninterrupted, afterTheKill, "the results of the stage that lost an executor equal an uninterrupted run's");
         } finally {
             reader.stop();
         }
@@ -162,7 +174,9 @@ class StandaloneClusterIT {
         assertTrue(storage.list(report).contains("upstream.png") && storage.list(report).contains("mean_linear.png"),
                 "the plots are on HDFS too: " + storage.list(report));
         // The rerun found every stage done.
-        String again = Files.readString(clusterDir.resolve("logs/pipeline-again.log"));
+        // (in a local process: a submitted application would spend over a minute starting executors for nothing)
+        String again = org.sparsetransfer.jobs.InProcessCli.run("pipeline", "--config", this.config.toString(), "--out", out,
+                "--master", "local[2]");
         for (String skipped : List.of("is ingested", "[upstream] dense checkpoint", "[prune] all " + pruned + " pruned checkpoints exist",
                 "[transfer] " + cells * config.transfer.seeds.size() + " of " + cells * config.transfer.seeds.size() + " runs already have results")) {
             assertTrue(again.contains(skipped), "the rerun skips what is stored (" + skipped + "):\n" + again);
@@ -206,6 +220,32 @@ class StandaloneClusterIT {
         }
         assertTrue(publicListeners.isEmpty(), "sockets listening beyond 127.0.0.1: " + publicListeners);
         assertFalse(watchedPids.isEmpty(), "the socket check saw the cluster's processes");
+    }
+
+    /** Result columns that record when and how long a run took, which differ between two runs of the same work. */
+    private static final List<String> RESULT_COLUMNS_OF_THE_RUN = List.of("wall_s", "created_at");
+
+    /**
+     * The transfer stage, uninterrupted, in one local process (bin/sparse-transfer, one libtorch
+     * thread) on a local warehouse holding copies of the cluster warehouse's datasets and checkpoints.
+     */
+    private Warehouse uninterruptedTransfer(Configuration conf) throws Exception {
+        Path local = work.resolve("uninterrupted");
+        Warehouse source = Warehouse.parse(out);
+        Warehouse copy = Warehouse.parse(local.toString());
+        FileSystem hdfsFs = FileSystem.get(java.net.URI.create(out), conf);
+        for (String[] table : List.of(new String[] {source.datasets(), copy.datasets()}, new String[] {source.checkpoints(), copy.checkpoints()})) {
+            assertTrue(FileUtil.copy(hdfsFs, new org.apache.hadoop.fs.Path(table[0]), FileSystem.getLocal(conf),
+                    new org.apache.hadoop.fs.Path(table[1]), false, conf), "copied " + table[0]);
+        }
+        ProcessBuilder pb = new ProcessBuilder(ROOT.resolve("bin/sparse-transfer").toString(), "transfer", "--config", config.toString(),
+                "--out", local.toString(), "--master", "local[1]").redirectErrorStream(true)
+                .redirectOutput(clusterDir.resolve("logs/uninterrupted-transfer.log").toFile());
+        pb.environment().put("SPARSE_TRANSFER_THREADS", "1");
+        long begin = System.nanoTime();
+        awaitSuccess(pb.start(), "uninterrupted-transfer");
+        System.out.printf("the uninterrupted transfer stage, locally: %.0f s%n", (System.nanoTime() - begin) / 1e9);
+        return copy;
     }
 
     /**

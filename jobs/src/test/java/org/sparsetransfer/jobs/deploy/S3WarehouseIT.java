@@ -1,0 +1,148 @@
+package org.sparsetransfer.jobs.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.sparsetransfer.core.config.ConfigLoader;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.jobs.InProcessCli;
+import org.sparsetransfer.jobs.cli.SparseTransferCli;
+import org.sparsetransfer.jobs.spark.SparkSessions;
+import org.sparsetransfer.jobs.stages.PruneStage;
+import org.sparsetransfer.jobs.stages.ReportStage;
+import org.sparsetransfer.jobs.storage.Location;
+import org.sparsetransfer.jobs.storage.Storage;
+import org.sparsetransfer.jobs.tables.Warehouse;
+
+/**
+ * The tiny experiment (at one of its sparsities) with its warehouse on an S3-compatible server
+ * (deploy/s3: s3rver on 127.0.0.1) through S3A, hadoop-aws and the AWS SDK on the classpath as a
+ * cluster provides them, with the settings deploy/README.md gives for such a server: Delta's tables,
+ * the runs and the report all on S3; read back from there; a rerun finds every stage done; the
+ * credentials appear neither in the output nor in the runs table.
+ */
+@Tag("slow")
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class S3WarehouseIT {
+    /** s3rver's one account (its access key and secret key are both this). */
+    private static final String ACCOUNT = "S3RVER";
+    private final String secretKey = ACCOUNT;
+    private Path work;
+    private LoopbackServer s3;
+    private Map<String, String> s3aSettings;
+
+    @BeforeAll
+    void startS3() throws Exception {
+        work = Files.createTempDirectory("s3-it");
+        s3 = new LoopbackServer("s3", work.resolve("s3"), "http://127\\.0\\.0\\.1:\\d+");
+        s3aSettings = new LinkedHashMap<>();
+        s3aSettings.put("spark.hadoop.fs.s3a.endpoint", s3.uri());
+        s3aSettings.put("spark.hadoop.fs.s3a.endpoint.region", "us-east-1");
+        s3aSettings.put("spark.hadoop.fs.s3a.path.style.access", "true");
+        s3aSettings.put("spark.hadoop.fs.s3a.signing-algorithm", "AWS4UnsignedPayloadSignerType");
+        s3aSettings.put("spark.hadoop.fs.s3a.access.key", ACCOUNT);
+        s3aSettings.put("spark.hadoop.fs.s3a.secret.key", secretKey);
+        // The AWS SDK's own setting (a system property; spark.{driver,executor}.extraJavaOptions on a
+        // cluster): s3rver stores aws-chunked bodies as sent, checksum trailers included.
+        System.setProperty("aws.requestChecksumCalculation", "when_required");
+    }
+
+    @AfterAll
+    void stopS3() throws Exception {
+        System.clearProperty("aws.requestChecksumCalculation");
+        if (s3 != null) {
+            s3.close();
+        }
+        org.apache.commons.io.FileUtils.deleteQuietly(work.toFile());
+    }
+
+    @Test
+    void tinyExperimentWithItsWarehouseOnS3() throws Exception {
+        Path configFile = TinyAtOneSparsity.write(work);
+        ExperimentConfig config = ConfigLoader.load(configFile);
+        String out = "s3a://warehouse/experiments/tiny";
+
+        String first = InProcessCli.run(command("pipeline", configFile, out));
+        assertTrue(first.contains("[report] "), first);
+
+        long runs = (long) (1 + PruneStage.methods(config).size() * config.pruning.sparsities.size()) * config.transfer.regimes.size()
+                * config.transfer.tasks.size() * config.transfer.seeds.size();
+        Map<String, String> readerSettings = new LinkedHashMap<>(s3aSettings);
+        SparkSession reader = SparkSessions.create("test", "local[1]", readerSettings);
+        try {
+            Warehouse warehouse = Warehouse.parse(out);
+            Dataset<Row> results = reader.read().format("delta").load(warehouse.transferResults());
+            assertEquals(runs, results.count(), "one row per run");
+            assertEquals(runs, results.select("checkpoint_id", "task", "regime", "seed").distinct().count(), "no run twice");
+            assertEquals(runs, results.where("status = 'ok'").count(), "every run succeeded");
+            List<Row> recorded = reader.read().format("delta").load(warehouse.runs()).collectAsList();
+            assertFalse(recorded.isEmpty(), "the runs are recorded on S3");
+            for (Row row : recorded) {
+                assertFalse(row.toString().contains(secretKey), "the runs table holds no credential: " + row);
+            }
+        } finally {
+            reader.stop();
+        }
+
+        // The report, read back from S3: every method x sparsity x regime x task, all with a mean.
+        Configuration conf = new Configuration();
+        s3aSettings.forEach((k, v) -> conf.set(k.substring("spark.hadoop.".length()), v));
+        Storage storage = new Storage(conf);
+        Location report = Location.parse(out, "--out").resolve("report");
+        List<String> rows = storage.readString(report.resolve("transfer_table.csv")).lines().toList();
+        assertEquals(String.join(",", ReportStage.CSV_COLUMNS), rows.get(0));
+        int pruned = PruneStage.methods(config).size() * config.pruning.sparsities.size();
+        int cells = (1 + pruned) * config.transfer.regimes.size() * config.transfer.tasks.size();
+        assertEquals(cells, rows.size() - 1, "one row per cell");
+        for (String row : rows.subList(1, rows.size())) {
+            String[] f = row.split(",", -1);
+            assertTrue(Double.parseDouble(f[5]) > 30, "learned something: " + row);
+        }
+        assertTrue(storage.list(report).containsAll(List.of("index.html", "transfer_table.md", "upstream.png", "mean_linear.png")),
+                "the report's files are on S3: " + storage.list(report));
+
+        String again = InProcessCli.run(command("pipeline", configFile, out));
+        for (String skipped : List.of("is ingested", "[upstream] dense checkpoint", "[prune] all " + pruned + " pruned checkpoints exist",
+                "[transfer] " + runs + " of " + runs + " runs already have results")) {
+            assertTrue(again.contains(skipped), "the rerun skips what is stored (" + skipped + "):\n" + again);
+        }
+        assertFalse(again.contains("] epoch "), "the rerun trains nothing");
+        assertFalse(first.contains(secretKey) || again.contains(secretKey), "the output holds no credential");
+    }
+
+    @Test
+    void aBucketThatDoesNotExistIsOneErrorThatNamesIt() {
+        StringWriter err = new StringWriter();
+        int code = SparseTransferCli.execute(new SparseTransferCli(), new PrintWriter(err, true),
+                command("ingest", LoopbackServer.ROOT.resolve("conf/tiny.yaml"), "s3a://no-such-bucket/wh"));
+        String message = err.toString().strip();
+        assertEquals(SparseTransferCli.EXIT_BAD_INPUT, code, message);
+        assertEquals(1, message.lines().count(), "one line: " + message);
+        assertEquals("error: --out s3a://no-such-bucket/wh: bucket no-such-bucket does not exist; create it, or check the bucket's name"
+                + " and the endpoint", message);
+    }
+
+    private String[] command(String name, Path config, String out) {
+        List<String> args = new ArrayList<>(List.of(name, "--config", config.toString(), "--out", out, "--master", "local[2]"));
+        s3aSettings.forEach((k, v) -> args.addAll(List.of("--conf", k + "=" + v)));
+        return args.toArray(String[]::new);
+    }
+}
