@@ -54,12 +54,8 @@ MASTER="${SPARK_MASTER:-$(property spark.master 'local[*]')}"
 for ((i = 0; i + 1 < ${#EXTRA[@]}; i++)); do
   if [[ "${EXTRA[i]}" == "--master" ]]; then MASTER="${EXTRA[i + 1]}"; fi
 done
-# Bind the driver to loopback only when everything runs on this machine; a driver on YARN,
-# Kubernetes or a remote standalone master must advertise an address its executors can reach.
-case "$MASTER" in
-  local | local\[* | local-cluster\[* | spark://127.* | spark://localhost:* | spark://localhost)
-    export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}" ;;
-esac
+source "$ROOT/deploy/loopback-master.sh"
+bind_loopback_if_local_master "$MASTER"
 if [[ -x "$SPARK_HOME/bin/spark-submit" ]]; then
   exec "$SPARK_HOME/bin/spark-submit" "${ARGS[@]}"
 fi
