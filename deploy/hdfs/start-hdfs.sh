@@ -29,21 +29,7 @@ nohup "$JAVA" -Xmx"${HDFS_HEAP:-768m}" -Djava.net.preferIPv4Stack=true -cp "$(ca
   "$ROOT/deploy/hdfs/LoopbackHdfs.java" "$STATE" "$PORT" > "$STATE/hdfs.log" 2>&1 < /dev/null &
 echo $! > "$STATE/hdfs.pid"
 
-for _ in $(seq 1200); do # up to 120 s: compiling the launcher and formatting take a while
-  if [[ -s "$STATE/uri" ]]; then
-    echo "start-hdfs: HDFS up (pid $(cat "$STATE/hdfs.pid"), log $STATE/hdfs.log)" >&2
-    cat "$STATE/uri"
-    exit 0
-  fi
-  if ! kill -0 "$(cat "$STATE/hdfs.pid")" 2>/dev/null; then
-    echo "start-hdfs: HDFS exited while starting; the end of $STATE/hdfs.log:" >&2
-    tail -n 30 "$STATE/hdfs.log" >&2
-    rm -f "$STATE/hdfs.pid"
-    exit 1
-  fi
-  sleep 0.1
-done
-echo "start-hdfs: HDFS did not accept a write within 120 s; the end of $STATE/hdfs.log:" >&2
-tail -n 30 "$STATE/hdfs.log" >&2
-"$ROOT/deploy/hdfs/stop-hdfs.sh" "$STATE" >&2 || true
-exit 1
+# The launcher writes the URI once HDFS has accepted a write (compiling it and formatting take a while).
+hdfs_uri() { [[ -s "$STATE/uri" ]] && cat "$STATE/uri"; }
+source "$ROOT/deploy/loopback-service.sh"
+await_service start-hdfs HDFS "$STATE/hdfs.pid" "$STATE/hdfs.log" 120 "$ROOT/deploy/hdfs/stop-hdfs.sh" "$STATE" hdfs_uri

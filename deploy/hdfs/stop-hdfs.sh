@@ -6,22 +6,6 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STATE="${1:-$ROOT/deploy/hdfs/work}"
-PID_FILE="$STATE/hdfs.pid"
-if [[ ! -f "$PID_FILE" ]]; then
-  echo "stop-hdfs: no $PID_FILE; nothing to stop" >&2
-  exit 0
-fi
-PID="$(cat "$PID_FILE")"
-if kill -0 "$PID" 2>/dev/null; then
-  kill "$PID"
-  for _ in $(seq 300); do
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$PID" 2>/dev/null; then
-    echo "stop-hdfs: pid $PID did not stop within 30 s; killing it" >&2
-    kill -9 "$PID" 2>/dev/null || true
-  fi
-fi
-rm -f "$PID_FILE" "$STATE/uri"
-echo "stop-hdfs: stopped pid $PID" >&2
+source "$ROOT/deploy/loopback-service.sh"
+stop_service stop-hdfs "$STATE/hdfs.pid" 30
+rm -f "$STATE/uri"

@@ -37,21 +37,7 @@ NODE_OPTIONS=--openssl-legacy-provider nohup node "$SERVER" --directory "$STATE/
   --no-vhost-buckets --configure-bucket "${S3_BUCKET:-warehouse}" > "$STATE/s3.log" 2>&1 < /dev/null &
 echo $! > "$STATE/s3.pid"
 
-for _ in $(seq 300); do # up to 30 s
-  if PORT="$(grep -o 'listening on 127\.0\.0\.1:[0-9]*' "$STATE/s3.log" | sed 's/.*://')" && [[ -n "$PORT" ]]; then
-    echo "start-s3: s3rver up (pid $(cat "$STATE/s3.pid"), bucket ${S3_BUCKET:-warehouse}, log $STATE/s3.log)" >&2
-    echo "http://127.0.0.1:$PORT"
-    exit 0
-  fi
-  if ! kill -0 "$(cat "$STATE/s3.pid")" 2>/dev/null; then
-    echo "start-s3: s3rver exited while starting; the end of $STATE/s3.log:" >&2
-    tail -n 30 "$STATE/s3.log" >&2
-    rm -f "$STATE/s3.pid"
-    exit 1
-  fi
-  sleep 0.1
-done
-echo "start-s3: s3rver did not listen within 30 s; the end of $STATE/s3.log:" >&2
-tail -n 30 "$STATE/s3.log" >&2
-"$ROOT/deploy/s3/stop-s3.sh" "$STATE" >&2 || true
-exit 1
+# s3rver logs its address once it listens (with the port it took when S3_PORT is 0).
+s3rver_endpoint() { grep -o 'listening on 127\.0\.0\.1:[0-9]*' "$STATE/s3.log" | sed 's/.*:/http:\/\/127.0.0.1:/'; }
+source "$ROOT/deploy/loopback-service.sh"
+await_service start-s3 "s3rver (bucket ${S3_BUCKET:-warehouse})" "$STATE/s3.pid" "$STATE/s3.log" 30 "$ROOT/deploy/s3/stop-s3.sh" "$STATE" s3rver_endpoint

@@ -6,22 +6,5 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 STATE="${1:-$ROOT/deploy/s3/work}"
-PID_FILE="$STATE/s3.pid"
-if [[ ! -f "$PID_FILE" ]]; then
-  echo "stop-s3: no $PID_FILE; nothing to stop" >&2
-  exit 0
-fi
-PID="$(cat "$PID_FILE")"
-if kill -0 "$PID" 2>/dev/null; then
-  kill "$PID"
-  for _ in $(seq 100); do
-    kill -0 "$PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$PID" 2>/dev/null; then
-    echo "stop-s3: pid $PID did not stop within 10 s; killing it" >&2
-    kill -9 "$PID" 2>/dev/null || true
-  fi
-fi
-rm -f "$PID_FILE"
-echo "stop-s3: stopped pid $PID" >&2
+source "$ROOT/deploy/loopback-service.sh"
+stop_service stop-s3 "$STATE/s3.pid" 10
