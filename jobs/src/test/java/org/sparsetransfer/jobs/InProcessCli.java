@@ -3,10 +3,9 @@ package org.sparsetransfer.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import org.apache.commons.io.output.TeeOutputStream;
 import org.sparsetransfer.jobs.cli.SparseTransferCli;
 
 /** The command line, run in the test's JVM as a user runs it, its standard output captured. */
@@ -18,7 +17,7 @@ public final class InProcessCli {
     public static String run(String... args) {
         PrintStream original = System.out;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
-        System.setOut(new PrintStream(new TeeStream(captured, original), true, StandardCharsets.UTF_8));
+        System.setOut(new PrintStream(new TeeOutputStream(captured, original), true, StandardCharsets.UTF_8));
         try {
             int code = SparseTransferCli.execute(new SparseTransferCli(), args);
             assertEquals(0, code, "exit code of " + String.join(" ", args));
@@ -26,27 +25,5 @@ public final class InProcessCli {
             System.setOut(original);
         }
         return captured.toString(StandardCharsets.UTF_8);
-    }
-
-    private static final class TeeStream extends OutputStream {
-        private final OutputStream a;
-        private final OutputStream b;
-
-        TeeStream(OutputStream a, OutputStream b) {
-            this.a = a;
-            this.b = b;
-        }
-
-        @Override
-        public void write(int c) throws IOException {
-            a.write(c);
-            b.write(c);
-        }
-
-        @Override
-        public void write(byte[] buf, int off, int len) throws IOException {
-            a.write(buf, off, len);
-            b.write(buf, off, len);
-        }
     }
 }

@@ -12,8 +12,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -26,9 +24,6 @@ import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.jobs.InProcessCli;
 import org.sparsetransfer.jobs.cli.SparseTransferCli;
 import org.sparsetransfer.jobs.spark.SparkSessions;
-import org.sparsetransfer.jobs.stages.PruneStage;
-import org.sparsetransfer.jobs.stages.ReportStage;
-import org.sparsetransfer.jobs.storage.Location;
 import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.jobs.tables.Warehouse;
 
@@ -42,9 +37,8 @@ import org.sparsetransfer.jobs.tables.Warehouse;
 @Tag("slow")
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class S3WarehouseIT {
-    /** s3rver's one account (its access key and secret key are both this). */
+    /** s3rver's one account: its access key and its secret key are both this. */
     private static final String ACCOUNT = "S3RVER";
-    private final String secretKey = ACCOUNT;
     private Path work;
     private LoopbackServer s3;
     private Map<String, String> s3aSettings;
@@ -59,7 +53,7 @@ class S3WarehouseIT {
         s3aSettings.put("spark.hadoop.fs.s3a.path.style.access", "true");
         s3aSettings.put("spark.hadoop.fs.s3a.signing-algorithm", "AWS4UnsignedPayloadSignerType");
         s3aSettings.put("spark.hadoop.fs.s3a.access.key", ACCOUNT);
-        s3aSettings.put("spark.hadoop.fs.s3a.secret.key", secretKey);
+        s3aSettings.put("spark.hadoop.fs.s3a.secret.key", ACCOUNT);
         // The AWS SDK's own setting (a system property; spark.{driver,executor}.extraJavaOptions on a
         // cluster): s3rver stores aws-chunked bodies as sent, checksum trailers included.
         System.setProperty("aws.requestChecksumCalculation", "when_required");
@@ -83,49 +77,24 @@ class S3WarehouseIT {
         String first = InProcessCli.run(command("pipeline", configFile, out));
         assertTrue(first.contains("[report] "), first);
 
-        long runs = (long) (1 + PruneStage.methods(config).size() * config.pruning.sparsities.size()) * config.transfer.regimes.size()
-                * config.transfer.tasks.size() * config.transfer.seeds.size();
-        Map<String, String> readerSettings = new LinkedHashMap<>(s3aSettings);
-        SparkSession reader = SparkSessions.create("test", "local[1]", readerSettings);
+        SparkSession reader = SparkSessions.create("test", "local[1]", s3aSettings);
         try {
             Warehouse warehouse = Warehouse.parse(out);
-            Dataset<Row> results = reader.read().format("delta").load(warehouse.transferResults());
-            assertEquals(runs, results.count(), "one row per run");
-            assertEquals(runs, results.select("checkpoint_id", "task", "regime", "seed").distinct().count(), "no run twice");
-            assertEquals(runs, results.where("status = 'ok'").count(), "every run succeeded");
+            TinyAtOneSparsity.assertOneSuccessPerRun(reader.read().format("delta").load(warehouse.transferResults()), config);
             List<Row> recorded = reader.read().format("delta").load(warehouse.runs()).collectAsList();
             assertFalse(recorded.isEmpty(), "the runs are recorded on S3");
             for (Row row : recorded) {
-                assertFalse(row.toString().contains(secretKey), "the runs table holds no credential: " + row);
+                assertFalse(row.toString().contains(ACCOUNT), "the runs table holds no credential: " + row);
             }
+            // The report, read back from S3 with the session's S3A settings.
+            TinyAtOneSparsity.assertCompleteReport(Storage.of(reader), out, config);
         } finally {
             reader.stop();
         }
 
-        // The report, read back from S3: every method x sparsity x regime x task, all with a mean.
-        Configuration conf = new Configuration();
-        s3aSettings.forEach((k, v) -> conf.set(k.substring("spark.hadoop.".length()), v));
-        Storage storage = new Storage(conf);
-        Location report = Location.parse(out, "--out").resolve("report");
-        List<String> rows = storage.readString(report.resolve("transfer_table.csv")).lines().toList();
-        assertEquals(String.join(",", ReportStage.CSV_COLUMNS), rows.get(0));
-        int pruned = PruneStage.methods(config).size() * config.pruning.sparsities.size();
-        int cells = (1 + pruned) * config.transfer.regimes.size() * config.transfer.tasks.size();
-        assertEquals(cells, rows.size() - 1, "one row per cell");
-        for (String row : rows.subList(1, rows.size())) {
-            String[] f = row.split(",", -1);
-            assertTrue(Double.parseDouble(f[5]) > 30, "learned something: " + row);
-        }
-        assertTrue(storage.list(report).containsAll(List.of("index.html", "transfer_table.md", "upstream.png", "mean_linear.png")),
-                "the report's files are on S3: " + storage.list(report));
-
         String again = InProcessCli.run(command("pipeline", configFile, out));
-        for (String skipped : List.of("is ingested", "[upstream] dense checkpoint", "[prune] all " + pruned + " pruned checkpoints exist",
-                "[transfer] " + runs + " of " + runs + " runs already have results")) {
-            assertTrue(again.contains(skipped), "the rerun skips what is stored (" + skipped + "):\n" + again);
-        }
-        assertFalse(again.contains("] epoch "), "the rerun trains nothing");
-        assertFalse(first.contains(secretKey) || again.contains(secretKey), "the output holds no credential");
+        TinyAtOneSparsity.assertRerunSkipsEverything(again, config);
+        assertFalse(first.contains(ACCOUNT) || again.contains(ACCOUNT), "the output holds no credential");
     }
 
     @Test

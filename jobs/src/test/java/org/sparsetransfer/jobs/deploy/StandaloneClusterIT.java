@@ -36,7 +36,6 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FileUtil;
 import org.apache.spark.sql.Row;
 import org.sparsetransfer.jobs.tables.Warehouse;
-import org.sparsetransfer.jobs.stages.PruneStage;
 import org.sparsetransfer.jobs.storage.Location;
 import org.sparsetransfer.jobs.storage.Storage;
 
@@ -131,15 +130,12 @@ class StandaloneClusterIT {
 
         // Exactly one result row per run, each one a success, though an executor died mid-stage.
         assertFalse(ProcessHandle.of(killedExecutor).map(ProcessHandle::isAlive).orElse(false), "executor " + killedExecutor + " was killed");
-        long runs = (long) (1 + PruneStage.methods(config).size() * config.pruning.sparsities.size()) * config.transfer.regimes.size()
-                * config.transfer.tasks.size() * config.transfer.seeds.size();
+        long runs = TinyAtOneSparsity.transferRuns(config);
         org.apache.spark.sql.SparkSession reader = org.sparsetransfer.jobs.spark.SparkSessions.create("test", "local[1]");
         try {
             org.apache.spark.sql.Dataset<org.apache.spark.sql.Row> results = reader.read().format("delta")
                     .load(org.sparsetransfer.jobs.tables.Warehouse.parse(out).transferResults());
-            assertEquals(runs, results.count(), "one row per run");
-            assertEquals(runs, results.select("checkpoint_id", "task", "regime", "seed").distinct().count(), "no run twice");
-            assertEquals(runs, results.where("status = 'ok'").count(), "every run succeeded");
+            TinyAtOneSparsity.assertOneSuccessPerRun(results, config);
             // And the same values as an uninterrupted run: the grid again on a copy of the warehouse's
             // datasets and checkpoints, in one local process that trains on one thread as each executor does.
             Warehouse reference = uninterruptedTransfer(reader.sparkContext().hadoopConfiguration());
@@ -158,33 +154,15 @@ class StandaloneClusterIT {
 
         // The report, read back from HDFS: every method x sparsity x regime x task, all with a mean.
         Storage storage = new Storage(new Configuration());
-        Location report = Location.parse(out, "--out").resolve("report");
-        List<String> rows = storage.readString(report.resolve("transfer_table.csv")).lines().toList();
-        assertEquals(String.join(",", org.sparsetransfer.jobs.stages.ReportStage.CSV_COLUMNS), rows.get(0));
-        int pruned = PruneStage.methods(config).size() * config.pruning.sparsities.size();
-        int cells = (1 + pruned) * config.transfer.regimes.size() * config.transfer.tasks.size();
-        assertEquals(cells, rows.size() - 1, "one row per cell");
-        for (String row : rows.subList(1, rows.size())) {
-            String[] f = row.split(",", -1);
-            assertFalse(f[5].isEmpty(), "mean of " + row);
-            assertEquals(String.valueOf(config.transfer.seeds.size()), f[7], "seeds of " + row);
-            assertTrue(Double.parseDouble(f[5]) > 30, "learned something: " + row);
-        }
-        assertTrue(storage.readString(report.resolve("transfer_table.md")).contains("gmp_star"));
-        assertTrue(storage.list(report).contains("upstream.png") && storage.list(report).contains("mean_linear.png"),
-                "the plots are on HDFS too: " + storage.list(report));
+        TinyAtOneSparsity.assertCompleteReport(storage, out, config);
         // The rerun found every stage done.
         // (in a local process: a submitted application would spend over a minute starting executors for nothing)
-        String again = org.sparsetransfer.jobs.InProcessCli.run("pipeline", "--config", this.config.toString(), "--out", out,
-                "--master", "local[2]");
-        for (String skipped : List.of("is ingested", "[upstream] dense checkpoint", "[prune] all " + pruned + " pruned checkpoints exist",
-                "[transfer] " + cells * config.transfer.seeds.size() + " of " + cells * config.transfer.seeds.size() + " runs already have results")) {
-            assertTrue(again.contains(skipped), "the rerun skips what is stored (" + skipped + "):\n" + again);
-        }
-        assertFalse(again.contains("] epoch "), "the rerun trains nothing");
+        TinyAtOneSparsity.assertRerunSkipsEverything(org.sparsetransfer.jobs.InProcessCli.run("pipeline", "--config", this.config.toString(),
+                "--out", out, "--master", "local[2]"), config);
         assertEquals(List.of(), listing(driverDir), "nothing was written where the drivers ran");
 
         // report --local-copy: the report's files on this machine, equal to those on HDFS.
+        Location report = Location.parse(out, "--out").resolve("report");
         Path copy = work.resolve("report-copy");
         assertEquals(0, org.sparsetransfer.jobs.cli.SparseTransferCli.execute(new org.sparsetransfer.jobs.cli.SparseTransferCli(),
                 "report", "--config", this.config.toString(), "--out", out, "--master", "local[2]", "--local-copy", copy.toString()));
