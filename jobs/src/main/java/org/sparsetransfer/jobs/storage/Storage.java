@@ -95,12 +95,13 @@ public final class Storage {
         } catch (RuntimeException e) {
             if (e.getCause() instanceof ClassNotFoundException missing) {
                 // Hadoop knows the scheme's class name (core-default.xml) but the jar holding it is not on the classpath.
+                String hadoop = org.apache.hadoop.util.VersionInfo.getVersion();
+                String fix = location.scheme().equals("s3a")
+                        ? "add hadoop-aws at the Hadoop client's version and the AWS SDK, e.g. spark-submit --packages org.apache.hadoop:hadoop-aws:"
+                                + hadoop + " (deploy/README.md, S3)"
+                        : "add the jar of that file system at the Hadoop client's version " + hadoop;
                 throw new InvalidInputException(location + ": the file system for scheme \"" + location.scheme() + "\" is not on the classpath ("
-                        + missing.getMessage() + ")" + (location.scheme().equals("s3a")
-                                ? "; add hadoop-aws at the Hadoop client's version and the AWS SDK, e.g. spark-submit --packages "
-                                        + "org.apache.hadoop:hadoop-aws:" + org.apache.hadoop.util.VersionInfo.getVersion() + " (deploy/README.md, S3)"
-                                : "; add the jar of that file system at the Hadoop client's version "
-                                        + org.apache.hadoop.util.VersionInfo.getVersion()), e);
+                        + missing.getMessage() + "); " + fix, e);
             }
             throw e;
         }
