@@ -80,7 +80,12 @@ class TinyPipelineTest {
     void runPipeline() throws IOException {
         config = ConfigLoader.load(TINY);
         ids = new ExperimentIds(config);
-        firstRunOutput = InProcessCli.run("pipeline", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+        // No split passes through the driver: with the tiny train split's rows (3.1 MiB compressed)
+        // collected there, as they once were, this limit fails the run.
+        stopDefaultSession(); // a fresh session, so that the limit below applies
+        firstRunOutput = InProcessCli.run("pipeline", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]",
+                "--conf", "spark.driver.maxResultSize=2m");
+        assertDriverResultLimit();
         firstCsv = Files.readString(out.resolve("report/transfer_table.csv"));
         firstChecksums = checksums(out);
         firstTables = tables(out);
@@ -89,6 +94,11 @@ class TinyPipelineTest {
     @AfterAll
     void stopSpark() {
         stopDefaultSession();
+    }
+
+    /** The run just made had its driver's results capped at 2 MiB (a session that existed before would have ignored it). */
+    private static void assertDriverResultLimit() {
+        assertEquals("2m", SparkSession.getDefaultSession().get().sparkContext().getConf().get("spark.driver.maxResultSize"));
     }
 
     /** Stops the session the CLI commands left as the default, so the next test class starts its own. */
@@ -527,6 +537,8 @@ class TinyPipelineTest {
         Path upstream = scratch.resolve("dp-upstream.yaml");
         Files.writeString(upstream, tiny.replace("upstream:\n  epochs: 3\n",
                 "upstream:\n  epochs: 3\n  data_parallel:\n    workers: 2\n    local_steps: 10\n"));
+        // (No result limit here as in runPipeline: a round's summed weights and momentum, 3.2 MiB in
+        // double, are as large as the tiny split. UpstreamDataTest checks that workers read their shards.)
         String output = InProcessCli.run("upstream", "--config", upstream.toString(), "--out", out.toString(), "--master", "local[2]");
         assertTrue(output.contains("data-parallel: 2 workers, 10 local steps per round"), output);
 

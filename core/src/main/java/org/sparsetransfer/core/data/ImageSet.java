@@ -42,10 +42,28 @@ public record ImageSet(String name, int channels, int height, int width, int num
         return channels * height * width;
     }
 
+    /**
+     * The bytes of {@code images} images of {@code imageBytes} each, as an array length: a split
+     * held in memory is one array, so one over 2 GiB is refused with the settings that shrink it
+     * (never an overflowed size).
+     */
+    public static int byteCount(String name, long images, int imageBytes) {
+        long bytes = images * imageBytes;
+        if (bytes > MAX_BYTES) {
+            throw new InvalidInputException(String.format("%s: %d images of %d bytes are %.2f GiB, more than the 2 GiB one split "
+                    + "can hold in memory; lower data.images.resize (the stored side) or the split's size in the config (e.g. data.images.upstream_train)",
+                    name, images, imageBytes, bytes / (double) (1L << 30)));
+        }
+        return (int) bytes;
+    }
+
+    /** The largest Java array the JVM allocates (a few bytes under Integer.MAX_VALUE). */
+    private static final long MAX_BYTES = Integer.MAX_VALUE - 8;
+
     /** The examples at {@code indices}, in that order. */
     public ImageSet subset(String subsetName, int[] indices) {
         int n = imageBytes();
-        byte[] px = new byte[indices.length * n];
+        byte[] px = new byte[byteCount(subsetName, indices.length, n)];
         int[] lb = new int[indices.length];
         for (int j = 0; j < indices.length; j++) {
             System.arraycopy(pixels, indices[j] * n, px, j * n, n);

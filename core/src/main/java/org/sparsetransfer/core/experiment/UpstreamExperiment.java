@@ -41,8 +41,9 @@ public final class UpstreamExperiment {
     /** A dense run, and its weights after {@code rewindStep} steps when asked for. */
     public record DenseRun(TrainedModel model, Weights rewind) {}
 
+    /** Work on {@code splits}; for scoring only, the training split may be null. */
     public UpstreamExperiment(ExperimentConfig config, TaskRegistry.Splits splits, Device device) {
-        this(config, splits, device, splits.train().size());
+        this(config, splits, device, splits.train() == null ? 0 : splits.train().size());
     }
 
     private UpstreamExperiment(ExperimentConfig config, TaskRegistry.Splits splits, Device device, int trainSize) {
@@ -60,7 +61,7 @@ public final class UpstreamExperiment {
     }
 
     private int classes() {
-        return splits.train().numClasses();
+        return (splits.train() != null ? splits.train() : splits.test()).numClasses();
     }
 
     /** Steps of the dense run. */

@@ -72,31 +72,60 @@ public final class Colt {
      */
     public static List<ImageSet> segments(ImageSet train, int k, boolean byClasses, long seed) {
         List<ImageSet> segments = new ArrayList<>();
-        if (byClasses) {
-            for (int[] range : classRanges(train.numClasses(), k)) {
-                List<Integer> picked = new ArrayList<>();
-                for (int i = 0; i < train.size(); i++) {
-                    if (train.labels()[i] >= range[0] && train.labels()[i] < range[1]) {
-                        picked.add(i);
-                    }
-                }
-                ImageSet part = train.subset(train.name() + "/classes" + range[0] + "-" + (range[1] - 1),
-                        picked.stream().mapToInt(Integer::intValue).toArray());
-                int[] labels = part.labels().clone();
-                for (int i = 0; i < labels.length; i++) {
-                    labels[i] -= range[0];
-                }
-                segments.add(part.relabelled(part.name(), range[1] - range[0], labels));
-            }
-        } else {
-            int[] order = Sampling.permutation(train.size(), seed);
-            for (int i = 0; i < k; i++) {
-                int from = i * train.size() / k;
-                int to = (i + 1) * train.size() / k;
-                segments.add(train.subset(train.name() + "/part" + i, java.util.Arrays.copyOfRange(order, from, to)));
-            }
+        List<int[]> members = segmentMembers(train.labels(), train.numClasses(), k, byClasses, seed);
+        for (int i = 0; i < k; i++) {
+            segments.add(asSegment(train.subset(train.name() + "/" + segmentName(train.numClasses(), k, byClasses, i), members.get(i)),
+                    k, byClasses, i));
         }
         return segments;
+    }
+
+    /**
+     * Which examples (positions in the stored order of a split with these labels) each of the
+     * {@code k} segments holds, in segment order; needs the labels only, so a worker can pick its
+     * rows of a segment before reading any image.
+     */
+    public static List<int[]> segmentMembers(int[] labels, int numClasses, int k, boolean byClasses, long seed) {
+        List<int[]> members = new ArrayList<>();
+        if (byClasses) {
+            for (int[] range : classRanges(numClasses, k)) {
+                members.add(java.util.stream.IntStream.range(0, labels.length)
+                        .filter(i -> labels[i] >= range[0] && labels[i] < range[1]).toArray());
+            }
+        } else {
+            int[] order = Sampling.permutation(labels.length, seed);
+            for (int i = 0; i < k; i++) {
+                long from = (long) i * labels.length / k;
+                long to = (long) (i + 1) * labels.length / k;
+                members.add(java.util.Arrays.copyOfRange(order, (int) from, (int) to));
+            }
+        }
+        return members;
+    }
+
+    /**
+     * Examples of segment {@code index} (all of them, or a worker's share) as that segment's
+     * training set: with class segments, labels renumbered from 0 within the segment's classes.
+     * {@code part} must hold the full split's labels.
+     */
+    public static ImageSet asSegment(ImageSet part, int k, boolean byClasses, int index) {
+        if (!byClasses) {
+            return part;
+        }
+        int[] range = classRanges(part.numClasses(), k).get(index);
+        int[] labels = part.labels().clone();
+        for (int i = 0; i < labels.length; i++) {
+            labels[i] -= range[0];
+        }
+        return part.relabelled(part.name(), range[1] - range[0], labels);
+    }
+
+    private static String segmentName(int numClasses, int k, boolean byClasses, int index) {
+        if (!byClasses) {
+            return "part" + index;
+        }
+        int[] range = classRanges(numClasses, k).get(index);
+        return "classes" + range[0] + "-" + (range[1] - 1);
     }
 
     /** Contiguous class ranges for {@code k} segments, as even as possible: segment i holds classes [from, to). */

@@ -22,7 +22,8 @@ import org.sparsetransfer.core.train.TrainingSchedule;
 /**
  * Data-parallel training of one schedule over N Spark tasks (local SGD, see
  * {@link DataParallelPlan}). Each round is one Spark job: every task trains its shard of the
- * upstream data for H steps from the broadcast weights and mask, and {@code treeAggregate}
+ * upstream data (read by the task from the table's files, see {@link UpstreamData.TrainingRows#shard})
+ * for H steps from the broadcast weights and mask, and {@code treeAggregate}
  * sums the results (weights and momentum buffers, so momentum carries over between rounds)
  * for the driver to average. The driver applies the schedule's pruning steps
  * to the averaged weights, so all workers share one exact mask; pruned weights are zero in
@@ -72,7 +73,7 @@ public final class DataParallelTraining {
     /**
      * @param keepAtStep a step whose averaged weights to keep (IMP's rewind point), or -1
      */
-    static Result train(JavaSparkContext jsc, String stage, ExperimentConfig.DataParallel parallel, ImageSet train,
+    static Result train(JavaSparkContext jsc, String stage, ExperimentConfig.DataParallel parallel, UpstreamData.TrainingRows train,
             TrainingSchedule schedule, MagnitudePruner pruner, Recipe recipe, Weights start, Mask startMask, Weights teacher,
             int keepAtStep) {
         long begin = System.nanoTime();
@@ -83,7 +84,6 @@ public final class DataParallelTraining {
         TrainingLoop.Settings base = recipe.settings();
         Recipe perWorker = new Recipe(recipe.config(), new TrainingLoop.Settings(workerBatch, base.momentum(), base.weightDecay(),
                 base.seed()), recipe.distill());
-        Broadcast<List<ImageSet>> shards = jsc.broadcast(shards(train, parallel.workers));
         Broadcast<Weights> teacherWeights = jsc.broadcast(teacher);
         List<Integer> workerIds = new ArrayList<>();
         for (int i = 0; i < parallel.workers; i++) {
@@ -110,7 +110,7 @@ public final class DataParallelTraining {
             Broadcast<RoundInput> input = jsc.broadcast(new RoundInput(round.index(), weights, momentum, mask, learningRates));
             RoundSum[] sum = new RoundSum[1];
             TrainingJobs.inPool(TrainingJobs.TRAINING_POOL, () -> sum[0] = workers.treeAggregate(new RoundSum(),
-                    (acc, worker) -> acc.add(trainShard(perWorker, input.value(), shards.value().get(worker), worker,
+                    (acc, worker) -> acc.add(trainShard(perWorker, input.value(), train.shard(worker, parallel.workers), worker,
                             teacherWeights.value())),
                     RoundSum::merge, depth));
             input.destroy();
@@ -124,7 +124,6 @@ public final class DataParallelTraining {
                 kept = weights;
             }
         }
-        shards.destroy();
         teacherWeights.destroy();
         int steps = schedule.totalSteps();
         return new Result(weights, mask, kept, steps, (long) steps * parallel.workers * workerBatch, (System.nanoTime() - begin) / 1e9);
@@ -148,20 +147,10 @@ public final class DataParallelTraining {
             implements Serializable {}
 
     /** Scores a data-parallel result on the upstream validation and test splits, in one Spark task. */
-    static TrainedModel score(JavaSparkContext jsc, String tag, ExperimentConfig config, Broadcast<TaskRegistry.Splits> data,
-            Result result) {
+    static TrainedModel score(JavaSparkContext jsc, String tag, ExperimentConfig config, UpstreamData data, Result result) {
         ScoreJob job = new ScoreJob(config, result.weights(), result.mask(), result.steps(), result.examplesSeen(),
                 result.wallSeconds());
-        return TrainingJobs.onExecutor(jsc, job, j -> new UpstreamExperiment(j.config(), data.value(), Devices.forTask())
+        return TrainingJobs.onExecutor(jsc, job, j -> new UpstreamExperiment(j.config(), data.evaluationSplits(), Devices.forTask())
                 .evaluate(j.weights(), j.mask(), j.steps(), j.examplesSeen(), j.wallSeconds(), line -> StageContext.log(tag, line)));
-    }
-
-    /** Every worker's shard ({@link DataParallelPlan#shard}; the stored order is already shuffled by the split). */
-    static List<ImageSet> shards(ImageSet train, int workers) {
-        List<ImageSet> shards = new ArrayList<>();
-        for (int w = 0; w < workers; w++) {
-            shards.add(train.subset(train.name() + "-shard" + w, DataParallelPlan.shard(train.size(), workers, w)));
-        }
-        return shards;
     }
 }

@@ -1,6 +1,5 @@
 package org.sparsetransfer.jobs.stages;
 
-import ai.djl.Device;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -106,7 +105,7 @@ public final class PruneStage {
         done.forEach(id -> StageContext.log(NAME, "checkpoint " + id + " exists, skipping"));
         StageContext.log(NAME, (wanted.size() - done.size()) + " of " + wanted.size() + " pruned checkpoints to make");
 
-        Broadcast<TaskRegistry.Splits> data = ctx.jsc().broadcast(UpstreamStage.readUpstream(ctx));
+        UpstreamData data = UpstreamData.locate(ctx);
         Broadcast<CheckpointRecord> parent = ctx.jsc().broadcast(dense);
         List<TrainingJobs.Described> units = new ArrayList<>();
         for (PruningMethod method : methods) {
@@ -120,13 +119,12 @@ public final class PruneStage {
                 default -> missing.forEach(s -> units.add(new TrainingJobs.Described(() -> {
                     Job job = new Job(ids.prunedId(method, s), method, s, ctx.config());
                     CheckpointRecord record = ctx.config().pruning.dataParallel.workers > 1 ? singleDataParallel(ctx, job, dense, data, parent)
-                            : TrainingJobs.onExecutor(ctx.jsc(), job, j -> single(j, data.value(), parent.value()));
+                            : TrainingJobs.onExecutor(ctx.jsc(), job, j -> single(j, data.splits(), parent.value()));
                     store(ctx, record);
                 }, String.format("%s to sparsity %.2f", method.key(), s))));
             }
         }
         TrainingJobs.run(ctx.jsc(), NAME, units);
-        data.destroy();
         parent.destroy();
     }
 
@@ -147,15 +145,15 @@ public final class PruneStage {
 
     /** As {@link #single}, data-parallel over pruning.data_parallel.workers Spark tasks per round. */
     private static CheckpointRecord singleDataParallel(StageContext ctx, Job job, CheckpointRecord dense,
-            Broadcast<TaskRegistry.Splits> data, Broadcast<CheckpointRecord> parent) {
+            UpstreamData data, Broadcast<CheckpointRecord> parent) {
         ExperimentConfig config = job.config();
         String tag = NAME + " " + job.method().key() + " " + job.sparsity();
-        UpstreamExperiment plan = new UpstreamExperiment(config, data.value(), Device.cpu()); // schedules and settings only
+        UpstreamExperiment plan = UpstreamExperiment.forPlanning(config, data.trainExamples());
         Weights weights = dense.decode().weights();
-        Mask start = TrainingJobs.onExecutor(ctx.jsc(), job, j -> new UpstreamExperiment(j.config(), data.value(), Devices.forTask())
-                .denseMask(parent.value().decode().weights()));
+        Mask start = TrainingJobs.onExecutor(ctx.jsc(), job, j -> new UpstreamExperiment(j.config(), data.evaluationSplits(),
+                Devices.forTask()).denseMask(parent.value().decode().weights()));
         DataParallelTraining.Result result = DataParallelTraining.train(ctx.jsc(), tag, config.pruning.dataParallel,
-                data.value().train(), plan.pruneSchedule(job.method(), job.sparsity()), plan.pruner(job.method()),
+                UpstreamData.TrainingRows.wholeSplit(data), plan.pruneSchedule(job.method(), job.sparsity()), plan.pruner(job.method()),
                 new DataParallelTraining.Recipe(config, plan.pruneSettings(job.method(), job.sparsity()), plan.distills(job.method())),
                 weights, start, weights, -1);
         TrainedModel pruned = DataParallelTraining.score(ctx.jsc(), tag, config, data, result);
@@ -164,15 +162,15 @@ public final class PruneStage {
 
     /** IMP's rounds to one target, each round's retraining data-parallel; pruning and rewinding on the driver. */
     private static CheckpointRecord impDataParallel(StageContext ctx, String id, ImpJob job, double target,
-            Broadcast<TaskRegistry.Splits> data) {
+            UpstreamData data) {
         ExperimentConfig config = job.config();
         String tag = NAME + " imp " + target;
-        UpstreamExperiment plan = new UpstreamExperiment(config, data.value(), Device.cpu()); // schedules and settings only
+        UpstreamExperiment plan = UpstreamExperiment.forPlanning(config, data.trainExamples());
         CheckpointCodec.Decoded start = job.start().decode();
         Weights rewind = job.rewindWeights();
         Weights weights = start.weights();
         Mask mask = start.mask() != null ? start.mask() : TrainingJobs.onExecutor(ctx.jsc(), job,
-                j -> new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).denseMask(j.start().decode().weights()));
+                j -> new UpstreamExperiment(j.config(), data.evaluationSplits(), Devices.forTask()).denseMask(j.start().decode().weights()));
         MagnitudePruner pruner = MagnitudePruner.forCriterion(config.pruning.criterion);
         DataParallelTraining.Recipe recipe = new DataParallelTraining.Recipe(config, plan.impSettings(target), false);
         DataParallelTraining.Result total = null;
@@ -181,7 +179,7 @@ public final class PruneStage {
             StageContext.log(tag, String.format("round %d/%d: pruned to sparsity %.4f, %s", r + 1, job.rounds().length,
                     mask.sparsity(), config.pruning.imp.mode.replace('_', ' ')));
             DataParallelTraining.Result result = DataParallelTraining.train(ctx.jsc(), tag, config.pruning.dataParallel,
-                    data.value().train(), plan.impRetrainSchedule(), null, recipe, plan.impRewinds() ? rewind : weights, mask, null, -1);
+                    UpstreamData.TrainingRows.wholeSplit(data), plan.impRetrainSchedule(), null, recipe, plan.impRewinds() ? rewind : weights, mask, null, -1);
             weights = result.weights();
             total = total == null ? result : total.then(result);
         }
@@ -194,20 +192,21 @@ public final class PruneStage {
      * N tasks each); returns their averaged weights in segment order.
      */
     private static List<Weights> coltSegmentsDataParallel(StageContext ctx, List<ColtJob> jobs, int round,
-            Broadcast<TaskRegistry.Splits> data) {
+            UpstreamData data) {
         ExperimentConfig config = ctx.config();
-        List<ImageSet> segments = Colt.segments(data.value().train(), config.pruning.colt.segments,
-                config.pruning.colt.split.equals("classes"), config.data.splitSeed);
-        List<Weights> starts = TrainingJobs.onExecutors(ctx.jsc(), jobs, j -> new UpstreamExperiment(j.config(), data.value(),
-                Devices.forTask()).coltSegmentStart(j.theta0(), Colt.segments(data.value().train(), j.config().pruning.colt.segments,
-                        j.config().pruning.colt.split.equals("classes"), j.config().data.splitSeed).get(j.segment()), j.segment()));
-        UpstreamExperiment plan = new UpstreamExperiment(config, data.value(), Device.cpu()); // schedules and settings only
+        List<Weights> starts = TrainingJobs.onExecutors(ctx.jsc(), jobs, j -> {
+            TaskRegistry.Splits splits = data.splits();
+            return new UpstreamExperiment(j.config(), splits, Devices.forTask()).coltSegmentStart(j.theta0(),
+                    coltSegment(splits, j.config(), j.segment()), j.segment());
+        });
+        UpstreamExperiment plan = UpstreamExperiment.forPlanning(config, data.trainExamples());
         Weights[] trained = new Weights[jobs.size()];
         List<TrainingJobs.Described> units = new ArrayList<>();
         for (ColtJob job : jobs) {
             int k = job.segment();
             units.add(new TrainingJobs.Described(() -> trained[k] = DataParallelTraining.train(ctx.jsc(),
-                    NAME + " colt round " + round + " segment " + k, config.pruning.dataParallel, segments.get(k),
+                    NAME + " colt round " + round + " segment " + k, config.pruning.dataParallel,
+                    UpstreamData.TrainingRows.coltSegment(data, config, k),
                     plan.coltSegmentSchedule(), null, new DataParallelTraining.Recipe(config, plan.coltSegmentSettings(k), false),
                     starts.get(k), job.shared(), null, -1).weights(), "colt round " + round + " segment " + k));
         }
@@ -215,14 +214,20 @@ public final class PruneStage {
         return List.of(trained);
     }
 
+    /** COLT segment {@code k} of the upstream training split, as the config defines segments. */
+    private static ImageSet coltSegment(TaskRegistry.Splits splits, ExperimentConfig config, int k) {
+        return Colt.segments(splits.train(), config.pruning.colt.segments, config.pruning.colt.split.equals("classes"),
+                config.data.splitSeed).get(k);
+    }
+
     /** COLT's ticket trained data-parallel on all upstream data. */
     private static CheckpointRecord coltFinalDataParallel(StageContext ctx, String id, String parentId, ColtFinalJob job,
-            double target, Broadcast<TaskRegistry.Splits> data) {
+            double target, UpstreamData data) {
         ExperimentConfig config = job.config();
         String tag = NAME + " colt ticket " + target;
-        UpstreamExperiment plan = new UpstreamExperiment(config, data.value(), Device.cpu()); // schedules and settings only
+        UpstreamExperiment plan = UpstreamExperiment.forPlanning(config, data.trainExamples());
         DataParallelTraining.Result result = DataParallelTraining.train(ctx.jsc(), tag, config.pruning.dataParallel,
-                data.value().train(), plan.coltFinalSchedule(), null,
+                UpstreamData.TrainingRows.wholeSplit(data), plan.coltFinalSchedule(), null,
                 new DataParallelTraining.Recipe(config, plan.coltFinalSettings(job.mask().sparsity()), false), job.theta0(),
                 job.mask(), null, -1);
         TrainedModel model = DataParallelTraining.score(ctx.jsc(), tag, config, data, result);
@@ -233,7 +238,7 @@ public final class PruneStage {
      * IMP: the rewind point (only for weight_rewind, the mode that restarts from it), then one task
      * per target, each continuing from the previous checkpoint.
      */
-    private static void imp(StageContext ctx, CheckpointRecord dense, Broadcast<TaskRegistry.Splits> data) {
+    private static void imp(StageContext ctx, CheckpointRecord dense, UpstreamData data) {
         ExperimentConfig config = ctx.config();
         ExperimentIds ids = ctx.ids();
         JavaSparkContext jsc = ctx.jsc();
@@ -243,7 +248,7 @@ public final class PruneStage {
             StageContext.log(NAME, "imp: retraining the dense model to keep its weights at step " + config.pruning.imp.rewindStep);
             RewindJob job = new RewindJob(config.pruning.imp.rewindStep, config);
             CheckpointRecord record = TrainingJobs.onExecutor(jsc, job, j -> {
-                UpstreamExperiment.DenseRun run = new UpstreamExperiment(j.config(), data.value(), Devices.forTask())
+                UpstreamExperiment.DenseRun run = new UpstreamExperiment(j.config(), data.splits(), Devices.forTask())
                         .trainDense(line -> StageContext.log(NAME + " imp rewind", line), j.step());
                 return CheckpointRecord.intermediate(rewindId, denseId, PruningMethod.IMP.key(), "rewind", 0.0,
                         run.rewind(), null, j.step(), (long) j.step() * j.config().upstream.batchSize, 0.0, j.config().name);
@@ -266,7 +271,7 @@ public final class PruneStage {
             CheckpointRecord record = config.pruning.dataParallel.workers > 1 ? impDataParallel(ctx, id, job, target, data)
                     : TrainingJobs.onExecutor(jsc, job, j -> {
                 CheckpointCodec.Decoded start = j.start().decode();
-                TrainedModel model = new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).impRounds(start.weights(),
+                TrainedModel model = new UpstreamExperiment(j.config(), data.splits(), Devices.forTask()).impRounds(start.weights(),
                         start.mask(), j.rewindWeights(), j.rounds(), line -> StageContext.log(NAME + " imp " + target, line));
                 return CheckpointRecord.of(id, j.start().id(), PruningMethod.IMP.key(), "imp", target, model, j.config().name);
             });
@@ -283,13 +288,13 @@ public final class PruneStage {
      * intersection of their pruned masks; a round that would cross a target is bisected to land
      * on it, and the ticket found there is trained on the whole upstream dataset.
      */
-    private static void colt(StageContext ctx, CheckpointRecord dense, Broadcast<TaskRegistry.Splits> data) {
+    private static void colt(StageContext ctx, CheckpointRecord dense, UpstreamData data) {
         ExperimentConfig config = ctx.config();
         ExperimentConfig.ColtRecipe recipe = config.pruning.colt;
         ExperimentIds ids = ctx.ids();
         JavaSparkContext jsc = ctx.jsc();
         ColtInit init = TrainingJobs.onExecutor(jsc, config, c -> {
-            UpstreamExperiment experiment = new UpstreamExperiment(c, data.value(), Devices.forTask());
+            UpstreamExperiment experiment = new UpstreamExperiment(c, data.splits(), Devices.forTask());
             return new ColtInit(experiment.initialWeights(), experiment.coltTensors());
         });
         MagnitudePruner pruner = MagnitudePruner.forCriterion(config.pruning.criterion);
@@ -319,10 +324,9 @@ public final class PruneStage {
                 int r = round;
                 List<Weights> trained = config.pruning.dataParallel.workers > 1 ? coltSegmentsDataParallel(ctx, jobs, round, data)
                         : TrainingJobs.onExecutors(jsc, jobs, j -> {
-                    List<ImageSet> segments = Colt.segments(data.value().train(), j.config().pruning.colt.segments,
-                            j.config().pruning.colt.split.equals("classes"), j.config().data.splitSeed);
-                    return new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).coltSegment(j.theta0(), j.shared(),
-                            segments.get(j.segment()), j.segment(), line -> StageContext.log(NAME + " colt round " + r + " segment " + j.segment(), line));
+                    TaskRegistry.Splits splits = data.splits();
+                    return new UpstreamExperiment(j.config(), splits, Devices.forTask()).coltSegment(j.theta0(), j.shared(),
+                            coltSegment(splits, j.config(), j.segment()), j.segment(), line -> StageContext.log(NAME + " colt round " + r + " segment " + j.segment(), line));
                 });
                 Colt.Round next = Colt.round(trained, shared, recipe.pruneFraction, targets.get(0), recipe.tolerance,
                         pruner);
@@ -352,7 +356,7 @@ public final class PruneStage {
                         ? coltFinalDataParallel(ctx, id, landedAt, job, target, data)
                         : TrainingJobs.onExecutor(jsc, job, j -> CheckpointRecord.of(id, landedAt,
                         PruningMethod.COLT.key(), "colt_ticket", target,
-                        new UpstreamExperiment(j.config(), data.value(), Devices.forTask()).coltFinal(j.theta0(), j.mask(),
+                        new UpstreamExperiment(j.config(), data.splits(), Devices.forTask()).coltFinal(j.theta0(), j.mask(),
                                 line -> StageContext.log(NAME + " colt ticket " + target, line)), j.config().name));
                 store(ctx, ticket.afterChain(steps, examples, seconds));
             }

@@ -1,10 +1,8 @@
 package org.sparsetransfer.jobs.stages;
 
-import ai.djl.Device;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.spark.broadcast.Broadcast;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.experiment.TrainedModel;
@@ -42,23 +40,21 @@ public final class UpstreamStage {
             storePretrained(ctx, id);
             return;
         }
-        TaskRegistry.Splits splits = readUpstream(ctx);
-        StageContext.log(NAME, String.format("training dense %s on %s: %d train / %d val / %d test examples",
-                ctx.config().model, TaskRegistry.upstreamDataset(ctx.config()), splits.train().size(), splits.val().size(), splits.test().size()));
-        Broadcast<TaskRegistry.Splits> data = ctx.jsc().broadcast(splits);
+        UpstreamData data = UpstreamData.locate(ctx);
+        StageContext.log(NAME, String.format("training dense %s on %s: %d train / %d val / %d test examples (read by the training task)",
+                ctx.config().model, data.dataset(), data.trainSize(), data.valSize(), data.testSize()));
         // With IMP rewinding weights, keep the weights of its rewind step from this same run.
         boolean keepRewind = ctx.config().pruning.methods.contains(PruningMethod.IMP.key()) && ctx.config().pruning.imp.rewindsWeights();
         String rewindId = ctx.ids().rewindId();
         Job job = new Job(id, keepRewind ? ctx.config().pruning.imp.rewindStep : -1, ctx.config());
         boolean parallel = ctx.config().upstream.dataParallel.workers > 1;
         TrainingJobs.run(ctx.jsc(), NAME, List.of(new TrainingJobs.Described(() -> {
-            List<CheckpointRecord> records = parallel ? trainDataParallel(ctx, job, rewindId, splits, data)
-                    : TrainingJobs.onExecutor(ctx.jsc(), job, j -> train(j, rewindId, data.value()));
+            List<CheckpointRecord> records = parallel ? trainDataParallel(ctx, job, rewindId, data)
+                    : TrainingJobs.onExecutor(ctx.jsc(), job, j -> train(j, rewindId, data.splits()));
             TrainingJobs.persist(() -> ctx.checkpoints().write(records));
             StageContext.log(NAME, String.format("stored %s: upstream test top-1 %.2f%%", records.get(0).id(),
                     records.get(0).upstreamTop1()));
         }, "dense training " + id)));
-        data.destroy();
     }
 
     private static void storePretrained(StageContext ctx, String id) {
@@ -71,21 +67,21 @@ public final class UpstreamStage {
             throw new InvalidInputException(String.format("upstream.pretrained %s is %.1f%% sparse; it takes a dense model "
                     + "(the pruning methods start from it)", importedId, 100 * imported.actualSparsity()));
         }
-        TaskRegistry.Splits splits = readUpstream(ctx);
+        UpstreamData data = UpstreamData.locate(ctx);
         StageContext.log(NAME, String.format("scoring pretrained %s as the dense %s on %s: %d val / %d test examples", importedId,
-                ctx.config().model, TaskRegistry.upstreamDataset(ctx.config()), splits.val().size(), splits.test().size()));
-        Broadcast<TaskRegistry.Splits> data = ctx.jsc().broadcast(splits);
+                ctx.config().model, data.dataset(), data.valSize(), data.testSize()));
         PretrainedJob job = new PretrainedJob(id, ctx.checkpoints().locate(List.of(importedId)).get(importedId), ctx.config());
         TrainingJobs.run(ctx.jsc(), NAME, List.of(new TrainingJobs.Described(() -> {
             CheckpointRecord record = TrainingJobs.onExecutor(ctx.jsc(), job, j -> {
                 Weights weights = CheckpointTable.read(j.imported()).weights();
                 TrainedModel model;
+                TaskRegistry.Splits splits = data.evaluationSplits();
                 try {
-                    model = new UpstreamExperiment(j.config(), data.value(), Devices.forTask())
+                    model = new UpstreamExperiment(j.config(), splits, Devices.forTask())
                             .evaluate(weights, null, 0, 0, 0.0, line -> StageContext.log(NAME, line));
                 } catch (IllegalArgumentException e) {
                     throw new InvalidInputException("upstream.pretrained " + j.imported().id() + " does not fit " + j.config().model
-                            + " with " + data.value().train().numClasses() + " classes: " + e.getMessage()
+                            + " with " + splits.test().numClasses() + " classes: " + e.getMessage()
                             + "; import it with --classes and --side matching the config");
                 }
                 return CheckpointRecord.of(j.id(), j.imported().id(), PruningMethod.DENSE.key(), NAME, 0.0, model, j.config().name);
@@ -94,24 +90,16 @@ public final class UpstreamStage {
             StageContext.log(NAME, String.format("stored %s from %s: upstream test top-1 %.2f%%", record.id(), importedId,
                     record.upstreamTop1()));
         }, "scoring pretrained " + importedId)));
-        data.destroy();
-    }
-
-    static TaskRegistry.Splits readUpstream(StageContext ctx) {
-        String upstream = TaskRegistry.upstreamDataset(ctx.config());
-        return new TaskRegistry.Splits(ctx.datasets().read(upstream, "train"), ctx.datasets().read(upstream, "val"),
-                ctx.datasets().read(upstream, "test"));
     }
 
     /** As {@link #train}, data-parallel over upstream.data_parallel.workers Spark tasks per round. */
-    private static List<CheckpointRecord> trainDataParallel(StageContext ctx, Job job, String rewindId, TaskRegistry.Splits splits,
-            Broadcast<TaskRegistry.Splits> data) {
+    private static List<CheckpointRecord> trainDataParallel(StageContext ctx, Job job, String rewindId, UpstreamData data) {
         ExperimentConfig config = job.config();
-        UpstreamExperiment plan = new UpstreamExperiment(config, splits, Device.cpu()); // schedules and settings only
-        Weights init = TrainingJobs.onExecutor(ctx.jsc(), config, c -> new UpstreamExperiment(c, data.value(), Devices.forTask())
+        UpstreamExperiment plan = UpstreamExperiment.forPlanning(config, data.trainExamples());
+        Weights init = TrainingJobs.onExecutor(ctx.jsc(), config, c -> new UpstreamExperiment(c, data.evaluationSplits(), Devices.forTask())
                 .initialWeights());
         DataParallelTraining.Result result = DataParallelTraining.train(ctx.jsc(), NAME, config.upstream.dataParallel,
-                splits.train(), plan.denseSchedule(), null, new DataParallelTraining.Recipe(config, plan.denseSettings(), false),
+                UpstreamData.TrainingRows.wholeSplit(data), plan.denseSchedule(), null, new DataParallelTraining.Recipe(config, plan.denseSettings(), false),
                 init, null, null, job.rewindStep());
         TrainedModel model = DataParallelTraining.score(ctx.jsc(), NAME, config, data, result);
         return records(job, rewindId, model, result.kept());

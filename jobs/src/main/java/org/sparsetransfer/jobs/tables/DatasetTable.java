@@ -84,16 +84,6 @@ public final class DatasetTable {
         return counts;
     }
 
-    /** One split of an ingested dataset, in its stored order, read through the driver. */
-    public ImageSet read(String dataset, String split) {
-        List<ImageRow> rows = new ArrayList<>();
-        for (Row r : rows(dataset).where(col("split").equalTo(lit(split)))
-                .select("idx", "label", "num_classes", "height", "width", "pixels").collectAsList()) {
-            rows.add(new ImageRow(r.getInt(0), r.getInt(1), r.getInt(2), r.getInt(3), r.getInt(4), (byte[]) r.get(5)));
-        }
-        return assemble(dataset, split, rows);
-    }
-
     /**
      * The Parquet files holding {@code dataset} in the current snapshot, for executors to read
      * with {@link #readFiles} instead of receiving the images from the driver.
@@ -107,15 +97,74 @@ public final class DatasetTable {
         return files;
     }
 
-    /** One split of {@code dataset} read straight from its data files (see {@link #files}). */
+    /** One split of {@code dataset} read straight from its data files (see {@link #files}), in its stored order. */
     public static ImageSet readFiles(String dataset, String split, List<String> files) {
         List<ImageRow> rows = new ArrayList<>();
         for (String file : files) {
-            TableFiles.forEachRow(file, "split", split, g -> rows.add(new ImageRow(g.getInteger("idx", 0), g.getInteger("label", 0),
-                    g.getInteger("num_classes", 0), g.getInteger("height", 0), g.getInteger("width", 0),
-                    g.getBinary("pixels", 0).getBytes())));
+            TableFiles.forEachRow(file, "split", split, g -> rows.add(imageRow(g)));
         }
+        rows.sort(Comparator.comparingInt(ImageRow::idx));
         return assemble(dataset, split, rows);
+    }
+
+    /**
+     * The rows of one split at {@code positions} of its stored order ({@link SplitIndex#positions}
+     * of {@link #readIndex}), in the order given: a data-parallel worker's shard, read without
+     * keeping the rest of the split.
+     */
+    public static ImageSet readRows(String dataset, String split, List<String> files, SplitIndex index, int[] positions) {
+        java.util.HashMap<Integer, Integer> wanted = new java.util.HashMap<>();
+        for (int at = 0; at < positions.length; at++) {
+            if (wanted.put(index.idx()[positions[at]], at) != null) {
+                throw new IllegalArgumentException(dataset + "/" + split + ": position " + positions[at] + " asked for twice");
+            }
+        }
+        ImageRow[] picked = new ImageRow[positions.length];
+        for (String file : files) {
+            TableFiles.forEachRow(file, "split", split, g -> {
+                Integer at = wanted.get(g.getInteger("idx", 0));
+                if (at != null) {
+                    picked[at] = imageRow(g);
+                }
+            });
+        }
+        for (int at = 0; at < picked.length; at++) {
+            if (picked[at] == null) {
+                throw new IllegalStateException(dataset + "/" + split + ": row idx " + index.idx()[positions[at]]
+                        + " is in the split's index but not in its files; the table changed while it was read");
+            }
+        }
+        return assemble(dataset, split, List.of(picked));
+    }
+
+    /** A split's stored order: its rows' {@code idx} ascending, with their labels; position p is the p-th image. */
+    public record SplitIndex(int[] idx, int[] labels, int numClasses) implements java.io.Serializable {
+        public int size() {
+            return idx.length;
+        }
+    }
+
+    /** The stored order and labels of one split, read from its files without decoding any image. */
+    public static SplitIndex readIndex(String dataset, String split, List<String> files) {
+        List<int[]> rows = new ArrayList<>();
+        int[] numClasses = {0};
+        for (String file : files) {
+            TableFiles.forEachRow(file, "split", split, java.util.Set.of("idx", "label", "num_classes"), g -> {
+                rows.add(new int[] {g.getInteger("idx", 0), g.getInteger("label", 0)});
+                numClasses[0] = g.getInteger("num_classes", 0);
+            });
+        }
+        if (rows.isEmpty()) {
+            throw missing(dataset, split);
+        }
+        rows.sort(Comparator.comparingInt(r -> r[0]));
+        return new SplitIndex(rows.stream().mapToInt(r -> r[0]).toArray(), rows.stream().mapToInt(r -> r[1]).toArray(),
+                numClasses[0]);
+    }
+
+    private static ImageRow imageRow(org.apache.parquet.example.data.Group g) {
+        return new ImageRow(g.getInteger("idx", 0), g.getInteger("label", 0), g.getInteger("num_classes", 0),
+                g.getInteger("height", 0), g.getInteger("width", 0), g.getBinary("pixels", 0).getBytes());
     }
 
     private Dataset<Row> rows(String dataset) {
@@ -125,17 +174,16 @@ public final class DatasetTable {
         return DeltaTables.read(spark, path, SCHEMA).where(col("dataset").equalTo(lit(dataset)));
     }
 
-    /** One stored image. */
+    /** One stored image; rows are assembled in list order. */
     private record ImageRow(int idx, int label, int numClasses, int height, int width, byte[] pixels) {}
 
     private static ImageSet assemble(String dataset, String split, List<ImageRow> rows) {
         if (rows.isEmpty()) {
             throw missing(dataset, split);
         }
-        rows.sort(Comparator.comparingInt(ImageRow::idx));
         ImageRow first = rows.get(0);
         int n = first.pixels().length;
-        byte[] pixels = new byte[rows.size() * n];
+        byte[] pixels = new byte[ImageSet.byteCount(dataset + "/" + split, rows.size(), n)];
         int[] labels = new int[rows.size()];
         for (int i = 0; i < rows.size(); i++) {
             labels[i] = rows.get(i).label();

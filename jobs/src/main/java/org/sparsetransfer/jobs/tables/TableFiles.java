@@ -6,8 +6,10 @@ import java.io.IOException;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Consumer;
 import org.apache.hadoop.conf.Configuration;
@@ -17,7 +19,10 @@ import org.apache.parquet.filter2.compat.FilterCompat;
 import org.apache.parquet.filter2.predicate.FilterApi;
 import org.apache.parquet.io.api.Binary;
 import org.apache.parquet.hadoop.ParquetReader;
+import org.apache.parquet.hadoop.api.InitContext;
 import org.apache.parquet.hadoop.example.GroupReadSupport;
+import org.apache.parquet.schema.MessageType;
+import org.apache.parquet.schema.Type;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -61,14 +66,40 @@ public final class TableFiles {
      * never assembled.
      */
     public static void forEachRow(String file, String column, String value, Consumer<Group> action) {
+        forEachRow(file, column, value, null, action);
+    }
+
+    /**
+     * As {@link #forEachRow(String, String, String, Consumer)}, assembling only the named columns
+     * (plus {@code column}) of each row: the other columns' pages are never decompressed.
+     */
+    public static void forEachRow(String file, String column, String value, Set<String> columns, Consumer<Group> action) {
         FilterCompat.Filter filter = FilterCompat.get(FilterApi.eq(FilterApi.binaryColumn(column), Binary.fromString(value)));
-        try (ParquetReader<Group> reader = ParquetReader.builder(new GroupReadSupport(), toPath(file))
+        GroupReadSupport support = columns == null ? new GroupReadSupport() : new Projection(columns, column);
+        try (ParquetReader<Group> reader = ParquetReader.builder(support, toPath(file))
                 .withConf(hadoopConf()).withFilter(filter).build()) {
             for (Group row = read(reader, file); row != null; row = read(reader, file)) {
                 action.accept(row);
             }
         } catch (IOException e) {
             throw StorageFaults.unreadable(file, e);
+        }
+    }
+
+    /** Reads only some columns of a file (those of its schema that are named). */
+    private static final class Projection extends GroupReadSupport {
+        private final Set<String> columns;
+
+        Projection(Set<String> columns, String filterColumn) {
+            this.columns = new HashSet<>(columns);
+            this.columns.add(filterColumn);
+        }
+
+        @Override
+        public ReadContext init(InitContext context) {
+            MessageType file = context.getFileSchema();
+            List<Type> kept = file.getFields().stream().filter(f -> columns.contains(f.getName())).toList();
+            return new ReadContext(new MessageType(file.getName(), kept));
         }
     }
 

@@ -1,0 +1,101 @@
+package org.sparsetransfer.jobs.stages;
+
+import java.io.Serializable;
+import java.util.List;
+import java.util.Map;
+import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.prune.Colt;
+import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.train.DataParallelPlan;
+import org.sparsetransfer.jobs.tables.DatasetTable;
+
+/**
+ * Where the upstream dataset's rows are stored (its Delta data files) and how many each split
+ * holds: all a training task receives about its data. The driver resolves it from table
+ * metadata and never reads an image; the task reads the rows it trains or scores on from the
+ * files itself, cached per executor JVM (see {@link ExecutorCache}).
+ */
+public record UpstreamData(String dataset, List<String> files, long trainSize, long valSize, long testSize)
+        implements Serializable {
+
+    /** The config's upstream dataset as stored in the warehouse's datasets table. */
+    static UpstreamData locate(StageContext ctx) {
+        String dataset = TaskRegistry.upstreamDataset(ctx.config());
+        Map<String, Long> counts = ctx.datasets().splitCounts(dataset);
+        for (String split : List.of("train", "val", "test")) {
+            if (!counts.containsKey(split)) {
+                throw new InvalidInputException("Dataset " + dataset + "/" + split
+                        + " is not in the datasets table; run the ingest command with this config first");
+            }
+        }
+        return new UpstreamData(dataset, ctx.datasets().files(dataset), counts.get("train"), counts.get("val"), counts.get("test"));
+    }
+
+    /** The training split's size as the trainings count it (a split held in memory has an int size). */
+    int trainExamples() {
+        return Math.toIntExact(trainSize);
+    }
+
+    /** All three splits, read on this executor. */
+    TaskRegistry.Splits splits() throws Exception {
+        return new TaskRegistry.Splits(split("train"), split("val"), split("test"));
+    }
+
+    /** The validation and test splits only (for scoring a trained model). */
+    TaskRegistry.Splits evaluationSplits() throws Exception {
+        return new TaskRegistry.Splits(null, split("val"), split("test"));
+    }
+
+    private ImageSet split(String split) throws Exception {
+        return ExecutorCache.get(List.of(dataset, split, files), () -> DatasetTable.readFiles(dataset, split, files));
+    }
+
+    /**
+     * What one data-parallel training trains on: the whole training split, or one COLT segment of
+     * it. A worker reads only its own shard of it ({@link #shard}).
+     */
+    public record TrainingRows(UpstreamData data, int coltSegments, boolean byClasses, long splitSeed, int segment)
+            implements Serializable {
+        /** The whole training split. */
+        static TrainingRows wholeSplit(UpstreamData data) {
+            return new TrainingRows(data, 0, false, 0, -1);
+        }
+
+        /** COLT segment {@code segment} of the training split, as the config defines segments. */
+        static TrainingRows coltSegment(UpstreamData data, ExperimentConfig config, int segment) {
+            ExperimentConfig.ColtRecipe colt = config.pruning.colt;
+            return new TrainingRows(data, colt.segments, colt.split.equals("classes"), config.data.splitSeed, segment);
+        }
+
+        String describe() {
+            return segment < 0 ? data.dataset() + "/train" : data.dataset() + "/train segment " + segment;
+        }
+
+        /**
+         * Worker {@code worker}'s shard of these rows ({@link DataParallelPlan#shard} over their
+         * order), read from the files without holding the other workers' images: the split's
+         * labels and order are read first, then only the shard's rows.
+         */
+        ImageSet shard(int worker, int workers) throws Exception {
+            return ExecutorCache.get(List.of(this, worker, workers), () -> {
+                DatasetTable.SplitIndex index = ExecutorCache.get(List.of(data.dataset(), "train", data.files(), "index"),
+                        () -> DatasetTable.readIndex(data.dataset(), "train", data.files()));
+                int[] rows = segment < 0 ? identity(index.size())
+                        : Colt.segmentMembers(index.labels(), index.numClasses(), coltSegments, byClasses, splitSeed).get(segment);
+                int[] picked = DataParallelPlan.shard(rows.length, workers, worker);
+                int[] positions = new int[picked.length];
+                for (int i = 0; i < picked.length; i++) {
+                    positions[i] = rows[picked[i]];
+                }
+                ImageSet shard = DatasetTable.readRows(data.dataset(), "train", data.files(), index, positions);
+                return segment < 0 ? shard : Colt.asSegment(shard, coltSegments, byClasses, segment);
+            });
+        }
+
+        private static int[] identity(int n) {
+            return java.util.stream.IntStream.range(0, n).toArray();
+        }
+    }
+}
