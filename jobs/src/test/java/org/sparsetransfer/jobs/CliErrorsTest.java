@@ -206,7 +206,9 @@ class CliErrorsTest {
         } finally {
             System.setOut(stdout);
         }
-        assertTrue(plan.toString().matches("(?s).*transfer\\s+1,512\\s.*"), plan.toString());
+        assertTrue(plan.toString().matches("(?s).*transfer\\s+2,016\\s.*"), plan.toString());
+        assertTrue(plan.toString().contains("  aircraft (6,667 training images)\n    linear: 150 epochs = 15,600 steps, lr 0.01"), plan.toString());
+        assertTrue(plan.toString().contains("    full: 150 epochs = 15,600 steps, lr 0.01 x0.1 at epochs [50, 100]"), plan.toString());
         assertFalse(Files.exists(out), "a dry run writes nothing");
     }
 

@@ -64,6 +64,9 @@ class ImagePipelineTest {
         out = hdfs.uri() + "/warehouse";
         String dir = hdfs.uri() + "/data/synthetic";
         InProcessCli.run("synth-images", "--out", dir);
+        // A file no reader decodes among the upstream test images: ingest skips and reports it (40 decodable remain).
+        Location brokenImage = Location.parse(dir, "test").resolve("upstream/val/class_01/broken.png");
+        storage.writeString(brokenImage, "not a PNG: the transfer was cut off");
         config = Location.parse(dir, "test").resolve("tiny-images.yaml");
         output = InProcessCli.run("pipeline", "--config", config.toString(), "--out", out, "--master", "local[2]");
     }
@@ -100,6 +103,12 @@ class ImagePipelineTest {
         }
         assertEquals(Map.of("upstream/train", 128L, "upstream/val", 32L, "upstream/test", 40L, "cifar10/train", 200L,
                 "cifar10/test", 100L), counts);
+        List<Row> skipped = spark.read().format("delta").load(warehouse.skippedImages()).collectAsList();
+        assertEquals(1, skipped.size(), "the one undecodable file is listed");
+        assertEquals(List.of("upstream", "test"), List.of(skipped.get(0).getString(0), skipped.get(0).getString(1)));
+        assertTrue(skipped.get(0).getString(2).endsWith("/upstream/val/class_01/broken.png"), skipped.get(0).getString(2));
+        assertTrue(skipped.get(0).getString(3).startsWith("Cannot decode image"), skipped.get(0).getString(3));
+        assertTrue(output.contains("upstream: skipped 1 image files that cannot be decoded or are too small"), output);
 
         List<CheckpointRecord> records = checkpoints();
         assertEquals(List.of("dense", "gmp_star", "oneshot"), records.stream().map(CheckpointRecord::method).sorted().toList());

@@ -82,10 +82,10 @@ class TinyPipelineTest {
         ids = new ExperimentIds(config);
         // No split passes through the driver: with the tiny train split's rows (3.1 MiB compressed)
         // collected there, as they once were, this limit fails the run.
-        stopDefaultSession(); // a fresh session, so that the limit below applies
+        // No context may be running, or the limit below (a static setting) would not apply; each command stops its own.
+        stopDefaultSession();
         firstRunOutput = InProcessCli.run("pipeline", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]",
                 "--conf", "spark.driver.maxResultSize=2m");
-        assertDriverResultLimit();
         firstCsv = Files.readString(out.resolve("report/transfer_table.csv"));
         firstChecksums = checksums(out);
         firstTables = tables(out);
@@ -94,11 +94,6 @@ class TinyPipelineTest {
     @AfterAll
     void stopSpark() {
         stopDefaultSession();
-    }
-
-    /** The run just made had its driver's results capped at 2 MiB (a session that existed before would have ignored it). */
-    private static void assertDriverResultLimit() {
-        assertEquals("2m", SparkSession.getDefaultSession().get().sparkContext().getConf().get("spark.driver.maxResultSize"));
     }
 
     /** Stops the session the CLI commands left as the default, so the next test class starts its own. */
@@ -591,6 +586,29 @@ class TinyPipelineTest {
 
     @Test
     @Order(16)
+    void aRegimeWithItsOwnSeedsReusesTheStoredRunsAndReportsOnlyThoseSeeds() throws Exception {
+        Path oneLinearSeed = scratch.resolve("one-linear-seed.yaml");
+        String tiny = Files.readString(TINY);
+        Files.writeString(oneLinearSeed, tiny.replace("  linear:\n    steps: 60\n", "  linear:\n    steps: 60\n    seeds: [1]\n"));
+        assertNotEquals(tiny, Files.readString(oneLinearSeed));
+        // Seeds pick runs, not settings: the stored runs are this config's too, so nothing trains.
+        String output = InProcessCli.run("transfer", "--config", oneLinearSeed.toString(), "--out", out.toString(), "--master", "local[2]");
+        assertTrue(output.contains("all 192 transfer runs are done"), "16 checkpoints x 4 tasks x (1 linear + 2 full seeds): " + output);
+        InProcessCli.run("report", "--config", oneLinearSeed.toString(), "--out", out.toString(), "--master", "local[2]");
+        List<String> rows = Files.readAllLines(out.resolve("report/transfer_table.csv"));
+        List<String> columns = List.of(rows.get(0).split(","));
+        int regime = columns.indexOf("regime");
+        int seeds = columns.indexOf("n_seeds");
+        for (String row : rows.subList(1, rows.size())) {
+            String[] cells = row.split(",", -1);
+            assertEquals(cells[regime].equals("linear") ? "1" : "2", cells[seeds], row);
+        }
+        assertTrue(Files.readString(out.resolve("report/transfer_table.md")).contains("Mean ± std over seeds linear [1], full [0, 1]"));
+        InProcessCli.run("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
+    }
+
+    @Test
+    @Order(17)
     void aCorruptCheckpointStopsTransferWithItsName() throws Exception {
         SparkSession spark = SparkSessions.create("test", "local[2]");
         Warehouse warehouse = new Warehouse(out);

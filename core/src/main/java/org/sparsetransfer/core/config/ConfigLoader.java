@@ -20,8 +20,10 @@ import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.stream.Collectors;
@@ -122,6 +124,7 @@ public final class ConfigLoader {
             // Jackson silently ignores a scalar where a merged section belongs: check shapes first.
             checkSections(tree, ExperimentConfig.class, "", source);
             config = mapper.readValue(yaml, ExperimentConfig.class);
+            resolveTransferRecipes(tree.path("transfer"), config.transfer, mapper, source);
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream()
                     .map(Object::toString).map(ConfigLoader::snake).collect(Collectors.toCollection(TreeSet::new)).toString();
@@ -244,7 +247,7 @@ public final class ConfigLoader {
             Object value = get(field, section);
             String key = prefix + snake(field.getName());
             if (value == null) {
-                if (get(field, defaults) != null) {
+                if (get(field, defaults) != null && !field.isAnnotationPresent(ExperimentConfig.Alternative.class)) {
                     throw bad(source, key, null, field.isAnnotationPresent(JsonMerge.class) ? "a section of key: value pairs "
                             + "(leave the key out for its defaults)" : "a value (leave the key out for its default)");
                 }
@@ -332,6 +335,7 @@ public final class ConfigLoader {
             positive(source, "data.images.upstream_classes", im.upstreamClasses);
             positive(source, "data.images.upstream_train", im.upstreamTrain);
             positive(source, "data.images.upstream_val", im.upstreamVal);
+            org.sparsetransfer.core.vision.Resampling.Filter.parse(im.interpolation, "data.images.interpolation in " + source);
             if (im.imageSize < 32 || im.resize < im.imageSize) {
                 throw bad(source, "data.images.image_size / resize", im.imageSize + " / " + im.resize,
                         "image_size at least 32 (the ResNets downsample 32 times) and resize at least image_size");
@@ -454,11 +458,111 @@ public final class ConfigLoader {
         nonEmpty(source, "transfer.seeds", t.seeds);
         positive(source, "transfer.batch_size", t.batchSize);
         momentum(source, "transfer.momentum", t.momentum);
-        for (String regime : List.of("linear", "full")) {
-            ExperimentConfig.Regime r = regime.equals("linear") ? t.linear : t.full;
-            positive(source, "transfer." + regime + ".steps", r.steps);
-            positive(source, "transfer." + regime + ".lr", r.lr);
-            nonNegative(source, "transfer." + regime + ".weight_decay", r.weightDecay);
+        for (Regime regime : Regime.values()) {
+            ExperimentConfig.Regime r = regime == Regime.LINEAR ? t.linear : t.full;
+            recipe(source, "transfer." + regime.key(), r);
+            if (r.seeds != null) {
+                nonEmpty(source, "transfer." + regime.key() + ".seeds", r.seeds);
+            }
+        }
+        t.perTask.forEach((task, recipes) -> {
+            String section = "transfer.per_task." + task;
+            if (!t.tasks.contains(task)) {
+                throw new InvalidInputException(section + " in " + source + ": " + task + " is not one of transfer.tasks " + t.tasks
+                        + "; add it there or remove its per_task entry");
+            }
+            for (Regime regime : Regime.values()) {
+                ExperimentConfig.Regime own = regime == Regime.LINEAR ? recipes.linear : recipes.full;
+                ExperimentConfig.Regime shared = regime == Regime.LINEAR ? t.linear : t.full;
+                if (own == null) {
+                    continue;
+                }
+                if (!java.util.Objects.equals(own.seeds, shared.seeds)) {
+                    throw new InvalidInputException(section + "." + regime.key() + ".seeds in " + source + ": seeds are set per regime "
+                            + "(transfer." + regime.key() + ".seeds), not per task; remove it here");
+                }
+                recipe(source, section + "." + regime.key(), own);
+            }
+        });
+    }
+
+    /** A regime's recipe: one length (steps or epochs), milestones inside it and increasing, a decay factor. */
+    private static void recipe(String source, String section, ExperimentConfig.Regime r) {
+        if (r.steps == null && r.epochs == null) {
+            throw new InvalidInputException(section + " in " + source + " gives no length; give " + section + ".steps or "
+                    + section + ".epochs");
+        }
+        int length = r.steps != null ? r.steps : r.epochs;
+        positive(source, section + "." + r.unit(), length);
+        positive(source, section + ".lr", r.lr);
+        nonNegative(source, section + ".weight_decay", r.weightDecay);
+        if (!(r.lrGamma > 0 && r.lrGamma <= 1)) {
+            throw bad(source, section + ".lr_gamma", r.lrGamma, "a factor in (0, 1]");
+        }
+        if (r.lrMilestones != null) {
+            int previous = 0;
+            for (int i = 0; i < r.lrMilestones.size(); i++) {
+                Integer m = r.lrMilestones.get(i);
+                if (m == null || m <= previous || m >= length) {
+                    throw bad(source, section + ".lr_milestones[" + i + "]", m, "increasing " + r.unit() + " after 0 and before the run's "
+                            + length + " " + r.unit() + " (milestones count in the unit the run's length is given in)");
+                }
+                previous = m;
+            }
+        }
+    }
+
+    /**
+     * Settles what the field defaults cannot: a regime section that gives {@code epochs} drops
+     * the default {@code steps} (and the other way round), and each {@code per_task} entry
+     * becomes its regime's whole recipe with the entry's keys merged in.
+     */
+    private static void resolveTransferRecipes(JsonNode transfer, ExperimentConfig.Transfer t, ObjectMapper mapper, String source)
+            throws IOException {
+        for (Regime regime : Regime.values()) {
+            settleLength(regime == Regime.LINEAR ? t.linear : t.full, transfer.path(regime.key()), "transfer." + regime.key(), null,
+                    source);
+        }
+        Map<String, ExperimentConfig.TaskRecipes> resolved = new java.util.LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = transfer.path("per_task").fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> entry = it.next();
+            ExperimentConfig.TaskRecipes recipes = new ExperimentConfig.TaskRecipes();
+            for (Regime regime : Regime.values()) {
+                JsonNode own = entry.getValue().get(regime.key());
+                if (own == null || !own.isObject()) {
+                    continue;
+                }
+                ExperimentConfig.Regime shared = regime == Regime.LINEAR ? t.linear : t.full;
+                ExperimentConfig.Regime merged = mapper.readerForUpdating(mapper.treeToValue(mapper.valueToTree(shared),
+                        ExperimentConfig.Regime.class)).readValue(own);
+                settleLength(merged, own, "transfer.per_task." + entry.getKey() + "." + regime.key(), shared, source);
+                if (regime == Regime.LINEAR) {
+                    recipes.linear = merged;
+                } else {
+                    recipes.full = merged;
+                }
+            }
+            resolved.put(entry.getKey(), recipes);
+        }
+        t.perTask = resolved;
+    }
+
+    private static void settleLength(ExperimentConfig.Regime r, JsonNode own, String section, ExperimentConfig.Regime inherited,
+            String source) {
+        // A key written as null (as a stored run's config writes the unused one) is not given.
+        boolean steps = own.hasNonNull("steps");
+        boolean epochs = own.hasNonNull("epochs");
+        if (steps && epochs) {
+            throw new InvalidInputException(section + " in " + source + " gives both steps and epochs; give one of them");
+        }
+        if (epochs) {
+            r.steps = null;
+        } else if (steps) {
+            r.epochs = null;
+        }
+        if (inherited != null && !inherited.unit().equals(r.unit()) && inherited.lrMilestones != null && !own.has("lr_milestones")) {
+            throw new InvalidInputException(section + " in " + source + " counts in " + r.unit() + " but would inherit lr_milestones "
+                    + inherited.lrMilestones + " in " + inherited.unit() + "; give its lr_milestones in " + r.unit() + " too");
         }
     }
 

@@ -3,7 +3,9 @@ package org.sparsetransfer.core.config;
 import com.fasterxml.jackson.annotation.JsonMerge;
 import java.io.Serializable;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * An experiment's hyperparameters, as read from YAML (snake_case keys). Every field has a
@@ -107,6 +109,8 @@ public final class ExperimentConfig implements Serializable {
         public int imageSize = 224;
         /** Evaluation resize of the shorter side before the centre crop. */
         public int resize = 256;
+        /** Resampling filter of every resize (ingest, crops): bilinear (torchvision's default) or bicubic (RigL's, timm's). */
+        public String interpolation = "bilinear";
     }
 
     /** Dense upstream training. */
@@ -252,20 +256,79 @@ public final class ExperimentConfig implements Serializable {
         public Regime linear = new Regime(300, 0.05f);
         @JsonMerge
         public Regime full = new Regime(300, 0.01f);
+        /**
+         * Per task, the regime settings that differ from {@link #linear} and {@link #full} (e.g.
+         * the study's full-finetuning lr of 0.01 for Aircraft and Stanford Cars). The loader
+         * resolves each entry into the whole recipe: the regime's keys with the task's merged in.
+         */
+        public Map<String, TaskRecipes> perTask = new LinkedHashMap<>();
+
+        /** The recipe {@code task} trains with in {@code regime}: its per-task entry, else the regime's. */
+        public Regime recipe(String task, org.sparsetransfer.core.transfer.Regime regime) {
+            TaskRecipes own = perTask.get(task);
+            Regime resolved = own == null ? null : regime == org.sparsetransfer.core.transfer.Regime.LINEAR ? own.linear : own.full;
+            return resolved != null ? resolved : regime == org.sparsetransfer.core.transfer.Regime.LINEAR ? linear : full;
+        }
+
+        /** The seeds of {@code regime}: its own list, else {@link #seeds}. */
+        public List<Long> seeds(org.sparsetransfer.core.transfer.Regime regime) {
+            Regime recipe = regime == org.sparsetransfer.core.transfer.Regime.LINEAR ? linear : full;
+            return recipe.seeds != null ? recipe.seeds : seeds;
+        }
+
+        /** The seeds for reports: one list when both regimes share it, else each regime's. */
+        public String seedsDescription() {
+            List<Long> linearSeeds = seeds(org.sparsetransfer.core.transfer.Regime.LINEAR);
+            List<Long> fullSeeds = seeds(org.sparsetransfer.core.transfer.Regime.FULL);
+            return linearSeeds.equals(fullSeeds) ? linearSeeds.toString() : "linear " + linearSeeds + ", full " + fullSeeds;
+        }
     }
 
-    /** SGD steps with step decay x0.1 at 2/3 of the run. */
+    /**
+     * A key that another key may take the place of (a regime's {@code steps} or {@code epochs}):
+     * null when the config gives the other, whatever its default; the loader checks that one is set.
+     */
+    @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
+    @java.lang.annotation.Target(java.lang.annotation.ElementType.FIELD)
+    public @interface Alternative {}
+
+    /** One task's overrides of the two regimes; null: the regime's recipe as it is. */
+    public static final class TaskRecipes implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public Regime linear;
+        public Regime full;
+    }
+
+    /**
+     * A transfer regime's SGD recipe. Its length is {@code steps} or {@code epochs} (passes over
+     * the task's training split, {@link org.sparsetransfer.core.train.TrainingSchedule#stepsPerEpoch}
+     * steps each), exactly one of them; the learning rate is multiplied by {@code lr_gamma} at
+     * each of {@code lr_milestones} (in the same unit), by default once at 2/3 of the run.
+     */
     public static final class Regime implements Serializable {
         private static final long serialVersionUID = 1L;
-        public int steps;
+        @Alternative
+        public Integer steps;
+        @Alternative
+        public Integer epochs;
         public float lr;
         public float weightDecay = 5e-4f;
+        /** Where the learning rate drops, in steps or epochs as the run's length is given; null: once, at 2/3 of the run. */
+        public List<Integer> lrMilestones;
+        public float lrGamma = 0.1f;
+        /** This regime's seeds; null: transfer.seeds (the study ran 5 linear and 3 full seeds). */
+        public List<Long> seeds;
 
         public Regime() {}
 
         Regime(int steps, float lr) {
             this.steps = steps;
             this.lr = lr;
+        }
+
+        /** The unit of this recipe's length and milestones: "epochs" or "steps". */
+        public String unit() {
+            return epochs != null ? "epochs" : "steps";
         }
     }
 }

@@ -113,6 +113,15 @@ public final class ExperimentIds {
         transfer.remove("tasks");
         transfer.remove("regimes");
         transfer.remove("seeds");
+        // Seeds pick runs, not their settings (results are keyed by seed): a regime's own list leaves the hash alone.
+        for (String regime : List.of("linear", "full")) {
+            if (transfer.get(regime) instanceof ObjectNode recipe) {
+                recipe.remove("seeds");
+                if (recipe.isEmpty()) {
+                    transfer.remove(regime);
+                }
+            }
+        }
         ObjectNode key = JSON.createObjectNode();
         key.put("data", dataHash());
         key.set("transfer", transfer);

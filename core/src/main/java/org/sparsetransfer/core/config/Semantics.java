@@ -25,15 +25,16 @@ public final class Semantics {
     public static final String TRANSFER = "transfer";
 
     /** The current version of every stage; a pruning method's stage is {@code prune.<key>}. */
+    // Version 2 of data, upstream and transfer: image resizing became Pillow's (antialiased), as torchvision uses it.
     private static final Map<String, Integer> VERSIONS = Map.of(
-            DATA, 1,
-            UPSTREAM, 1,
+            DATA, 2,
+            UPSTREAM, 2,
             prune(PruningMethod.ONESHOT), 1,
             prune(PruningMethod.GMP_STAR), 1,
             prune(PruningMethod.GMP), 1,
             prune(PruningMethod.IMP), 1,
             prune(PruningMethod.COLT), 1,
-            TRANSFER, 1);
+            TRANSFER, 2);
 
     private Semantics() {}
 

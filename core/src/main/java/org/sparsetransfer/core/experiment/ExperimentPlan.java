@@ -3,9 +3,12 @@ package org.sparsetransfer.core.experiment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.OptionalLong;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.prune.ImpPlan;
 import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.transfer.Regime;
 
 /**
  * What a pipeline run of a config amounts to, from the config alone (no data is read, nothing is
@@ -73,19 +76,59 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         stages.add(new Stage("prune", runs, steps, p.batchSize, bounded, String.join(", ", detail)));
 
         ExperimentConfig.Transfer t = config.transfer;
-        long perCheckpoint = (long) t.tasks.size() * t.seeds.size();
         long transferRuns = 0;
         long transferSteps = 0;
-        for (String regime : t.regimes) {
-            int regimeSteps = regime.equals("linear") ? t.linear.steps : t.full.steps;
-            transferRuns += checkpoints * perCheckpoint;
-            transferSteps += checkpoints * perCheckpoint * regimeSteps;
+        List<String> seeds = new ArrayList<>();
+        for (String name : t.regimes) {
+            Regime regime = Regime.parse(name, "transfer.regimes");
+            long seedCount = t.seeds(regime).size();
+            seeds.add(name + " " + seedCount);
+            for (TaskPlan task : tasks(config)) {
+                transferRuns += checkpoints * seedCount;
+                transferSteps += checkpoints * seedCount * task.steps(regime).orElse(0);
+            }
         }
+        boolean tasksUnsized = tasks(config).stream().anyMatch(task -> task.trainSize().isEmpty());
         stages.add(new Stage("transfer", transferRuns, transferSteps, t.batchSize, false, String.format(Locale.ROOT,
-                "%d checkpoints x %d tasks x %d regimes x %d seeds", checkpoints, t.tasks.size(), t.regimes.size(), t.seeds.size())));
+                "%d checkpoints x %d tasks x regimes (seeds) %s%s", checkpoints, t.tasks.size(), String.join(", ", seeds),
+                tasksUnsized ? "; steps leave out tasks sized only at ingest" : "")));
         stages.add(new Stage("report", 0, 0, 0, false, "transfer table: " + checkpoints + " checkpoints x " + t.tasks.size()
                 + " tasks x " + t.regimes.size() + " regimes"));
         return new ExperimentPlan(List.copyOf(stages), checkpoints);
+    }
+
+    /**
+     * One transfer task's recipes: its training split's size when the config fixes it (tasks read
+     * from image trees are sized at ingest), and each regime's length.
+     */
+    public record TaskPlan(String task, OptionalLong trainSize, ExperimentConfig config) {
+        /** The regime's optimizer steps on this task, when its length is known. */
+        public OptionalLong steps(Regime regime) {
+            ExperimentConfig.Regime recipe = config.transfer.recipe(task, regime);
+            if (recipe.steps != null) {
+                return OptionalLong.of(recipe.steps);
+            }
+            return trainSize.isEmpty() ? OptionalLong.empty()
+                    : OptionalLong.of(TransferExperiment.steps(recipe, trainSize.getAsLong(), config.transfer.batchSize));
+        }
+
+        /** e.g. "full: 150 epochs = 15,600 steps, lr 0.01 x0.1 at epochs [50, 100], 3 seeds". */
+        public String describe(Regime regime) {
+            ExperimentConfig.Regime recipe = config.transfer.recipe(task, regime);
+            OptionalLong steps = steps(regime);
+            String length = recipe.steps != null ? String.format(Locale.ROOT, "%,d steps", recipe.steps)
+                    : String.format(Locale.ROOT, "%d epochs = %s", recipe.epochs,
+                            steps.isPresent() ? String.format(Locale.ROOT, "%,d steps", steps.getAsLong()) : "steps known after ingest");
+            String decay = recipe.lrMilestones == null ? "x" + recipe.lrGamma + " at 2/3 of the run"
+                    : "x" + recipe.lrGamma + " at " + recipe.unit() + " " + recipe.lrMilestones;
+            return String.format(Locale.ROOT, "%s: %s, lr %s %s, weight decay %s, %d seeds", regime.key(), length, recipe.lr, decay,
+                    recipe.weightDecay, config.transfer.seeds(regime).size());
+        }
+    }
+
+    /** The config's transfer tasks with their recipes. */
+    public static List<TaskPlan> tasks(ExperimentConfig config) {
+        return config.transfer.tasks.stream().map(task -> new TaskPlan(task, TaskRegistry.plannedTrainSize(config, task), config)).toList();
     }
 
     /** The plan as a table for the console. */

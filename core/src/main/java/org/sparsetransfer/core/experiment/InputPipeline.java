@@ -7,17 +7,19 @@ import org.sparsetransfer.core.data.ImageSet;
 import org.sparsetransfer.core.train.TrainingData;
 import org.sparsetransfer.core.vision.Augmentation;
 import org.sparsetransfer.core.vision.AugmentedImages;
+import org.sparsetransfer.core.vision.Resampling;
 
 /**
  * How a config's images become network inputs: the demo's grayscale sets are uploaded once and
  * scaled to [-1, 1]; image datasets (RGB) are augmented per batch as in the paper, with the
  * training crop and evaluation centre crop of {@code data.images.image_size}.
  */
-public record InputPipeline(boolean augmented, int crop) implements Serializable {
+public record InputPipeline(boolean augmented, int crop, Resampling.Filter filter) implements Serializable {
 
     public static InputPipeline of(ExperimentConfig config) {
-        return config.data.source.equals("images") ? new InputPipeline(true, config.data.images.imageSize)
-                : new InputPipeline(false, 0);
+        return config.data.source.equals("images") ? new InputPipeline(true, config.data.images.imageSize,
+                Resampling.Filter.parse(config.data.images.interpolation, "data.images.interpolation"))
+                : new InputPipeline(false, 0, Resampling.Filter.BILINEAR);
     }
 
     /** {@code images} as training and evaluation data on {@code manager}. */
@@ -25,6 +27,6 @@ public record InputPipeline(boolean augmented, int crop) implements Serializable
         if (!augmented) {
             return TrainingData.upload(manager, images);
         }
-        return new AugmentedImages(manager, images, crop, Augmentation.Normalization.IMAGENET);
+        return new AugmentedImages(manager, images, crop, filter, Augmentation.Normalization.IMAGENET);
     }
 }

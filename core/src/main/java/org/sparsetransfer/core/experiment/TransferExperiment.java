@@ -32,7 +32,7 @@ import org.sparsetransfer.core.transfer.Regime;
  * after every step so the sparsity stays exact.
  */
 public final class TransferExperiment {
-    /** Learning rate drops x0.1 at this fraction of a run (step decay, as in the paper). */
+    /** Where the learning rate drops when a recipe names no milestones: once, at this fraction of the run. */
     private static final double DECAY_AT = 2.0 / 3.0;
 
     private final ExperimentConfig config;
@@ -55,23 +55,25 @@ public final class TransferExperiment {
      * One transfer run; a run whose loss diverges comes back as an {@code Outcome} with its
      * error, so a grid of runs goes on. Holds the JVM's training lock while it trains. Linear
      * runs take the frozen backbone's features from {@code features}, scoped by the caller to
-     * this checkpoint and task, so the seeds of one pair extract them once.
+     * this checkpoint and task, so the seeds of one pair extract them once. The recipe is the
+     * config's for {@code taskName} in {@code regime} (with its per-task settings).
      */
-    public Outcome run(Weights upstream, Mask mask, TaskRegistry.Splits task, Regime regime, long seed,
+    public Outcome run(Weights upstream, Mask mask, String taskName, TaskRegistry.Splits task, Regime regime, long seed,
             FeatureCache features, TrainingLoop.Progress progress) throws Exception {
+        ExperimentConfig.Regime recipe = config.transfer.recipe(taskName, regime);
         return TorchThreads.exclusive(() -> regime == Regime.LINEAR
-                ? linear(upstream, mask, task, seed, features, progress)
-                : full(upstream, mask, task, seed, progress));
+                ? linear(upstream, mask, task, recipe, seed, features, progress)
+                : full(upstream, mask, task, recipe, seed, progress));
     }
 
-    /** {@link #run(Weights, Mask, TaskRegistry.Splits, Regime, long, FeatureCache, TrainingLoop.Progress)}, extracting features every time. */
-    public Outcome run(Weights upstream, Mask mask, TaskRegistry.Splits task, Regime regime, long seed,
+    /** As {@link #run(Weights, Mask, String, TaskRegistry.Splits, Regime, long, FeatureCache, TrainingLoop.Progress)}, extracting features every time. */
+    public Outcome run(Weights upstream, Mask mask, String taskName, TaskRegistry.Splits task, Regime regime, long seed,
             TrainingLoop.Progress progress) throws Exception {
-        return run(upstream, mask, task, regime, seed, FeatureCache.NONE, progress);
+        return run(upstream, mask, taskName, task, regime, seed, FeatureCache.NONE, progress);
     }
 
-    private Outcome linear(Weights upstream, Mask mask, TaskRegistry.Splits task, long seed, FeatureCache cache,
-            TrainingLoop.Progress progress) throws Exception {
+    private Outcome linear(Weights upstream, Mask mask, TaskRegistry.Splits task, ExperimentConfig.Regime recipe, long seed,
+            FeatureCache cache, TrainingLoop.Progress progress) throws Exception {
         long start = System.nanoTime();
         FeatureCache.Extracted features = cache.get(() -> extract(upstream, mask, task));
         try (NDManager manager = NDManager.newBaseManager(device);
@@ -79,7 +81,7 @@ public final class TransferExperiment {
                 TensorData test = features.test().upload(manager);
                 Network head = Network.create(Linear.builder().setUnits(task.train().numClasses()).build(), null,
                         new Shape(1, features.train().dimension()), seed, device)) {
-            return train(head, train, test, config.transfer.linear, seed, Regime.LINEAR, progress, start);
+            return train(head, train, test, recipe, seed, Regime.LINEAR, progress, start);
         }
     }
 
@@ -95,7 +97,8 @@ public final class TransferExperiment {
         }
     }
 
-    private Outcome full(Weights upstream, Mask mask, TaskRegistry.Splits task, long seed, TrainingLoop.Progress progress) {
+    private Outcome full(Weights upstream, Mask mask, TaskRegistry.Splits task, ExperimentConfig.Regime recipe, long seed,
+            TrainingLoop.Progress progress) {
         long start = System.nanoTime();
         try (Network net = Network.classifier(architecture, task.train().numClasses(), seed, device)) {
             net.load(upstream, net::isFeatureParameter);
@@ -104,14 +107,14 @@ public final class TransferExperiment {
             }
             try (TrainingData train = inputs.open(net.manager(), task.train());
                     TrainingData test = inputs.open(net.manager(), task.test())) {
-                return train(net, train, test, config.transfer.full, seed, Regime.FULL, progress, start);
+                return train(net, train, test, recipe, seed, Regime.FULL, progress, start);
             }
         }
     }
 
     private Outcome train(Network net, TrainingData train, TrainingData test, ExperimentConfig.Regime recipe, long seed,
             Regime regime, TrainingLoop.Progress progress, long startNanos) {
-        TrainingSchedule schedule = schedule(recipe);
+        TrainingSchedule schedule = schedule(recipe, train.size(), config.transfer.batchSize);
         TrainingLoop.Progress tagged = line -> progress.log(regime.key() + " seed " + seed + ": " + line);
         TrainingLoop loop = new TrainingLoop(settings(config, recipe, seed), tagged);
         try {
@@ -125,9 +128,25 @@ public final class TransferExperiment {
         }
     }
 
-    /** A regime's schedule: its steps, with the learning rate decayed x0.1 at {@value #DECAY_AT} of the run. */
-    public static TrainingSchedule schedule(ExperimentConfig.Regime recipe) {
-        return TrainingSchedule.fixedMask(recipe.steps, TrainingSchedule.LearningRate.stepDecay(recipe.lr, 0.1f, DECAY_AT));
+    /**
+     * A recipe's schedule on a task of {@code trainSize} training examples at batch {@code batch}:
+     * its steps (or epochs of {@link TrainingSchedule#stepsPerEpoch} steps), the learning rate
+     * multiplied by lr_gamma at each milestone (in the recipe's unit), or once at 2/3 of the run
+     * when it names none.
+     */
+    public static TrainingSchedule schedule(ExperimentConfig.Regime recipe, long trainSize, int batch) {
+        int steps = steps(recipe, trainSize, batch);
+        if (recipe.lrMilestones == null) {
+            return TrainingSchedule.fixedMask(steps, TrainingSchedule.LearningRate.stepDecay(recipe.lr, recipe.lrGamma, DECAY_AT));
+        }
+        int unit = recipe.epochs != null ? TrainingSchedule.stepsPerEpoch(trainSize, batch) : 1;
+        int[] at = recipe.lrMilestones.stream().mapToInt(m -> Math.multiplyExact(m, unit)).toArray();
+        return TrainingSchedule.fixedMask(steps, TrainingSchedule.LearningRate.multiStep(recipe.lr, recipe.lrGamma, at));
+    }
+
+    /** A recipe's optimizer steps on a task of {@code trainSize} training examples at batch {@code batch}. */
+    public static int steps(ExperimentConfig.Regime recipe, long trainSize, int batch) {
+        return recipe.steps != null ? recipe.steps : Math.multiplyExact(recipe.epochs, TrainingSchedule.stepsPerEpoch(trainSize, batch));
     }
 
     /** A transfer run's optimizer settings: the run's seed orders its batches (and initializes its new head). */

@@ -104,6 +104,26 @@ public final class TaskRegistry {
         }
     }
 
+    /**
+     * A task's training-split size for planning without data: the config's size for the MNIST
+     * tasks (or per-class count x 10 classes), the published size of a suite task's split; empty
+     * where it is only known once the data is read (digits8x8's stratified split).
+     */
+    public static java.util.OptionalLong plannedTrainSize(ExperimentConfig config, String task) {
+        if (config.data.source.equals("images")) {
+            return java.util.OptionalLong.of(org.sparsetransfer.core.vision.TransferSuite.get(task, "transfer.tasks").publishedTrain());
+        }
+        return switch (get(task, "transfer.tasks").name()) {
+            case "mnist", "mnist_inverted" -> java.util.OptionalLong.of(Math.min(MNIST_TRAIN, config.data.taskTrain));
+            case "mnist_fewshot" -> java.util.OptionalLong.of(10L * config.data.fewshotPerClass);
+            case "digits8x8" -> java.util.OptionalLong.empty();
+            default -> throw new IllegalStateException("task " + task + " is registered but has no planned size");
+        };
+    }
+
+    /** MNIST's training set: 60,000 images. */
+    private static final int MNIST_TRAIN = 60_000;
+
     private static ImageSet mnistTest(DemoSources sources, ExperimentConfig.Data d, String name) {
         return head(sources.mnistTest(), name, d.taskTest, seed(d, "mnist-test"));
     }

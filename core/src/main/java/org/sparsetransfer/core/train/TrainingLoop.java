@@ -93,7 +93,7 @@ public final class TrainingLoop {
         TorchThreads.disableGrad();
         int total = schedule.totalSteps();
         int batch = Math.min(settings.batchSize(), data.size());
-        int stepsPerEpoch = Math.max(1, data.size() / batch);
+        int stepsPerEpoch = TrainingSchedule.stepsPerEpoch(data.size(), batch);
         int epochs = (total + stepsPerEpoch - 1) / stepsPerEpoch;
         // At most about LOG_LINES progress lines per run, however many epochs it has.
         int logEveryEpochs = Math.max(1, (epochs + LOG_LINES - 1) / LOG_LINES);

@@ -17,6 +17,16 @@ public interface TrainingSchedule {
         return OptionalDouble.empty();
     }
 
+    /**
+     * Optimizer steps in one epoch of {@code examples} examples at batch {@code batch}: full
+     * batches only (the last partial batch of a pass is dropped, like a DataLoader with
+     * drop_last=True), at least one.
+     */
+    static int stepsPerEpoch(long examples, int batch) {
+        long perBatch = Math.min(batch, Math.max(1, examples));
+        return (int) Math.max(1, Math.min(Integer.MAX_VALUE, examples / perBatch));
+    }
+
     /** A schedule with no pruning steps. */
     static TrainingSchedule fixedMask(int steps, LearningRate lr) {
         return new TrainingSchedule() {
@@ -56,6 +66,20 @@ public interface TrainingSchedule {
         /** Linear decay from {@code max} at step 0 to {@code min} at the last step. */
         static LearningRate linear(float max, float min) {
             return (step, total) -> total <= 1 ? max : max + (min - max) * step / (float) (total - 1);
+        }
+
+        /** {@code base}, multiplied by {@code factor} from each listed step on (PyTorch's MultiStepLR). */
+        static LearningRate multiStep(float base, float factor, int... milestones) {
+            int[] at = milestones.clone();
+            return (step, total) -> {
+                float lr = base;
+                for (int m : at) {
+                    if (step >= m) {
+                        lr *= factor;
+                    }
+                }
+                return lr;
+            };
         }
 
         /** {@code base}, multiplied by {@code factor} at each listed fraction of the run. */

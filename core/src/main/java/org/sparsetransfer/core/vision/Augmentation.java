@@ -8,7 +8,9 @@ import java.util.SplittableRandom;
  * a horizontal flip with probability 1/2; evaluation resizes the shorter side to {@code resize}
  * and takes the centre {@code crop}. Both normalize per channel. Randomness comes only from the
  * generator passed in ({@link #random}), so a (seed, epoch, example) triple always gives the same crop.
- * Resizing is bilinear with half-pixel centres, without torchvision's antialiasing.
+ * Resizing is Pillow's ({@link Resampling}: antialiased when it shrinks), as torchvision applies it
+ * to PIL images, with the filter the config names; sizes and centre offsets are computed as
+ * torchvision computes them.
  */
 public final class Augmentation {
     /** Per-channel mean and std of 0..1 pixel values. */
@@ -31,7 +33,7 @@ public final class Augmentation {
     }
 
     /** RandomResizedCrop({@code size}) + RandomHorizontalFlip, normalized. */
-    public static float[] train(RgbImage image, int size, SplittableRandom random, Normalization norm) {
+    public static float[] train(RgbImage image, int size, SplittableRandom random, Resampling.Filter filter, Normalization norm) {
         int w = image.width();
         int h = image.height();
         double area = (double) w * h;
@@ -64,83 +66,71 @@ public final class Augmentation {
             left = (w - cropW) / 2;
         }
         boolean flip = random.nextBoolean();
-        return resample(image, left, top, cropW, cropH, size, size, flip, norm);
+        return normalized(Resampling.resize(image, left, top, left + cropW, top + cropH, size, size, filter), 0, 0, size, flip, norm);
     }
 
     /** Resize(shorter side {@code resize}) + CenterCrop({@code crop}), normalized. */
-    public static float[] test(RgbImage image, int resize, int crop, Normalization norm) {
-        int w = image.width();
-        int h = image.height();
-        double scale = (double) resize / Math.min(w, h);
-        int scaledW = (int) Math.round(w * scale);
-        int scaledH = (int) Math.round(h * scale);
-        if (crop > scaledW || crop > scaledH) {
-            throw new IllegalArgumentException("centre crop " + crop + " exceeds the resized image " + scaledW + "x" + scaledH);
+    public static float[] test(RgbImage image, int resize, int crop, Resampling.Filter filter, Normalization norm) {
+        RgbImage resized = resizeShorterSide(image, resize, filter);
+        if (crop > resized.width() || crop > resized.height()) {
+            throw new IllegalArgumentException("centre crop " + crop + " exceeds the resized image " + resized.width() + "x"
+                    + resized.height());
         }
-        // The crop window of the resized image, mapped back onto the source.
-        double x0 = ((scaledW - crop) / 2) / scale;
-        double y0 = ((scaledH - crop) / 2) / scale;
-        return resample(image, x0, y0, crop / scale, crop / scale, crop, crop, false, norm);
+        return normalized(resized, centreOffset(resized.width(), crop), centreOffset(resized.height(), crop), crop, false, norm);
     }
 
     /**
-     * What ingest stores: the shorter side resized to {@code side} and the centre square kept, as
-     * 8-bit RGB. Evaluation's Resize({@code side}) + CenterCrop of it equals torchvision's on the
-     * original; training crops are taken from this square rather than the whole picture.
+     * What ingest stores: Resize({@code side}) + CenterCrop({@code side}), as 8-bit RGB.
+     * Evaluation's Resize({@code side}) + CenterCrop of it equals torchvision's on the original;
+     * training crops are taken from this square rather than the whole picture.
      */
-    public static RgbImage store(RgbImage image, int side) {
-        int w = image.width();
-        int h = image.height();
-        if (w == side && h == side) {
+    public static RgbImage store(RgbImage image, int side, Resampling.Filter filter) {
+        if (image.width() == side && image.height() == side) {
             return image;
         }
-        double scale = (double) side / Math.min(w, h);
-        double x0 = ((Math.round(w * scale) - side) / 2) / scale;
-        double y0 = ((Math.round(h * scale) - side) / 2) / scale;
-        float[] values = resample(image, x0, y0, side / scale, side / scale, side, side, false);
-        byte[] planes = new byte[values.length];
-        for (int i = 0; i < values.length; i++) {
-            planes[i] = (byte) Math.round(Math.min(255f, Math.max(0f, values[i] * 255f)));
+        RgbImage resized = resizeShorterSide(image, side, filter);
+        int left = centreOffset(resized.width(), side);
+        int top = centreOffset(resized.height(), side);
+        byte[] planes = new byte[3 * side * side];
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < side; y++) {
+                System.arraycopy(resized.planes(), (c * resized.height() + top + y) * resized.width() + left, planes,
+                        (c * side + y) * side, side);
+            }
         }
         return new RgbImage(side, side, planes);
     }
 
-    private static float[] resample(RgbImage image, double x0, double y0, double w, double h, int outW, int outH, boolean flip,
-            Normalization norm) {
-        float[] out = resample(image, x0, y0, w, h, outW, outH, flip);
-        int plane = outW * outH;
+    /** torchvision's Resize(int): the shorter side to {@code side}, the longer to int(side * long / short). */
+    private static RgbImage resizeShorterSide(RgbImage image, int side, Resampling.Filter filter) {
+        int w = image.width();
+        int h = image.height();
+        if (Math.min(w, h) == side) {
+            return image;
+        }
+        int outW = w <= h ? side : (int) ((double) side * w / h);
+        int outH = h <= w ? side : (int) ((double) side * h / w);
+        return Resampling.resize(image, 0, 0, w, h, outW, outH, filter);
+    }
+
+    /** torchvision's CenterCrop offset: int(round((size - crop) / 2)), Python's round (half to even). */
+    private static int centreOffset(int size, int crop) {
+        return (int) Math.rint((size - crop) / 2.0);
+    }
+
+    /** The {@code size} x {@code size} window at (left, top) of {@code image} as 0..1 values, optionally mirrored, normalized. */
+    private static float[] normalized(RgbImage image, int left, int top, int size, boolean flip, Normalization norm) {
+        float[] out = new float[3 * size * size];
+        int w = image.width();
+        int h = image.height();
         for (int c = 0; c < 3; c++) {
             float mean = norm.mean()[c];
             float std = norm.std()[c];
-            for (int i = c * plane; i < (c + 1) * plane; i++) {
-                out[i] = (out[i] - mean) / std;
-            }
-        }
-        return out;
-    }
-
-    /** Bilinear resampling of the source window (x0, y0, w, h) to outW x outH, optionally mirrored, as 0..1 values. */
-    private static float[] resample(RgbImage image, double x0, double y0, double w, double h, int outW, int outH, boolean flip) {
-        int srcW = image.width();
-        int srcH = image.height();
-        float[] out = new float[3 * outW * outH];
-        double sy = h / outH;
-        double sx = w / outW;
-        for (int c = 0; c < 3; c++) {
-            for (int y = 0; y < outH; y++) {
-                double fy = Math.min(Math.max(y0 + (y + 0.5) * sy - 0.5, 0), srcH - 1);
-                int ya = (int) fy;
-                int yb = Math.min(ya + 1, srcH - 1);
-                double dy = fy - ya;
-                for (int x = 0; x < outW; x++) {
-                    double fx = Math.min(Math.max(x0 + (x + 0.5) * sx - 0.5, 0), srcW - 1);
-                    int xa = (int) fx;
-                    int xb = Math.min(xa + 1, srcW - 1);
-                    double dx = fx - xa;
-                    double top = (1 - dx) * image.at(c, ya, xa) + dx * image.at(c, ya, xb);
-                    double bottom = (1 - dx) * image.at(c, yb, xa) + dx * image.at(c, yb, xb);
-                    int col = flip ? outW - 1 - x : x;
-                    out[(c * outH + y) * outW + col] = (float) (((1 - dy) * top + dy * bottom) / 255.0);
+            for (int y = 0; y < size; y++) {
+                for (int x = 0; x < size; x++) {
+                    int col = flip ? size - 1 - x : x;
+                    float value = (image.planes()[(c * h + top + y) * w + left + x] & 0xFF) / 255f;
+                    out[(c * size + y) * size + col] = (value - mean) / std;
                 }
             }
         }

@@ -20,12 +20,14 @@ public final class AugmentedImages implements TrainingData {
     private final NDArray labels;
     private final int crop;
     private final Augmentation.Normalization normalization;
+    private final Resampling.Filter filter;
 
     /**
      * @param images RGB images as stored by ingest ({@link Augmentation#store}: squares of the evaluation resize)
      * @param crop the training crop and evaluation centre crop, in pixels
      */
-    public AugmentedImages(NDManager manager, ImageSet images, int crop, Augmentation.Normalization normalization) {
+    public AugmentedImages(NDManager manager, ImageSet images, int crop, Resampling.Filter filter,
+            Augmentation.Normalization normalization) {
         if (images.channels() != 3) {
             throw new IllegalArgumentException(images.name() + " has " + images.channels() + " channels; augmentation takes RGB");
         }
@@ -37,6 +39,7 @@ public final class AugmentedImages implements TrainingData {
         this.manager = manager;
         this.crop = crop;
         this.normalization = normalization;
+        this.filter = filter;
         this.labels = manager.create(images.labels()).toType(DataType.INT64, false);
     }
 
@@ -61,7 +64,7 @@ public final class AugmentedImages implements TrainingData {
         float[] inputs = new float[indices.length * per];
         for (int i = 0; i < indices.length; i++) {
             int index = Math.toIntExact(indices[i]);
-            float[] one = Augmentation.train(image(index), crop, Augmentation.random(seed, epoch, index), normalization);
+            float[] one = Augmentation.train(image(index), crop, Augmentation.random(seed, epoch, index), filter, normalization);
             System.arraycopy(one, 0, inputs, i * per, per);
         }
         return new NDArray[] {tensor(inputs, indices.length), labels.get(manager.create(indices))};
@@ -73,7 +76,7 @@ public final class AugmentedImages implements TrainingData {
         float[] inputs = new float[(to - from) * per];
         int side = Math.min(images.height(), images.width());
         for (int i = from; i < to; i++) {
-            System.arraycopy(Augmentation.test(image(i), side, crop, normalization), 0, inputs, (i - from) * per, per);
+            System.arraycopy(Augmentation.test(image(i), side, crop, filter, normalization), 0, inputs, (i - from) * per, per);
         }
         return new NDArray[] {tensor(inputs, to - from), labels.get(from + ":" + to)};
     }

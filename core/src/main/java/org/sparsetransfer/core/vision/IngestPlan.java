@@ -43,6 +43,12 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
     /** One stored example: its split, index, label, and the image as ingest keeps it. */
     public record Stored(String split, int index, int label, RgbImage image) {}
 
+    /** An image file that is left out of the dataset: it cannot be decoded, or is too small to crop. */
+    public record Skipped(String file, String split, String reason) implements Serializable {}
+
+    /** What one unit gave: its stored examples and the image files it skipped. */
+    public record Decoded(List<Stored> stored, List<Skipped> skipped) {}
+
     /** The name of the upstream dataset of an image config in the datasets table. */
     public static final String UPSTREAM = "upstream";
 
@@ -117,36 +123,50 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
     /**
      * Reads and decodes one unit, keeping each image as {@link Augmentation#store} makes it
      * ({@code side} x {@code side}); training images whose index is in {@code val} (a plan's
-     * sorted {@link #val}) go to "val". Static, so executors receive the unit and the hold-out only.
+     * sorted {@link #val}) go to "val". An image file that cannot be decoded (or is under 8 pixels
+     * a side) is skipped and reported, never fatal. Static, so executors receive the unit and the
+     * hold-out only.
      */
-    public static List<Stored> decode(FileSource files, Unit unit, int side, int[] val) {
+    public static Decoded decode(FileSource files, Unit unit, int side, Resampling.Filter filter, int[] val) {
         List<Stored> out = new ArrayList<>();
         if (unit.kind() == Kind.IMAGE) {
             byte[] encoded;
             try (InputStream in = files.open(unit.file())) {
                 encoded = in.readAllBytes();
             } catch (IOException e) {
+                // Not the image's fault: a storage error fails the task (Spark retries it) rather than lose the image.
                 throw new InvalidInputException("Cannot read image " + unit.file() + ": " + IoErrors.describe(e), e);
             }
-            RgbImage image = RgbImage.decode(encoded, unit.file());
-            if (Math.min(image.width(), image.height()) < 8) {
-                throw new InvalidInputException("Image " + unit.file() + " is " + image.width() + "x" + image.height()
-                        + "; images need at least 8 pixels per side");
+            RgbImage image;
+            try {
+                image = RgbImage.decode(encoded, unit.file());
+            } catch (InvalidInputException undecodable) {
+                return new Decoded(List.of(), List.of(new Skipped(unit.file(), splitOf(unit.split(), unit.index(), val),
+                        undecodable.getMessage())));
             }
-            out.add(stored(unit.split(), unit.index(), unit.label(), Augmentation.store(image, side), val));
+            if (Math.min(image.width(), image.height()) < 8) {
+                return new Decoded(List.of(), List.of(new Skipped(unit.file(), splitOf(unit.split(), unit.index(), val), "Image "
+                        + unit.file() + " is " + image.width() + "x" + image.height() + "; images need at least 8 pixels per side")));
+            }
+            out.add(stored(unit.split(), unit.index(), unit.label(), Augmentation.store(image, side, filter), val));
         } else {
             List<CifarReader.Labeled> records = CifarReader.read(files, unit.file(), unit.kind().cifar);
             for (int r = 0; r < records.size(); r++) {
                 out.add(stored(unit.split(), unit.index() + r, records.get(r).label(),
-                        Augmentation.store(records.get(r).image(), side), val));
+                        Augmentation.store(records.get(r).image(), side, filter), val));
             }
         }
-        return out;
+        return new Decoded(out, List.of());
     }
 
+
     private static Stored stored(String split, int index, int label, RgbImage image, int[] val) {
-        boolean held = split.equals("train") && Arrays.binarySearch(val, index) >= 0;
-        return new Stored(held ? "val" : split, index, label, image);
+        return new Stored(splitOf(split, index, val), index, label, image);
+    }
+
+    /** The split an example of a unit's split lands in: training images held out for validation go to "val". */
+    private static String splitOf(String split, int index, int[] val) {
+        return split.equals("train") && Arrays.binarySearch(val, index) >= 0 ? "val" : split;
     }
 
     private static boolean isDirectory(FileSource files, String location) {

@@ -24,18 +24,33 @@ public record RgbImage(int width, int height, byte[] planes) implements Serializ
         return planes[(c * height + y) * width + x] & 0xFF;
     }
 
-    /** Decodes a JPEG or PNG (grayscale and palette images become RGB; alpha is dropped). */
+    /**
+     * Decodes a JPEG or PNG (grayscale and palette images become RGB; alpha is dropped; Adobe CMYK
+     * JPEGs, as ImageNet has some, become RGB too: the JDK's reader converts them since Java 9).
+     */
     public static RgbImage decode(byte[] encoded, String source) {
         BufferedImage image;
         try {
-            image = ImageIO.read(new ByteArrayInputStream(encoded));
-        } catch (IOException e) {
-            throw new InvalidInputException("Cannot decode image " + source + ": " + e.getMessage(), e);
+            image = ImageIO.read(NoDiskCache.stream(encoded));
+        } catch (IOException | RuntimeException e) {
+            // Broken files make the readers throw more than IOException (e.g. IndexOutOfBounds, IllegalArgument).
+            throw new InvalidInputException("Cannot decode image " + source + ": " + e, e);
         }
         if (image == null) {
             throw new InvalidInputException("Cannot decode image " + source + ": not a JPEG or PNG");
         }
         return of(image);
+    }
+
+    /** Decoding from memory needs no ImageIO disk cache (by default a temporary file per image stream). */
+    private static final class NoDiskCache {
+        static {
+            ImageIO.setUseCache(false);
+        }
+
+        static ByteArrayInputStream stream(byte[] encoded) {
+            return new ByteArrayInputStream(encoded);
+        }
     }
 
     public static RgbImage of(BufferedImage image) {

@@ -29,7 +29,12 @@ public final class TransferSuite {
         CIFAR_BINARY
     }
 
-    public record Task(String name, String title, int classes, Metric metric, Layout layout, int trainPerClass, String source) {}
+    /**
+     * A task; {@code publishedTrain} is its training split's size as Kornblith et al. (2019) list it,
+     * for planning before ingest (the ingest counts the tree it is given).
+     */
+    public record Task(String name, int publishedTrain, String title, int classes, Metric metric, Layout layout, int trainPerClass,
+            String source) {}
 
     /** A task's examples on disk: ImageFolder examples, or for CIFAR the batch files of each split. */
     public record Split(List<String> classes, List<ImageFolder.Example> train, List<ImageFolder.Example> test,
@@ -38,28 +43,29 @@ public final class TransferSuite {
     private static final Map<String, Task> TASKS = new LinkedHashMap<>();
 
     static {
-        add("aircraft", "FGVC-Aircraft (variants)", 100, Metric.MEAN_PER_CLASS, Layout.TRAIN_TEST_FOLDERS, 0,
+        add("aircraft", 6_667, "FGVC-Aircraft (variants)", 100, Metric.MEAN_PER_CLASS, Layout.TRAIN_TEST_FOLDERS, 0,
                 "trainval / test of fgvc-aircraft-2013b");
-        add("birdsnap", "Birdsnap", 500, Metric.TOP1, Layout.TRAIN_TEST_FOLDERS, 0, "the images that still download; test_images.txt");
-        add("caltech101", "Caltech-101", 102, Metric.MEAN_PER_CLASS, Layout.PER_CLASS_FOLDER, 30,
+        add("birdsnap", 47_386, "Birdsnap", 500, Metric.TOP1, Layout.TRAIN_TEST_FOLDERS, 0, "the images that still download; test_images.txt");
+        add("caltech101", 3_060, "Caltech-101", 102, Metric.MEAN_PER_CLASS, Layout.PER_CLASS_FOLDER, 30,
                 "101_ObjectCategories (with BACKGROUND_Google): 30 train images per class, the rest test");
-        add("caltech256", "Caltech-256", 257, Metric.TOP1, Layout.PER_CLASS_FOLDER, 60,
+        add("caltech256", 15_420, "Caltech-256", 257, Metric.TOP1, Layout.PER_CLASS_FOLDER, 60,
                 "256_ObjectCategories (with 257.clutter): 60 train images per class, the rest test");
-        add("cars", "Stanford Cars", 196, Metric.TOP1, Layout.TRAIN_TEST_FOLDERS, 0, "cars_train / cars_test by the devkit's annotations");
-        add("cifar10", "CIFAR-10", 10, Metric.TOP1, Layout.CIFAR_BINARY, 0, "cifar-10-batches-bin: data_batch_1..5.bin, test_batch.bin");
-        add("cifar100", "CIFAR-100", 100, Metric.TOP1, Layout.CIFAR_BINARY, 0, "cifar-100-binary: train.bin, test.bin (fine labels)");
-        add("dtd", "Describable Textures (DTD)", 47, Metric.TOP1, Layout.TRAIN_TEST_FOLDERS, 0, "split 1: train + val / test");
-        add("flowers", "Oxford Flowers-102", 102, Metric.MEAN_PER_CLASS, Layout.TRAIN_TEST_FOLDERS, 0,
+        add("cars", 8_144, "Stanford Cars", 196, Metric.TOP1, Layout.TRAIN_TEST_FOLDERS, 0, "cars_train / cars_test by the devkit's annotations");
+        add("cifar10", 50_000, "CIFAR-10", 10, Metric.TOP1, Layout.CIFAR_BINARY, 0, "cifar-10-batches-bin: data_batch_1..5.bin, test_batch.bin");
+        add("cifar100", 50_000, "CIFAR-100", 100, Metric.TOP1, Layout.CIFAR_BINARY, 0, "cifar-100-binary: train.bin, test.bin (fine labels)");
+        add("dtd", 3_760, "Describable Textures (DTD)", 47, Metric.TOP1, Layout.TRAIN_TEST_FOLDERS, 0, "split 1: train + val / test");
+        add("flowers", 2_040, "Oxford Flowers-102", 102, Metric.MEAN_PER_CLASS, Layout.TRAIN_TEST_FOLDERS, 0,
                 "setid.mat: trnid + valid / tstid");
-        add("food101", "Food-101", 101, Metric.TOP1, Layout.TRAIN_TEST_FOLDERS, 0, "meta/train.txt / meta/test.txt");
-        add("pets", "Oxford-IIIT Pets", 37, Metric.MEAN_PER_CLASS, Layout.TRAIN_TEST_FOLDERS, 0, "annotations/trainval.txt / test.txt");
-        add("sun397", "SUN397", 397, Metric.TOP1, Layout.TRAIN_TEST_FOLDERS, 0, "partition 1: Training_01.txt / Testing_01.txt");
+        add("food101", 75_750, "Food-101", 101, Metric.TOP1, Layout.TRAIN_TEST_FOLDERS, 0, "meta/train.txt / meta/test.txt");
+        add("pets", 3_680, "Oxford-IIIT Pets", 37, Metric.MEAN_PER_CLASS, Layout.TRAIN_TEST_FOLDERS, 0, "annotations/trainval.txt / test.txt");
+        add("sun397", 19_850, "SUN397", 397, Metric.TOP1, Layout.TRAIN_TEST_FOLDERS, 0, "partition 1: Training_01.txt / Testing_01.txt");
     }
 
     private TransferSuite() {}
 
-    private static void add(String name, String title, int classes, Metric metric, Layout layout, int perClass, String source) {
-        TASKS.put(name, new Task(name, title, classes, metric, layout, perClass, source));
+    private static void add(String name, int publishedTrain, String title, int classes, Metric metric, Layout layout, int perClass,
+            String source) {
+        TASKS.put(name, new Task(name, publishedTrain, title, classes, metric, layout, perClass, source));
     }
 
     public static Map<String, Task> tasks() {

@@ -73,6 +73,10 @@ class ConfigLoaderTest {
             "transfer.tasks", "mnist",
             "transfer.regimes", "linear",
             "transfer.seeds", "5",
+            "transfer.linear.seeds", "5",
+            "transfer.full.seeds", "5",
+            "transfer.linear.lr_milestones", "5",
+            "transfer.full.lr_milestones", "5",
             "fault.diverge_transfer", "{method: oneshot, task: mnist}");
 
     @Test
@@ -82,17 +86,25 @@ class ConfigLoaderTest {
         assertEquals(new java.util.TreeSet<>(LIST_SAMPLES.keySet()), lists, "a sample value for every list of the config");
         for (String key : lists) {
             String sample = LIST_SAMPLES.get(key);
-            String[] path = key.split("\\.");
-            String yaml = path[0] + ":\n  " + path[1] + ": [" + sample + ", " + sample + "]\n";
-            String message = error(yaml);
+            String message = error(listYaml(key, "[" + sample + ", " + sample + "]"));
             assertTrue(message.startsWith("Bad value for " + key + " in test.yaml: ") && message.contains("is listed twice"),
                     key + ": " + message);
-            parse(path[0] + ":\n  " + path[1] + ": [" + sample + "]\n"); // once is fine
+            parse(listYaml(key, "[" + sample + "]")); // once is fine
         }
         String sparsity = error("pruning:\n  sparsities: [0.8, 0.9, 0.80]\n");
         assertTrue(sparsity.contains("[0.8, 0.9, 0.8]") && sparsity.contains("0.8 is listed twice"), "0.80 is 0.8: " + sparsity);
         String seeds = error("transfer:\n  seeds: [5, 6, 6]\n");
         assertTrue(seeds.contains("6 is listed twice"), seeds);
+    }
+
+    /** YAML setting the list at the dotted {@code key} to {@code value}, one section per level. */
+    private static String listYaml(String key, String value) {
+        String[] path = key.split("\\.");
+        StringBuilder yaml = new StringBuilder();
+        for (int i = 0; i < path.length; i++) {
+            yaml.append("  ".repeat(i)).append(path[i]).append(':').append(i == path.length - 1 ? " " + value : "").append('\n');
+        }
+        return yaml.toString();
     }
 
     /** The keys of every list field of a config section, recursively through its sub-sections. */

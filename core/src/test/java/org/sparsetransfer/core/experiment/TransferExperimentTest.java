@@ -47,7 +47,7 @@ class TransferExperimentTest {
         });
         for (Regime regime : List.of(Regime.LINEAR, Regime.FULL)) {
             for (long seed : List.of(0L, 1L)) {
-                TransferExperiment.Outcome o = transfer.run(pruned.weights(), pruned.mask(), task, regime, seed, cache,
+                TransferExperiment.Outcome o = transfer.run(pruned.weights(), pruned.mask(), "synthetic", task, regime, seed, cache,
                         TrainingLoop.Progress.SILENT);
                 assertEquals(regime, o.regime());
                 assertNull(o.error());
@@ -55,13 +55,31 @@ class TransferExperimentTest {
             }
         }
         assertEquals(1, extractions[0], "both linear seeds used one extraction; full runs use none");
+
+        // A run trains with its task's recipe: epochs of floor(300 / 32) = 9 steps, the per-task entry's for mnist.
+        ExperimentConfig inEpochs = org.sparsetransfer.core.config.ConfigLoader.parse(new java.io.ByteArrayInputStream("""
+                transfer:
+                  tasks: [mnist, mnist_fewshot]
+                  batch_size: 32
+                  full: {epochs: 3, lr: 0.01, lr_milestones: [2]}
+                  per_task:
+                    mnist: {full: {epochs: 2, lr_milestones: [1]}}
+                """.getBytes(java.nio.charset.StandardCharsets.UTF_8)), "test.yaml");
+        TransferExperiment byTask = new TransferExperiment(inEpochs, Device.cpu());
+        TransferExperiment.Outcome mnist = byTask.run(pruned.weights(), pruned.mask(), "mnist", task, Regime.FULL, 0,
+                TrainingLoop.Progress.SILENT);
+        TransferExperiment.Outcome fewshot = byTask.run(pruned.weights(), pruned.mask(), "mnist_fewshot", task, Regime.FULL, 0,
+                TrainingLoop.Progress.SILENT);
+        assertEquals(2 * 9, mnist.steps(), "mnist's own 2 epochs");
+        assertEquals(3 * 9, fewshot.steps(), "the regime's 3 epochs");
+        assertTrue(fewshot.scores().top1() > 0.6, "3 epochs learn the task: " + fewshot.scores().top1());
         FeatureCache.Extracted kept = cache.get(() -> null);
         assertEquals(300, kept.train().labels().length);
         assertEquals(200, kept.test().labels().length);
         // Cached features are the features: a run that extracts its own reaches the same scores.
-        TransferExperiment.Outcome cached = transfer.run(pruned.weights(), pruned.mask(), task, Regime.LINEAR, 1, cache,
+        TransferExperiment.Outcome cached = transfer.run(pruned.weights(), pruned.mask(), "synthetic", task, Regime.LINEAR, 1, cache,
                 TrainingLoop.Progress.SILENT);
-        TransferExperiment.Outcome fresh = transfer.run(pruned.weights(), pruned.mask(), task, Regime.LINEAR, 1,
+        TransferExperiment.Outcome fresh = transfer.run(pruned.weights(), pruned.mask(), "synthetic", task, Regime.LINEAR, 1,
                 TrainingLoop.Progress.SILENT);
         assertEquals(fresh.scores(), cached.scores());
     }

@@ -55,7 +55,7 @@ class ImageInputsTest {
     /** Decodes every unit of {@code plan} as an executor would. */
     private static List<IngestPlan.Stored> decodeAll(IngestPlan plan, int side) {
         List<IngestPlan.Stored> all = new ArrayList<>();
-        plan.units().forEach(u -> all.addAll(IngestPlan.decode(FileSource.local(), u, side, plan.val())));
+        plan.units().forEach(u -> all.addAll(IngestPlan.decode(FileSource.local(), u, side, Resampling.Filter.BILINEAR, plan.val()).stored()));
         return all;
     }
 
@@ -118,17 +118,17 @@ class ImageInputsTest {
     @Test
     void storingKeepsWhatEvaluationSeesOfTheOriginal() {
         RgbImage original = SyntheticImages.image(3, 60, 45, new SplittableRandom(1));
-        RgbImage stored = Augmentation.store(original, 36);
+        RgbImage stored = Augmentation.store(original, 36, Resampling.Filter.BILINEAR);
         assertEquals(36, stored.width());
         assertEquals(36, stored.height());
-        float[] fromStored = Augmentation.test(stored, 36, 32, NORM);
-        float[] fromOriginal = Augmentation.test(original, 36, 32, NORM);
+        float[] fromStored = Augmentation.test(stored, 36, 32, Resampling.Filter.BILINEAR, NORM);
+        float[] fromOriginal = Augmentation.test(original, 36, 32, Resampling.Filter.BILINEAR, NORM);
         double worst = 0;
         for (int i = 0; i < fromStored.length; i++) {
             worst = Math.max(worst, Math.abs(fromStored[i] - fromOriginal[i]));
         }
         assertTrue(worst < 0.03, "stored then cropped differs from cropping the original by " + worst);
-        assertTrue(stored == Augmentation.store(stored, 36), "an image already of the stored size is kept as it is");
+        assertTrue(stored == Augmentation.store(stored, 36, Resampling.Filter.BILINEAR), "an image already of the stored size is kept as it is");
     }
 
     @Test
@@ -136,11 +136,11 @@ class ImageInputsTest {
         SplittableRandom random = new SplittableRandom(5);
         List<IngestPlan.Stored> stored = new ArrayList<>();
         for (int i = 0; i < 6; i++) {
-            stored.add(new IngestPlan.Stored("train", i, i % 3, Augmentation.store(SyntheticImages.image(i % 3, 40, 36, random), 36)));
+            stored.add(new IngestPlan.Stored("train", i, i % 3, Augmentation.store(SyntheticImages.image(i % 3, 40, 36, random), 36, Resampling.Filter.BILINEAR)));
         }
         ImageSet set = set(stored, "train", 36, 3);
         try (NDManager manager = NDManager.newBaseManager(Device.cpu());
-                TrainingData data = new AugmentedImages(manager, set, 32, NORM)) {
+                TrainingData data = new AugmentedImages(manager, set, 32, Resampling.Filter.BILINEAR, NORM)) {
             long[] indices = {4, 0, 2};
             NDArray[] first = data.batch(indices, 11, 0);
             assertEquals(new Shape(3, 3, 32, 32), first[0].getShape());
@@ -149,15 +149,15 @@ class ImageInputsTest {
             assertFalse(java.util.Arrays.equals(first[0].toFloatArray(), data.batch(indices, 11, 1)[0].toFloatArray()),
                     "the next pass crops differently");
             float[] expected = Augmentation.train(new RgbImage(36, 36, stored.get(4).image().planes()), 32,
-                    Augmentation.random(11, 0, 4), NORM);
+                    Augmentation.random(11, 0, 4), Resampling.Filter.BILINEAR, NORM);
             float[] got = first[0].get(0).toFloatArray();
             assertArrayEquals(expected, got, "example 4's crop comes from its own (seed, pass, index) stream");
             NDArray[] eval = data.range(1, 3);
-            assertArrayEquals(Augmentation.test(stored.get(2).image(), 36, 32, NORM), eval[0].get(1).toFloatArray());
+            assertArrayEquals(Augmentation.test(stored.get(2).image(), 36, 32, Resampling.Filter.BILINEAR, NORM), eval[0].get(1).toFloatArray());
             assertArrayEquals(new long[] {1, 2}, eval[1].toLongArray());
             assertEquals(1000, data.evaluationBatch(), "32x32 crops: the default 1000 per evaluation batch fit in 64 MB");
         }
-        assertThrows(IllegalArgumentException.class, () -> new AugmentedImages(NDManager.newBaseManager(), set, 40, NORM));
+        assertThrows(IllegalArgumentException.class, () -> new AugmentedImages(NDManager.newBaseManager(), set, 40, Resampling.Filter.BILINEAR, NORM));
     }
 
     /** Mean cross-entropy over all of {@code data} (evaluation inputs, inference mode). */
@@ -178,8 +178,8 @@ class ImageInputsTest {
         ImageSet test = set(stored, "test", 36, 4);
         TorchThreads.exclusive(() -> {
             try (Network net = Network.classifier(ResNet.resnet18(32), 4, 0, Device.cpu());
-                    TrainingData trainData = new AugmentedImages(net.manager(), train, 32, NORM);
-                    TrainingData testData = new AugmentedImages(net.manager(), test, 32, NORM)) {
+                    TrainingData trainData = new AugmentedImages(net.manager(), train, 32, Resampling.Filter.BILINEAR, NORM);
+                    TrainingData testData = new AugmentedImages(net.manager(), test, 32, Resampling.Filter.BILINEAR, NORM)) {
                 double before = Evaluator.evaluate(net, testData).top1();
                 double lossBefore = testLoss(net, testData);
                 new TrainingLoop(new TrainingLoop.Settings(16, 0.9f, 5e-4f, 0), TrainingLoop.Progress.SILENT)

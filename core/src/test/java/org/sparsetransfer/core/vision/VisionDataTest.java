@@ -111,7 +111,7 @@ class VisionDataTest {
     @Test
     void evaluationResizesTheShorterSideAndTakesTheCentre() {
         RgbImage image = gradient(400, 300); // resize 256 -> 341 x 256, centre 224 x 224
-        float[] x = Augmentation.test(image, 256, 224, NORM);
+        float[] x = Augmentation.test(image, 256, 224, Resampling.Filter.BILINEAR, NORM);
         assertEquals(3 * 224 * 224, x.length);
         // Blue is constant: every blue value is (77/255 - mean) / std.
         float blue = (float) ((77 / 255.0 - NORM.mean()[2]) / NORM.std()[2]);
@@ -132,9 +132,9 @@ class VisionDataTest {
     @Test
     void trainingCropsAreSeededAndFlipHalfTheTime() {
         RgbImage image = gradient(64, 48);
-        float[] a = Augmentation.train(image, 32, Augmentation.random(1, 0, 5), NORM);
-        float[] b = Augmentation.train(image, 32, Augmentation.random(1, 0, 5), NORM);
-        float[] c = Augmentation.train(image, 32, Augmentation.random(1, 1, 5), NORM);
+        float[] a = Augmentation.train(image, 32, Augmentation.random(1, 0, 5), Resampling.Filter.BILINEAR, NORM);
+        float[] b = Augmentation.train(image, 32, Augmentation.random(1, 0, 5), Resampling.Filter.BILINEAR, NORM);
+        float[] c = Augmentation.train(image, 32, Augmentation.random(1, 1, 5), Resampling.Filter.BILINEAR, NORM);
         assertEquals(3 * 32 * 32, a.length);
         assertArrayEquals(a, b, "same seed, epoch and example: same crop");
         assertFalse(Arrays.equals(a, c), "another epoch: another crop");
@@ -142,7 +142,7 @@ class VisionDataTest {
         float high = (float) ((1 - NORM.mean()[0]) / NORM.std()[0]);
         int flipped = 0;
         for (int i = 0; i < 200; i++) {
-            float[] x = Augmentation.train(image, 32, Augmentation.random(7, 0, i), NORM);
+            float[] x = Augmentation.train(image, 32, Augmentation.random(7, 0, i), Resampling.Filter.BILINEAR, NORM);
             for (int j = 0; j < 1024; j++) {
                 assertTrue(x[j] >= low - 1e-5 && x[j] <= high + 1e-5, "red within the normalized 0..1 range");
             }

@@ -85,7 +85,7 @@ final class LinearTransferBenchmark implements Benchmark {
             FeatureCache cache, List<Double> scores) throws Exception {
         scores.clear();
         for (long seed = 0; seed < seeds; seed++) {
-            scores.add(transfer.run(weights, mask, task, Regime.LINEAR, seed, cache, TrainingLoop.Progress.SILENT).scores().top1());
+            scores.add(transfer.run(weights, mask, "mnist", task, Regime.LINEAR, seed, cache, TrainingLoop.Progress.SILENT).scores().top1());
         }
         return scores;
     }

@@ -127,7 +127,7 @@ final class TrainStepBenchmark implements Benchmark {
         ImageSet images = new ImageSet("bench", c.channels(), c.side(), c.side(), 10, pixels, labels);
         try (Network net = Network.classifier(c.architecture(), 10, 0, Device.cpu());
                 TimedInputs data = new TimedInputs(c.augmented() ? new AugmentedImages(net.manager(), images, 32,
-                        Augmentation.Normalization.IMAGENET) : TrainingData.upload(net.manager(), images))) {
+                        org.sparsetransfer.core.vision.Resampling.Filter.BILINEAR, Augmentation.Normalization.IMAGENET) : TrainingData.upload(net.manager(), images))) {
             net.setMask(new MagnitudePruner(MagnitudePruner.Scope.GLOBAL).prune(net.weights(),
                     Mask.dense(net.weights(), net.prunableTensors(PrunablePolicy.DEFAULT)), 0.9));
             TrainingLoop loop = new TrainingLoop(new TrainingLoop.Settings(c.batch(), 0.9f, 5e-4f, 0), TrainingLoop.Progress.SILENT);

@@ -25,7 +25,7 @@ final class ReportHtml {
                             + "the runs that exist.</p>\n");
         }
         h.append("<p>Mean ± std over seeds ")
-                .append(config.transfer.seeds).append(", in percent. Highlighted cells differ from dense significantly "
+                .append(config.transfer.seedsDescription()).append(", in percent. Highlighted cells differ from dense significantly "
                         + "(Welch's t-test over seeds, p &lt; 0.05); red cells are runs that all failed (see transfer_results.error). Data: <a href=\"transfer_table.csv\">transfer_table.csv</a>, "
                         + "<a href=\"upstream_table.csv\">upstream_table.csv</a>.</p>\n");
         for (String regime : config.transfer.regimes) {

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
@@ -38,6 +39,7 @@ import org.sparsetransfer.jobs.tables.Warehouse;
 import org.sparsetransfer.jobs.storage.Location;
 import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.transfer.Regime;
 
 /**
  * Joins the config's transfer results into the transfer table (method x sparsity x regime x
@@ -277,7 +279,7 @@ public final class ReportStage {
         for (CheckpointRecord c : checkpoints) {
             for (String regime : t.regimes) {
                 for (String task : t.tasks) {
-                    for (long seed : t.seeds) {
+                    for (long seed : t.seeds(Regime.parse(regime, "transfer.regimes"))) {
                         configured++;
                         if (!recorded.contains(ResultTable.key(c.id(), task, regime, seed))) {
                             byCell.merge(cellKey(c.method(), c.targetSparsity(), regime, task), 1L, Long::sum);
@@ -287,6 +289,16 @@ public final class ReportStage {
             }
         }
         return new Missing(configured, byCell);
+    }
+
+    /** The rows of the configured regimes and, per regime, of its configured seeds. */
+    private static Column configuredSeeds(ExperimentConfig.Transfer t) {
+        Column any = lit(false);
+        for (String regime : t.regimes) {
+            any = any.or(col("regime").equalTo(lit(regime))
+                    .and(col("seed").isin(t.seeds(Regime.parse(regime, "transfer.regimes")).toArray())));
+        }
+        return any;
     }
 
     private static String cellKey(String method, double sparsity, String regime, String task) {
@@ -300,8 +312,7 @@ public final class ReportStage {
                 .where(col("settings_hash").equalTo(lit(ctx.ids().transferSettingsHash()))
                         .and(col("checkpoint_id").isin(ids.toArray()))
                         .and(col("task").isin(t.tasks.toArray()))
-                        .and(col("regime").isin(t.regimes.toArray()))
-                        .and(col("seed").isin(t.seeds.toArray())));
+                        .and(configuredSeeds(t)));
         List<Row> grouped = results.groupBy("method", "sparsity", "regime", "task", "metric")
                 .agg(avg(when(col("status").equalTo(ResultTable.OK), col("value"))).as("mean"),
                         stddev_samp(when(col("status").equalTo(ResultTable.OK), col("value"))).as("std"),
@@ -413,7 +424,7 @@ public final class ReportStage {
                     .append(" (the CSV's n_missing column counts every one). Cells marked \"missing\" lack those runs; their means, the means over tasks and Δ use only the "
                             + "runs that exist.\n\n");
         }
-        md.append("Mean ± std over seeds ").append(config.transfer.seeds).append(", in percent. Metric per task: ");
+        md.append("Mean ± std over seeds ").append(config.transfer.seedsDescription()).append(", in percent. Metric per task: ");
         List<String> metrics = new ArrayList<>();
         for (String task : config.transfer.tasks) {
             metrics.add(task + " " + TaskRegistry.metric(config, task, "transfer.tasks").key());

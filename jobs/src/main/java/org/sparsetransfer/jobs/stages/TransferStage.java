@@ -80,7 +80,7 @@ public final class TransferStage {
         for (CheckpointRecord checkpoint : checkpoints) {
             for (String task : config.transfer.tasks) {
                 for (Regime regime : regimes) {
-                    for (long seed : config.transfer.seeds) {
+                    for (long seed : config.transfer.seeds(regime)) {
                         total++;
                         if (!ResultTable.OK.equals(recorded.get(ResultTable.key(checkpoint.id(), task, regime.key(), seed)))) {
                             pending.add(new Pending(checkpoint, task, regime, seed));
@@ -110,7 +110,7 @@ public final class TransferStage {
         List<Shard> shards = shards(todo);
         StageContext.log(NAME, String.format("%d runs in %d Spark tasks (a linear run's seeds share one): %d checkpoints x tasks %s "
                 + "x regimes %s x seeds %s", todo.size(), shards.size(), checkpoints.size(), config.transfer.tasks,
-                config.transfer.regimes, config.transfer.seeds));
+                config.transfer.regimes, regimes.stream().map(r -> r.key() + " " + config.transfer.seeds(r)).toList()));
         ctx.describe(NAME, todo.size() + " transfer runs");
         long start = System.nanoTime();
         int[] stored = {0};
@@ -145,7 +145,7 @@ public final class TransferStage {
             return config;
         }
         ExperimentConfig copy = SerializationUtils.clone(config);
-        (regime == Regime.LINEAR ? copy.transfer.linear : copy.transfer.full).lr = Float.NaN;
+        copy.transfer.recipe(task, regime).lr = Float.NaN;
         return copy;
     }
 
@@ -189,7 +189,7 @@ public final class TransferStage {
             String tag = NAME + " " + run.describe();
             StageContext.log(tag, "on " + device + ", " + splits.train().size() + " training and " + splits.test().size() + " test images");
             TransferExperiment.Outcome outcome = new TransferExperiment(run.config(), device).run(upstream.weights(), upstream.mask(),
-                    splits, run.regime(), run.seed(), features, line -> StageContext.log(tag, line));
+                    run.task(), splits, run.regime(), run.seed(), features, line -> StageContext.log(tag, line));
             if (run.failFirstAttempt() && task != null && task.attemptNumber() == 0) {
                 StageContext.log(tag, "fault.fail_first_transfer_attempt: failing attempt 0 of this run after it trained");
                 throw new IllegalStateException("fault.fail_first_transfer_attempt: failing attempt 0 of " + run.describe()

@@ -34,12 +34,37 @@ public final class DatasetTable {
             .add("pixels", DataTypes.BinaryType, false)
             .add("data_hash", DataTypes.StringType, false);
 
+    /** The image files ingest skipped, per dataset (replaced with the dataset). */
+    public static final StructType SKIPPED_SCHEMA = new StructType()
+            .add("dataset", DataTypes.StringType, false)
+            .add("split", DataTypes.StringType, false)
+            .add("file", DataTypes.StringType, false)
+            .add("reason", DataTypes.StringType, false)
+            .add("data_hash", DataTypes.StringType, false);
+
     private final SparkSession spark;
     private final String path;
+    private final String skippedPath;
 
     public DatasetTable(SparkSession spark, Warehouse warehouse) {
         this.spark = spark;
         this.path = warehouse.datasets();
+        this.skippedPath = warehouse.skippedImages();
+    }
+
+    /**
+     * Records which image files of {@code dataset} ingest left out and why (none: its earlier
+     * entries are cleared). Written right after the dataset's own commit, keyed by dataset, so a
+     * rerun of ingest replaces it.
+     */
+    public void writeSkipped(String dataset, String dataHash, List<org.sparsetransfer.core.vision.IngestPlan.Skipped> skipped) {
+        if (skipped.isEmpty() && !DeltaTables.exists(spark, skippedPath)) {
+            return;
+        }
+        List<Row> rows = skipped.stream().map(s -> RowFactory.create(dataset, s.split(), s.file(), s.reason(), dataHash)).toList();
+        DeltaTables.ensure(spark, skippedPath, SKIPPED_SCHEMA, "dataset");
+        spark.createDataFrame(rows, SKIPPED_SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
+                .option("replaceWhere", "dataset = '" + dataset + "'").save(skippedPath);
     }
 
     /** Whether {@code dataset} is present and was built by the split rules {@code dataHash}. */

@@ -16,6 +16,7 @@ public record Warehouse(Location root) {
     public static final String TRANSFER_RESULTS = "transfer_results";
     public static final String TRANSFER_TABLE = "transfer_table";
     public static final String RUNS = "runs";
+    public static final String SKIPPED_IMAGES = "skipped_images";
 
     /**
      * Every table, with the commands that write it: rerunning them with the same config on a
@@ -26,7 +27,8 @@ public record Warehouse(Location root) {
             CHECKPOINTS, "upstream and prune (then transfer, whose results name checkpoints by id, keeps its rows)",
             TRANSFER_RESULTS, "transfer",
             TRANSFER_TABLE, "report",
-            RUNS, "any command (the table only records past runs; report --as-of-run needs it)");
+            RUNS, "any command (the table only records past runs; report --as-of-run needs it)",
+            SKIPPED_IMAGES, "ingest (after deleting the datasets rows of the image datasets, so that they are decoded again)");
 
     /** The warehouse a user names with {@code --out}. */
     public static Warehouse parse(String out) {
@@ -56,6 +58,11 @@ public record Warehouse(Location root) {
 
     public String runs() {
         return table(RUNS);
+    }
+
+    /** The image files ingest left out of image datasets (undecodable, too small), with the reason. */
+    public String skippedImages() {
+        return table(SKIPPED_IMAGES);
     }
 
     /** The tables a run's record tracks, by name. */
