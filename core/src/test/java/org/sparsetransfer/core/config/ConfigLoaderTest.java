@@ -14,11 +14,13 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.prune.PruningMethod;
 
 class ConfigLoaderTest {
-    private static ExperimentConfig parse(String yaml) {
+    /** A config from YAML text, named test.yaml in messages. */
+    static ExperimentConfig parse(String yaml) {
         return ConfigLoader.parse(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "test.yaml");
     }
 
-    private static String error(String yaml) {
+    /** The message of the one error {@code yaml} gets. */
+    static String error(String yaml) {
         return assertThrows(InvalidInputException.class, () -> parse(yaml)).getMessage();
     }
 

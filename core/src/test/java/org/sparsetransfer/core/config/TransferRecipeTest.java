@@ -3,15 +3,11 @@ package org.sparsetransfer.core.config;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
-import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.experiment.ExperimentPlan;
 import org.sparsetransfer.core.experiment.TransferExperiment;
 import org.sparsetransfer.core.train.TrainingSchedule;
@@ -24,11 +20,11 @@ import org.sparsetransfer.core.transfer.Regime;
  */
 class TransferRecipeTest {
     private static ExperimentConfig parse(String yaml) {
-        return ConfigLoader.parse(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "test.yaml");
+        return ConfigLoaderTest.parse(yaml);
     }
 
     private static String error(String yaml) {
-        return assertThrows(InvalidInputException.class, () -> parse(yaml)).getMessage();
+        return ConfigLoaderTest.error(yaml);
     }
 
     @Test
