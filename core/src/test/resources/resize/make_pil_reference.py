@@ -28,6 +28,8 @@ CASES = [
     ("bicubic", (0, 0, W, H), (16, 12)),
     ("bicubic", (0, 0, W, H), (50, 40)),
     ("bicubic", (3.5, 2.25, 30.75, 27.5), (11, 11)),
+    ("bilinear", (0, 0, W, H), (W, 20)),  # a vertical pass only
+    ("bicubic", (0, 0, W, H), (20, H)),  # a horizontal pass only
 ]
 FILTERS = {"bilinear": Image.BILINEAR, "bicubic": Image.BICUBIC}
 

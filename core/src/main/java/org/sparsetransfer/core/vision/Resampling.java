@@ -69,27 +69,31 @@ public final class Resampling {
         boolean vertical = outH != image.height() || top != 0 || bottom != image.height();
         Coefficients columns = Coefficients.of(image.width(), left, right, outW, filter);
         Coefficients rows = Coefficients.of(image.height(), top, bottom, outH, filter);
-        int[][] planes = planes(image);
         int width = image.width();
         int height = image.height();
         int firstRow = 0;
+        int[][] planes;
         if (horizontal) {
-            // Only the rows the vertical pass reads, as Pillow does.
+            // Only the rows the vertical pass reads, as Pillow does, straight from the image's bytes.
             firstRow = rows.start[0];
             int lastRow = rows.start[outH - 1] + rows.length[outH - 1];
             int bandHeight = lastRow - firstRow;
+            planes = new int[3][];
+            byte[] source = image.planes();
             for (int c = 0; c < 3; c++) {
                 int[] band = new int[outW * bandHeight];
                 for (int y = 0; y < bandHeight; y++) {
-                    int rowOffset = (firstRow + y) * width;
+                    int rowOffset = (c * height + firstRow + y) * width;
                     for (int x = 0; x < outW; x++) {
-                        band[y * outW + x] = columns.apply(planes[c], rowOffset, 1, x);
+                        band[y * outW + x] = columns.applyToBytes(source, rowOffset, x);
                     }
                 }
                 planes[c] = band;
             }
             width = outW;
             height = bandHeight;
+        } else {
+            planes = planes(image);
         }
         if (vertical) {
             for (int c = 0; c < 3; c++) {
@@ -156,6 +160,17 @@ public final class Resampling {
                 weights[i] = fixed;
             }
             return new Coefficients(start, length, weights);
+        }
+
+        /** Output pixel {@code i} of a row of 8-bit values starting at {@code offset}, rounded and clipped to 0..255. */
+        int applyToBytes(byte[] values, int offset, int i) {
+            int sum = 1 << (PRECISION_BITS - 1);
+            int[] k = weights[i];
+            int base = offset + start[i];
+            for (int x = 0; x < k.length; x++) {
+                sum += (values[base + x] & 0xFF) * k[x];
+            }
+            return Math.min(255, Math.max(0, sum >> PRECISION_BITS));
         }
 
         /** Output pixel {@code i} from {@code values[offset + (start + x) * stride]}, rounded and clipped to 0..255. */

@@ -58,7 +58,7 @@ class ResamplingTest {
             assertEquals(0, maxDiff, what + " equals Pillow's");
             cases++;
         }
-        assertEquals(7, cases);
+        assertEquals(9, cases);
     }
 
     @Test
