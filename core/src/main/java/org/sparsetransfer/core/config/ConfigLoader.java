@@ -459,7 +459,7 @@ public final class ConfigLoader {
         positive(source, "transfer.batch_size", t.batchSize);
         momentum(source, "transfer.momentum", t.momentum);
         for (Regime regime : Regime.values()) {
-            ExperimentConfig.Regime r = regime == Regime.LINEAR ? t.linear : t.full;
+            ExperimentConfig.Regime r = t.regime(regime);
             recipe(source, "transfer." + regime.key(), r);
             if (r.seeds != null) {
                 nonEmpty(source, "transfer." + regime.key() + ".seeds", r.seeds);
@@ -472,8 +472,8 @@ public final class ConfigLoader {
                         + "; add it there or remove its per_task entry");
             }
             for (Regime regime : Regime.values()) {
-                ExperimentConfig.Regime own = regime == Regime.LINEAR ? recipes.linear : recipes.full;
-                ExperimentConfig.Regime shared = regime == Regime.LINEAR ? t.linear : t.full;
+                ExperimentConfig.Regime own = recipes.get(regime);
+                ExperimentConfig.Regime shared = t.regime(regime);
                 if (own == null) {
                     continue;
                 }
@@ -520,7 +520,7 @@ public final class ConfigLoader {
     private static void resolveTransferRecipes(JsonNode transfer, ExperimentConfig.Transfer t, ObjectMapper mapper, String source)
             throws IOException {
         for (Regime regime : Regime.values()) {
-            settleLength(regime == Regime.LINEAR ? t.linear : t.full, transfer.path(regime.key()), "transfer." + regime.key(), null,
+            settleLength(t.regime(regime), transfer.path(regime.key()), "transfer." + regime.key(), null,
                     source);
         }
         Map<String, ExperimentConfig.TaskRecipes> resolved = new java.util.LinkedHashMap<>();
@@ -532,15 +532,11 @@ public final class ConfigLoader {
                 if (own == null || !own.isObject()) {
                     continue;
                 }
-                ExperimentConfig.Regime shared = regime == Regime.LINEAR ? t.linear : t.full;
+                ExperimentConfig.Regime shared = t.regime(regime);
                 ExperimentConfig.Regime merged = mapper.readerForUpdating(mapper.treeToValue(mapper.valueToTree(shared),
                         ExperimentConfig.Regime.class)).readValue(own);
                 settleLength(merged, own, "transfer.per_task." + entry.getKey() + "." + regime.key(), shared, source);
-                if (regime == Regime.LINEAR) {
-                    recipes.linear = merged;
-                } else {
-                    recipes.full = merged;
-                }
+                recipes.set(regime, merged);
             }
             resolved.put(entry.getKey(), recipes);
         }

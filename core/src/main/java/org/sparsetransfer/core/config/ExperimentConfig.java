@@ -263,17 +263,22 @@ public final class ExperimentConfig implements Serializable {
          */
         public Map<String, TaskRecipes> perTask = new LinkedHashMap<>();
 
+        /** The regime's own section ({@link #linear} or {@link #full}). */
+        public Regime regime(org.sparsetransfer.core.transfer.Regime regime) {
+            return regime == org.sparsetransfer.core.transfer.Regime.LINEAR ? linear : full;
+        }
+
         /** The recipe {@code task} trains with in {@code regime}: its per-task entry, else the regime's. */
         public Regime recipe(String task, org.sparsetransfer.core.transfer.Regime regime) {
             TaskRecipes own = perTask.get(task);
-            Regime resolved = own == null ? null : regime == org.sparsetransfer.core.transfer.Regime.LINEAR ? own.linear : own.full;
-            return resolved != null ? resolved : regime == org.sparsetransfer.core.transfer.Regime.LINEAR ? linear : full;
+            Regime resolved = own == null ? null : own.get(regime);
+            return resolved != null ? resolved : regime(regime);
         }
 
         /** The seeds of {@code regime}: its own list, else {@link #seeds}. */
         public List<Long> seeds(org.sparsetransfer.core.transfer.Regime regime) {
-            Regime recipe = regime == org.sparsetransfer.core.transfer.Regime.LINEAR ? linear : full;
-            return recipe.seeds != null ? recipe.seeds : seeds;
+            List<Long> own = regime(regime).seeds;
+            return own != null ? own : seeds;
         }
 
         /** The seeds for reports: one list when both regimes share it, else each regime's. */
@@ -297,6 +302,19 @@ public final class ExperimentConfig implements Serializable {
         private static final long serialVersionUID = 1L;
         public Regime linear;
         public Regime full;
+
+        /** This task's recipe for {@code regime}, or null. */
+        public Regime get(org.sparsetransfer.core.transfer.Regime regime) {
+            return regime == org.sparsetransfer.core.transfer.Regime.LINEAR ? linear : full;
+        }
+
+        void set(org.sparsetransfer.core.transfer.Regime regime, Regime recipe) {
+            if (regime == org.sparsetransfer.core.transfer.Regime.LINEAR) {
+                linear = recipe;
+            } else {
+                full = recipe;
+            }
+        }
     }
 
     /**

@@ -114,11 +114,11 @@ public final class ExperimentIds {
         transfer.remove("regimes");
         transfer.remove("seeds");
         // Seeds pick runs, not their settings (results are keyed by seed): a regime's own list leaves the hash alone.
-        for (String regime : List.of("linear", "full")) {
-            if (transfer.get(regime) instanceof ObjectNode recipe) {
+        for (org.sparsetransfer.core.transfer.Regime regime : org.sparsetransfer.core.transfer.Regime.values()) {
+            if (transfer.get(regime.key()) instanceof ObjectNode recipe) {
                 recipe.remove("seeds");
                 if (recipe.isEmpty()) {
-                    transfer.remove(regime);
+                    transfer.remove(regime.key());
                 }
             }
         }

@@ -79,16 +79,19 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         long transferRuns = 0;
         long transferSteps = 0;
         List<String> seeds = new ArrayList<>();
+        List<TaskPlan> tasks = tasks(config);
+        boolean tasksUnsized = false;
         for (String name : t.regimes) {
             Regime regime = Regime.parse(name, "transfer.regimes");
             long seedCount = t.seeds(regime).size();
             seeds.add(name + " " + seedCount);
-            for (TaskPlan task : tasks(config)) {
+            for (TaskPlan task : tasks) {
+                OptionalLong taskSteps = task.steps(regime);
+                tasksUnsized |= taskSteps.isEmpty();
                 transferRuns += checkpoints * seedCount;
-                transferSteps += checkpoints * seedCount * task.steps(regime).orElse(0);
+                transferSteps += checkpoints * seedCount * taskSteps.orElse(0);
             }
         }
-        boolean tasksUnsized = tasks(config).stream().anyMatch(task -> task.trainSize().isEmpty());
         stages.add(new Stage("transfer", transferRuns, transferSteps, t.batchSize, false, String.format(Locale.ROOT,
                 "%d checkpoints x %d tasks x regimes (seeds) %s%s", checkpoints, t.tasks.size(), String.join(", ", seeds),
                 tasksUnsized ? "; steps leave out tasks sized only at ingest" : "")));
@@ -129,6 +132,20 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
     /** The config's transfer tasks with their recipes. */
     public static List<TaskPlan> tasks(ExperimentConfig config) {
         return config.transfer.tasks.stream().map(task -> new TaskPlan(task, TaskRegistry.plannedTrainSize(config, task), config)).toList();
+    }
+
+    /** Every transfer task's recipe per configured regime, for the console (the dry run prints it under the table). */
+    public static String formatTasks(ExperimentConfig config) {
+        StringBuilder out = new StringBuilder("Transfer recipes per task (batch " + config.transfer.batchSize + "):\n");
+        for (TaskPlan task : tasks(config)) {
+            String size = task.trainSize().isPresent() ? String.format(Locale.ROOT, "%,d training images", task.trainSize().getAsLong())
+                    : "training images counted at ingest";
+            out.append("  ").append(task.task()).append(" (").append(size).append(")\n");
+            for (String regime : config.transfer.regimes) {
+                out.append("    ").append(task.describe(Regime.parse(regime, "transfer.regimes"))).append('\n');
+            }
+        }
+        return out.toString();
     }
 
     /** The plan as a table for the console. */

@@ -191,15 +191,7 @@ public final class Commands {
             System.out.println("Plan of " + config.name + " (" + config.model + ", " + (options.config == null ? "embedded demo" : options.config)
                     + "); nothing is run:");
             System.out.print(ExperimentPlan.of(config, upstreamTrain).format());
-            System.out.println("Transfer recipes per task (batch " + config.transfer.batchSize + "):");
-            for (ExperimentPlan.TaskPlan task : ExperimentPlan.tasks(config)) {
-                String size = task.trainSize().isPresent() ? String.format(java.util.Locale.ROOT, "%,d training images",
-                        task.trainSize().getAsLong()) : "training images counted at ingest";
-                System.out.println("  " + task.task() + " (" + size + ")");
-                for (String regime : config.transfer.regimes) {
-                    System.out.println("    " + task.describe(org.sparsetransfer.core.transfer.Regime.parse(regime, "transfer.regimes")));
-                }
-            }
+            System.out.print(ExperimentPlan.formatTasks(config));
             return 0;
         }
 

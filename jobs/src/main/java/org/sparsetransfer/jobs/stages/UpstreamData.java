@@ -82,20 +82,16 @@ public record UpstreamData(String dataset, List<String> files, long trainSize, l
             return ExecutorCache.get(List.of(this, worker, workers), () -> {
                 DatasetTable.SplitIndex index = ExecutorCache.get(List.of(data.dataset(), "train", data.files(), "index"),
                         () -> DatasetTable.readIndex(data.dataset(), "train", data.files()));
-                int[] rows = segment < 0 ? identity(index.size())
-                        : Colt.segmentMembers(index.labels(), index.numClasses(), coltSegments, byClasses, splitSeed).get(segment);
-                int[] picked = DataParallelPlan.shard(rows.length, workers, worker);
-                int[] positions = new int[picked.length];
-                for (int i = 0; i < picked.length; i++) {
-                    positions[i] = rows[picked[i]];
+                if (segment < 0) {
+                    return DatasetTable.readRows(data.dataset(), "train", data.files(), index,
+                            DataParallelPlan.shard(index.size(), workers, worker));
                 }
-                ImageSet shard = DatasetTable.readRows(data.dataset(), "train", data.files(), index, positions);
-                return segment < 0 ? shard : Colt.asSegment(shard, coltSegments, byClasses, segment);
+                int[] members = Colt.segmentMembers(index.labels(), index.numClasses(), coltSegments, byClasses, splitSeed).get(segment);
+                int[] positions = java.util.Arrays.stream(DataParallelPlan.shard(members.length, workers, worker)).map(i -> members[i])
+                        .toArray();
+                return Colt.asSegment(DatasetTable.readRows(data.dataset(), "train", data.files(), index, positions), coltSegments,
+                        byClasses, segment);
             });
-        }
-
-        private static int[] identity(int n) {
-            return java.util.stream.IntStream.range(0, n).toArray();
         }
     }
 }

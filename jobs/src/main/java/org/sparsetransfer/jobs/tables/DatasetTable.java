@@ -133,9 +133,9 @@ public final class DatasetTable {
     }
 
     /**
-     * The rows of one split at {@code positions} of its stored order ({@link SplitIndex#positions}
-     * of {@link #readIndex}), in the order given: a data-parallel worker's shard, read without
-     * keeping the rest of the split.
+     * The rows of one split at {@code positions} of its stored order (as {@link #readIndex} gives
+     * it), in the order given: a data-parallel worker's shard, read without keeping the rest of
+     * the split.
      */
     public static ImageSet readRows(String dataset, String split, List<String> files, SplitIndex index, int[] positions) {
         java.util.HashMap<Integer, Integer> wanted = new java.util.HashMap<>();
