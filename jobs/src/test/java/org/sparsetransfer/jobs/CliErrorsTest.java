@@ -209,6 +209,11 @@ class CliErrorsTest {
         assertTrue(plan.toString().matches("(?s).*transfer\\s+2,016\\s.*"), plan.toString());
         assertTrue(plan.toString().contains("  aircraft (6,667 training images)\n    linear: 150 epochs = 15,600 steps, lr 0.01"), plan.toString());
         assertTrue(plan.toString().contains("    full: 150 epochs = 15,600 steps, lr 0.01 x0.1 at epochs [50, 100]"), plan.toString());
+        // The pruning recipes in epochs, with the steps they come to on 1,271,167 images at batch 256 (4,965 per epoch).
+        assertTrue(plan.toString().contains("  oneshot: fine-tuning 10 epochs = 49,650 steps\n"), plan.toString());
+        assertTrue(plan.toString().contains("  gmp: 20 intervals of 1 epoch = 4,965 steps, recovery 10 epochs = 49,650 steps\n"),
+                plan.toString());
+        assertTrue(plan.toString().contains("  imp: rewind point 1 epoch = 4,965 steps into the dense run"), plan.toString());
         assertFalse(Files.exists(out), "a dry run writes nothing");
     }
 

@@ -124,6 +124,7 @@ public final class ConfigLoader {
             // Jackson silently ignores a scalar where a merged section belongs: check shapes first.
             checkSections(tree, ExperimentConfig.class, "", source);
             config = mapper.readValue(yaml, ExperimentConfig.class);
+            settleAlternatives(config, tree, "", source);
             resolveTransferRecipes(tree.path("transfer"), config.transfer, mapper, source);
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream()
@@ -246,8 +247,20 @@ public final class ConfigLoader {
             }
             Object value = get(field, section);
             String key = prefix + snake(field.getName());
+            ExperimentConfig.Alternative alternative = field.getAnnotation(ExperimentConfig.Alternative.class);
+            if (alternative != null) {
+                Object other = get(partner(field, alternative), section);
+                String otherKey = prefix + snake(alternative.value());
+                if (value != null && other != null) {
+                    throw new InvalidInputException(key + " and " + otherKey + " in " + source
+                            + " are two ways to give one length; give one of them");
+                }
+                if (value == null && other == null) {
+                    throw new InvalidInputException(source + " gives neither " + key + " nor " + otherKey + "; give one of them");
+                }
+            }
             if (value == null) {
-                if (get(field, defaults) != null && !field.isAnnotationPresent(ExperimentConfig.Alternative.class)) {
+                if (get(field, defaults) != null && alternative == null) {
                     throw bad(source, key, null, field.isAnnotationPresent(JsonMerge.class) ? "a section of key: value pairs "
                             + "(leave the key out for its defaults)" : "a value (leave the key out for its default)");
                 }
@@ -274,6 +287,50 @@ public final class ConfigLoader {
     }
 
     /** A class of the config's own sections (ExperimentConfig's nested classes). */
+    private static Field partner(Field field, ExperimentConfig.Alternative alternative) {
+        try {
+            return field.getDeclaringClass().getField(alternative.value());
+        } catch (NoSuchFieldException e) {
+            throw new IllegalStateException(field + " names a missing alternative " + alternative.value(), e);
+        }
+    }
+
+    /**
+     * Where a config gives one of two {@link ExperimentConfig.Alternative} keys (e.g.
+     * {@code epochs}), the other one's default is dropped; giving both is an error. {@code own}
+     * is the section as written (a key written as null, as a stored run's config writes the
+     * unused one, is not given).
+     */
+    private static void settleAlternatives(Object section, JsonNode own, String prefix, String source) {
+        for (Field field : section.getClass().getFields()) {
+            if (Modifier.isStatic(field.getModifiers())) {
+                continue;
+            }
+            String key = snake(field.getName());
+            ExperimentConfig.Alternative alternative = field.getAnnotation(ExperimentConfig.Alternative.class);
+            if (alternative != null) {
+                String other = snake(alternative.value());
+                if (own.hasNonNull(key) && own.hasNonNull(other)) {
+                    throw new InvalidInputException(prefix + key + " and " + prefix + other + " in " + source
+                            + " are two ways to give one length; give one of them");
+                }
+                if (own.hasNonNull(other)) {
+                    set(field, section, null);
+                }
+            } else if (isSection(field.getType()) && get(field, section) != null) {
+                settleAlternatives(get(field, section), own.path(key), prefix + key + ".", source);
+            }
+        }
+    }
+
+    private static void set(Field field, Object owner, Object value) {
+        try {
+            field.set(owner, value);
+        } catch (IllegalAccessException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private static boolean isSection(Class<?> type) {
         return type.getName().startsWith(ExperimentConfig.class.getName() + "$");
     }
@@ -376,13 +433,13 @@ public final class ConfigLoader {
         positive(source, "pruning.batch_size", p.batchSize);
         momentum(source, "pruning.momentum", p.momentum);
         nonNegative(source, "pruning.weight_decay", p.weightDecay);
-        positive(source, "pruning.oneshot.steps", p.oneshot.steps);
+        length(source, "pruning.oneshot", "steps", "epochs", p.oneshot.length(), false);
         positive(source, "pruning.oneshot.lr", p.oneshot.lr);
         ExperimentConfig.GmpStar g = p.gmpStar;
         if (!(g.initialSparsity >= 0 && g.initialSparsity < 1)) {
             throw bad(source, "pruning.gmp_star.initial_sparsity", g.initialSparsity, "a sparsity in [0, 1)");
         }
-        nonNegative(source, "pruning.gmp_star.warmup_steps", g.warmupSteps);
+        length(source, "pruning.gmp_star", "warmup_steps", "warmup_epochs", g.warmup(), true);
         nonNegative(source, "pruning.gmp_star.lr_min", g.lrMin);
         gmpSteps(source, "pruning.gmp_star", g);
         if (!(g.hardness >= 0 && g.hardness <= 1)) {
@@ -395,9 +452,9 @@ public final class ConfigLoader {
             throw bad(source, "pruning.gmp.criterion", classic.criterion, "global or layerwise");
         }
         ExperimentConfig.Imp imp = p.imp;
-        nonNegative(source, "pruning.imp.rewind_step", imp.rewindStep);
+        length(source, "pruning.imp", "rewind_step", "rewind_epoch", imp.rewindPoint(), true);
         fraction(source, "pruning.imp.prune_fraction", imp.pruneFraction);
-        positive(source, "pruning.imp.retrain_steps", imp.retrainSteps);
+        length(source, "pruning.imp", "retrain_steps", "retrain_epochs", imp.retrain(), false);
         positive(source, "pruning.imp.finetune_lr", imp.finetuneLr);
         if (!List.of("weight_rewind", "lr_rewind", "finetune", "linear_decay").contains(imp.mode)) {
             throw bad(source, "pruning.imp.mode", imp.mode, "weight_rewind, lr_rewind, finetune or linear_decay");
@@ -421,8 +478,8 @@ public final class ConfigLoader {
             throw bad(source, "pruning.colt.split", colt.split, "classes or random");
         }
         fraction(source, "pruning.colt.prune_fraction", colt.pruneFraction);
-        positive(source, "pruning.colt.train_steps", colt.trainSteps);
-        positive(source, "pruning.colt.final_steps", colt.finalSteps);
+        length(source, "pruning.colt", "train_steps", "train_epochs", colt.segmentTraining(), false);
+        length(source, "pruning.colt", "final_steps", "final_epochs", colt.finalTraining(), false);
         positive(source, "pruning.colt.lr", colt.lr);
         fraction(source, "pruning.colt.tolerance", colt.tolerance);
         positive(source, "pruning.colt.max_rounds", colt.maxRounds);
@@ -513,16 +570,12 @@ public final class ConfigLoader {
     }
 
     /**
-     * Settles what the field defaults cannot: a regime section that gives {@code epochs} drops
-     * the default {@code steps} (and the other way round), and each {@code per_task} entry
-     * becomes its regime's whole recipe with the entry's keys merged in.
+     * Settles what the field defaults cannot: each {@code per_task} entry becomes its regime's
+     * whole recipe with the entry's keys merged in (an entry that gives {@code steps} where the
+     * regime gives {@code epochs} drops the inherited epochs, and the other way round).
      */
     private static void resolveTransferRecipes(JsonNode transfer, ExperimentConfig.Transfer t, ObjectMapper mapper, String source)
             throws IOException {
-        for (Regime regime : Regime.values()) {
-            settleLength(t.regime(regime), transfer.path(regime.key()), "transfer." + regime.key(), null,
-                    source);
-        }
         Map<String, ExperimentConfig.TaskRecipes> resolved = new java.util.LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = transfer.path("per_task").fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> entry = it.next();
@@ -545,18 +598,8 @@ public final class ConfigLoader {
 
     private static void settleLength(ExperimentConfig.Regime r, JsonNode own, String section, ExperimentConfig.Regime inherited,
             String source) {
-        // A key written as null (as a stored run's config writes the unused one) is not given.
-        boolean steps = own.hasNonNull("steps");
-        boolean epochs = own.hasNonNull("epochs");
-        if (steps && epochs) {
-            throw new InvalidInputException(section + " in " + source + " gives both steps and epochs; give one of them");
-        }
-        if (epochs) {
-            r.steps = null;
-        } else if (steps) {
-            r.epochs = null;
-        }
-        if (inherited != null && !inherited.unit().equals(r.unit()) && inherited.lrMilestones != null && !own.has("lr_milestones")) {
+        settleAlternatives(r, own, section + ".", source);
+        if (!inherited.unit().equals(r.unit()) && inherited.lrMilestones != null && !own.has("lr_milestones")) {
             throw new InvalidInputException(section + " in " + source + " counts in " + r.unit() + " but would inherit lr_milestones "
                     + inherited.lrMilestones + " in " + inherited.unit() + "; give its lr_milestones in " + r.unit() + " too");
         }
@@ -564,9 +607,23 @@ public final class ConfigLoader {
 
     private static void gmpSteps(String source, String section, ExperimentConfig.GmpRecipe r) {
         nonNegative(source, section + ".pruning_steps", r.pruningSteps);
-        positive(source, section + ".interval", r.interval);
-        nonNegative(source, section + ".recovery_steps", r.recoverySteps);
+        length(source, section, "interval", "interval_epochs", r.interval(), false);
+        length(source, section, "recovery_steps", "recovery_epochs", r.recovery(), true);
         positive(source, section + ".lr_max", r.lrMax);
+    }
+
+    /** A run length given as {@code stepsKey} or {@code epochsKey}: positive (or zero where {@code zeroAllowed}), finite. */
+    private static void length(String source, String section, String stepsKey, String epochsKey, RunLength length,
+            boolean zeroAllowed) {
+        String expected = zeroAllowed ? "zero or more" : "a positive number";
+        if (length.inEpochs()) {
+            double epochs = length.epochs();
+            if (!(zeroAllowed ? epochs >= 0 : epochs > 0) || Double.isInfinite(epochs)) {
+                throw bad(source, section + "." + epochsKey, epochs, expected + " of epochs");
+            }
+        } else if (zeroAllowed ? length.steps() < 0 : length.steps() <= 0) {
+            throw bad(source, section + "." + stepsKey, length.steps(), expected);
+        }
     }
 
     private static void dataParallel(String source, String section, ExperimentConfig.DataParallel parallel) {

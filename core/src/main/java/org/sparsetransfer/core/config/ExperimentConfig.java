@@ -170,11 +170,21 @@ public final class ExperimentConfig implements Serializable {
         public ColtRecipe colt = new ColtRecipe();
     }
 
-    /** One-shot pruning then fine-tuning with a fixed mask (linear LR decay). */
+    /**
+     * One-shot pruning then fine-tuning with a fixed mask (linear LR decay), for {@code steps}
+     * or {@code epochs}.
+     */
     public static final class OneShot implements Serializable {
         private static final long serialVersionUID = 1L;
-        public int steps = 400;
+        @Alternative("epochs")
+        public Integer steps = 400;
+        @Alternative("steps")
+        public Double epochs;
         public float lr = 0.01f;
+
+        public RunLength length() {
+            return RunLength.of(steps, epochs);
+        }
     }
 
     /** What classic GMP and GMP* share: the cubic schedule's pruning steps and the LR peak. */
@@ -182,20 +192,44 @@ public final class ExperimentConfig implements Serializable {
         private static final long serialVersionUID = 1L;
         /** Pruning intervals after the first pruning step. */
         public int pruningSteps = 8;
-        public int interval = 50;
-        public int recoverySteps = 200;
+        /** The length of one interval: {@code interval} steps or {@code interval_epochs}. */
+        @Alternative("intervalEpochs")
+        public Integer interval = 50;
+        @Alternative("interval")
+        public Double intervalEpochs;
+        /** Training after the last pruning step: {@code recovery_steps} or {@code recovery_epochs}. */
+        @Alternative("recoveryEpochs")
+        public Integer recoverySteps = 200;
+        @Alternative("recoverySteps")
+        public Double recoveryEpochs;
         public float lrMax = 0.02f;
+
+        public RunLength interval() {
+            return RunLength.of(interval, intervalEpochs);
+        }
+
+        public RunLength recovery() {
+            return RunLength.of(recoverySteps, recoveryEpochs);
+        }
     }
 
     /** GMP* recipe (docs/design.md, "Pruning methods"). */
     public static final class GmpStar extends GmpRecipe {
         private static final long serialVersionUID = 1L;
-        public int warmupSteps = 0;
+        /** Dense training before the first pruning step: {@code warmup_steps} or {@code warmup_epochs}. */
+        @Alternative("warmupEpochs")
+        public Integer warmupSteps = 0;
+        @Alternative("warmupSteps")
+        public Double warmupEpochs;
         public double initialSparsity = 0.7;
         public float lrMin = 0.0f;
         /** Weight of the distillation loss from the dense upstream model; 0 turns distillation off. */
         public float hardness = 0.0f;
         public float temperature = 2.0f;
+
+        public RunLength warmup() {
+            return RunLength.of(warmupSteps, warmupEpochs);
+        }
     }
 
     /** Classic GMP (Zhu and Gupta 2017): cubic from 0, no jump, no re-warm, one linear LR decay. */
@@ -208,12 +242,21 @@ public final class ExperimentConfig implements Serializable {
     /** Iterative magnitude pruning with rewinding (Frankle and Carbin; Renda et al.). */
     public static final class Imp implements Serializable {
         private static final long serialVersionUID = 1L;
-        /** Dense training step whose weights are the rewind point (0: the lottery ticket's init). */
-        public int rewindStep = 100;
+        /**
+         * Dense training step whose weights are the rewind point (0: the lottery ticket's init),
+         * or {@code rewind_epoch}: that many epochs into the dense run.
+         */
+        @Alternative("rewindEpoch")
+        public Integer rewindStep = 100;
+        @Alternative("rewindStep")
+        public Double rewindEpoch;
         /** Fraction of the remaining weights each round prunes (rounds are evened out per target). */
         public double pruneFraction = 0.3;
-        /** Optimizer steps of retraining after each round. */
-        public int retrainSteps = 200;
+        /** Retraining after each round: {@code retrain_steps} or {@code retrain_epochs}. */
+        @Alternative("retrainEpochs")
+        public Integer retrainSteps = 200;
+        @Alternative("retrainSteps")
+        public Double retrainEpochs;
         /** weight_rewind, lr_rewind, finetune or linear_decay. */
         public String mode = "weight_rewind";
         /** Constant learning rate of the finetune mode. */
@@ -222,6 +265,15 @@ public final class ExperimentConfig implements Serializable {
         /** Whether rounds restart from the dense run's weights at rewind_step (weight_rewind), the only mode that needs them. */
         public boolean rewindsWeights() {
             return "weight_rewind".equals(mode);
+        }
+
+        /** Where the dense run is rewound to, in the dense run's steps or epochs. */
+        public RunLength rewindPoint() {
+            return RunLength.of(rewindStep, rewindEpoch);
+        }
+
+        public RunLength retrain() {
+            return RunLength.of(retrainSteps, retrainEpochs);
         }
     }
 
@@ -234,14 +286,28 @@ public final class ExperimentConfig implements Serializable {
         public String split = "classes";
         /** Fraction of the remaining weights each model prunes per round. */
         public double pruneFraction = 0.15;
-        /** Steps each model trains on its segment per round. */
-        public int trainSteps = 150;
-        /** Steps the final ticket trains on the whole upstream dataset with a full head. */
-        public int finalSteps = 400;
+        /** What each model trains on its segment per round: {@code train_steps} or {@code train_epochs} (passes over its segment). */
+        @Alternative("trainEpochs")
+        public Integer trainSteps = 150;
+        @Alternative("trainSteps")
+        public Double trainEpochs;
+        /** What the final ticket trains on the whole upstream dataset with a full head: {@code final_steps} or {@code final_epochs}. */
+        @Alternative("finalEpochs")
+        public Integer finalSteps = 400;
+        @Alternative("finalSteps")
+        public Double finalEpochs;
         public float lr = 0.05f;
         /** How close the shared mask must land to each target sparsity. */
         public double tolerance = 0.005;
         public int maxRounds = 40;
+
+        public RunLength segmentTraining() {
+            return RunLength.of(trainSteps, trainEpochs);
+        }
+
+        public RunLength finalTraining() {
+            return RunLength.of(finalSteps, finalEpochs);
+        }
     }
 
     /** Downstream transfer grid and the two regimes' recipes. */
@@ -290,12 +356,16 @@ public final class ExperimentConfig implements Serializable {
     }
 
     /**
-     * A key that another key may take the place of (a regime's {@code steps} or {@code epochs}):
-     * null when the config gives the other, whatever its default; the loader checks that one is set.
+     * A key that another key of its section (the field named by {@link #value}) may take the
+     * place of, e.g. {@code steps} or {@code epochs}: null when the config gives the other,
+     * whatever its default; the loader checks that exactly one of the two is set.
      */
     @java.lang.annotation.Retention(java.lang.annotation.RetentionPolicy.RUNTIME)
     @java.lang.annotation.Target(java.lang.annotation.ElementType.FIELD)
-    public @interface Alternative {}
+    public @interface Alternative {
+        /** The Java name of the other field. */
+        String value();
+    }
 
     /** One task's overrides of the two regimes; null: the regime's recipe as it is. */
     public static final class TaskRecipes implements Serializable {
@@ -325,9 +395,9 @@ public final class ExperimentConfig implements Serializable {
      */
     public static final class Regime implements Serializable {
         private static final long serialVersionUID = 1L;
-        @Alternative
+        @Alternative("epochs")
         public Integer steps;
-        @Alternative
+        @Alternative("steps")
         public Integer epochs;
         public float lr;
         public float weightDecay = 5e-4f;
@@ -347,6 +417,10 @@ public final class ExperimentConfig implements Serializable {
         /** The unit of this recipe's length and milestones: "epochs" or "steps". */
         public String unit() {
             return epochs != null ? "epochs" : "steps";
+        }
+
+        public RunLength length() {
+            return RunLength.of(steps, epochs == null ? null : epochs.doubleValue());
         }
     }
 }

@@ -83,11 +83,16 @@ public final class ExperimentIds {
         return String.format("%s-%04d-%s", method.key(), Math.round(sparsity * 10000), hash("prune", key));
     }
 
-    /** The dense weights after {@code pruning.imp.rewind_step} steps (IMP's rewind point). */
+    /** The dense weights at {@code pruning.imp.rewind_step} (or {@code rewind_epoch}): IMP's rewind point. */
     public String rewindId() {
         ObjectNode key = JSON.createObjectNode();
         key.put("parent", denseId());
-        key.put("rewind_step", config.pruning.imp.rewindStep);
+        ExperimentConfig.Imp imp = config.pruning.imp;
+        if (imp.rewindStep != null) {
+            key.put("rewind_step", imp.rewindStep);
+        } else {
+            key.put("rewind_epoch", imp.rewindEpoch); // the dense parent's id fixes the epoch's steps
+        }
         return "rewind-" + hash("rewind", key);
     }
 

@@ -13,7 +13,8 @@ import org.sparsetransfer.core.transfer.Regime;
 /**
  * What a pipeline run of a config amounts to, from the config alone (no data is read, nothing is
  * trained): per stage its Spark training runs and optimizer steps, with the same schedules the
- * stages use. COLT's rounds depend on how its masks overlap, so its count is an upper bound.
+ * stages use. COLT's rounds depend on how its masks overlap, so its count is an upper bound (and
+ * a COLT recipe in epochs is sized with equal segments).
  */
 public record ExperimentPlan(List<Stage> stages, int checkpoints) {
     /** One stage: its training runs, their optimizer steps, and the batch they take. */
@@ -51,14 +52,16 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
                 case IMP -> {
                     int rounds = ImpPlan.plan(targets, p.imp.pruneFraction).stream().mapToInt(r -> r.length).sum();
                     runs += rounds;
-                    steps += (long) rounds * p.imp.retrainSteps;
+                    steps += (long) rounds * schedules.impRetrainSchedule().totalSteps();
                     checkpoints += targets.size();
                     detail.add("imp " + rounds + " rounds");
                 }
                 case COLT -> {
                     long segmentRuns = (long) p.colt.maxRounds * p.colt.segments;
                     runs += segmentRuns + targets.size();
-                    steps += segmentRuns * p.colt.trainSteps + (long) targets.size() * p.colt.finalSteps;
+                    // Segments in epochs are sized here as equal shares of the split (class segments differ a little).
+                    steps += segmentRuns * schedules.coltSegmentSchedule(upstreamTrain / p.colt.segments).totalSteps()
+                            + (long) targets.size() * schedules.coltFinalSchedule().totalSteps();
                     bounded = true;
                     checkpoints += targets.size();
                     detail.add("colt <= " + p.colt.maxRounds + " rounds x " + p.colt.segments + " segments + " + targets.size() + " tickets");
@@ -146,6 +149,49 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
             }
         }
         return out.toString();
+    }
+
+    /**
+     * Each configured pruning method's lengths, for the console: epochs with the steps they come
+     * to on an upstream training split of {@code upstreamTrain} examples (the dry run prints it).
+     */
+    public static String formatPruning(ExperimentConfig config, int upstreamTrain) {
+        UpstreamExperiment schedules = UpstreamExperiment.forPlanning(config, upstreamTrain);
+        ExperimentConfig.Pruning p = config.pruning;
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "Pruning lengths (%,d upstream training images, batch %d):%n",
+                upstreamTrain, p.batchSize));
+        for (String name : p.methods) {
+            PruningMethod method = PruningMethod.parse(name, "pruning.methods");
+            String line = switch (method) {
+                case DENSE -> null;
+                case ONESHOT -> "fine-tuning " + length(p.oneshot.length(), schedules.pruneSchedule(method, 0.5).totalSteps());
+                case GMP, GMP_STAR -> {
+                    ExperimentConfig.GmpRecipe recipe = method == PruningMethod.GMP ? p.gmp : p.gmpStar;
+                    String warmup = method == PruningMethod.GMP_STAR
+                            ? "warm-up " + length(p.gmpStar.warmup(), p.gmpStar.warmup().steps(upstreamTrain, p.batchSize)) + ", " : "";
+                    yield warmup + recipe.pruningSteps + " intervals of " + length(recipe.interval(),
+                            recipe.interval().steps(upstreamTrain, p.batchSize)) + ", recovery " + length(recipe.recovery(),
+                            recipe.recovery().steps(upstreamTrain, p.batchSize));
+                }
+                case IMP -> "rewind point " + length(p.imp.rewindPoint(), schedules.impRewindStep()) + " into the dense run, "
+                        + length(p.imp.retrain(), schedules.impRetrainSchedule().totalSteps()) + " of retraining per round";
+                case COLT -> {
+                    long segment = upstreamTrain / p.colt.segments;
+                    yield length(p.colt.segmentTraining(), schedules.coltSegmentSchedule(segment).totalSteps()) + " per segment and round"
+                            + (p.colt.segmentTraining().inEpochs() ? String.format(Locale.ROOT, " (segments of about %,d images)", segment) : "")
+                            + ", ticket " + length(p.colt.finalTraining(), schedules.coltFinalSchedule().totalSteps());
+                }
+            };
+            if (line != null) {
+                out.append("  ").append(method.key()).append(": ").append(line).append('\n');
+            }
+        }
+        return out.toString();
+    }
+
+    private static String length(org.sparsetransfer.core.config.RunLength length, long steps) {
+        return length.inEpochs() ? String.format(Locale.ROOT, "%s = %,d steps", length.describe(), steps)
+                : String.format(Locale.ROOT, "%,d steps", steps);
     }
 
     /** The plan as a table for the console. */

@@ -146,7 +146,7 @@ public final class TransferExperiment {
 
     /** A recipe's optimizer steps on a task of {@code trainSize} training examples at batch {@code batch}. */
     public static int steps(ExperimentConfig.Regime recipe, long trainSize, int batch) {
-        return recipe.steps != null ? recipe.steps : Math.multiplyExact(recipe.epochs, TrainingSchedule.stepsPerEpoch(trainSize, batch));
+        return recipe.length().steps(trainSize, batch);
     }
 
     /** A transfer run's optimizer settings: the run's seed orders its batches (and initializes its new head). */

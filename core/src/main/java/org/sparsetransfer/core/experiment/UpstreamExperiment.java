@@ -4,6 +4,7 @@ import ai.djl.Device;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.config.RunLength;
 import org.sparsetransfer.core.data.ImageSet;
 import org.sparsetransfer.core.model.Architecture;
 import org.sparsetransfer.core.model.Network;
@@ -16,6 +17,7 @@ import org.sparsetransfer.core.prune.Mask;
 import org.sparsetransfer.core.prune.OneShotSchedule;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.train.ClassCounts;
 import org.sparsetransfer.core.train.Evaluator;
 import org.sparsetransfer.core.train.Objective;
 import org.sparsetransfer.core.train.Scores;
@@ -66,7 +68,12 @@ public final class UpstreamExperiment {
 
     /** Steps of the dense run. */
     public int denseSteps() {
-        return config.upstream.epochs * Math.max(1, trainSize / config.upstream.batchSize);
+        return Math.multiplyExact(config.upstream.epochs, TrainingSchedule.stepsPerEpoch(trainSize, config.upstream.batchSize));
+    }
+
+    /** A pruning recipe's length in steps: its epochs count passes over the upstream training split at the pruning batch. */
+    private int pruningSteps(RunLength length) {
+        return length.steps(trainSize, config.pruning.batchSize);
     }
 
     /** The dense run's schedule: linear decay from upstream.lr to 0. */
@@ -115,10 +122,10 @@ public final class UpstreamExperiment {
     public TrainingSchedule pruneSchedule(PruningMethod method, double sparsity) {
         ExperimentConfig.Pruning p = config.pruning;
         return switch (method) {
-            case ONESHOT -> new OneShotSchedule(sparsity, p.oneshot.steps, LearningRate.linear(p.oneshot.lr, 0f));
+            case ONESHOT -> new OneShotSchedule(sparsity, pruningSteps(p.oneshot.length()), LearningRate.linear(p.oneshot.lr, 0f));
             case GMP_STAR -> cubic(GmpSchedule.star(sparsity), p.gmpStar)
                     .initialSparsity(p.gmpStar.initialSparsity)
-                    .warmupSteps(p.gmpStar.warmupSteps)
+                    .warmupSteps(pruningSteps(p.gmpStar.warmup()))
                     .learningRate(p.gmpStar.lrMax, p.gmpStar.lrMin)
                     .build();
             case GMP -> cubic(GmpSchedule.classic(sparsity), p.gmp).learningRate(p.gmp.lrMax, 0f).build();
@@ -218,6 +225,29 @@ public final class UpstreamExperiment {
         });
     }
 
+    /**
+     * Per-class counts of trained weights' predictions on {@code part} (a part of a validation or
+     * test split: the evaluations of a split's parts sum into its scores, see {@link ClassCounts}).
+     */
+    public ClassCounts count(Weights weights, Mask mask, ImageSet part) throws Exception {
+        return TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, part.numClasses(), config.seed, device);
+                    TrainingData data = upload(net, part)) {
+                net.load(weights, name -> true);
+                if (mask != null) {
+                    net.setMask(mask);
+                }
+                return Evaluator.count(net, data);
+            }
+        });
+    }
+
+    /** The line a scored run logs, as {@link #evaluate} logs it: both splits' top-1, the sparsity, the cost. */
+    public static String scoredLine(Scores val, Scores test, Mask mask, int steps, double wallSeconds) {
+        return String.format("done: val top-1 %.2f%%  test top-1 %.2f%%  sparsity %.4f  %d steps  %.1fs",
+                100 * val.top1(), 100 * test.top1(), mask == null ? 0.0 : mask.sparsity(), steps, wallSeconds);
+    }
+
     private Network teacher(Weights dense, long seed) {
         Network teacher = Network.classifier(architecture, classes(), seed, device);
         teacher.load(dense, name -> true);
@@ -228,8 +258,9 @@ public final class UpstreamExperiment {
         return Objective.distillation(teacher, config.pruning.gmpStar.hardness, config.pruning.gmpStar.temperature);
     }
 
-    private static GmpSchedule.Builder cubic(GmpSchedule.Builder builder, ExperimentConfig.GmpRecipe recipe) {
-        return builder.pruningSteps(recipe.pruningSteps).interval(recipe.interval).recoverySteps(recipe.recoverySteps);
+    private GmpSchedule.Builder cubic(GmpSchedule.Builder builder, ExperimentConfig.GmpRecipe recipe) {
+        return builder.pruningSteps(recipe.pruningSteps).interval(pruningSteps(recipe.interval()))
+                .recoverySteps(pruningSteps(recipe.recovery()));
     }
 
     /**
@@ -271,14 +302,19 @@ public final class UpstreamExperiment {
     public TrainingSchedule impRetrainSchedule() {
         ExperimentConfig.Imp imp = config.pruning.imp;
         // LR at the rewind step of the dense run's linear decay: where rewinding resumes the schedule.
-        float lrAtRewind = config.upstream.lr * (1f - Math.min(1f, imp.rewindStep / (float) denseSteps()));
+        float lrAtRewind = config.upstream.lr * (1f - Math.min(1f, impRewindStep() / (float) denseSteps()));
         LearningRate lr = switch (imp.mode) {
             case "weight_rewind", "lr_rewind" -> LearningRate.linear(lrAtRewind, 0f);
             case "finetune" -> (step, total) -> imp.finetuneLr;
             case "linear_decay" -> LearningRate.linear(config.upstream.lr, 0f);
             default -> throw new IllegalArgumentException("unknown IMP mode " + imp.mode);
         };
-        return TrainingSchedule.fixedMask(imp.retrainSteps, lr);
+        return TrainingSchedule.fixedMask(pruningSteps(imp.retrain()), lr);
+    }
+
+    /** The dense run's step whose weights IMP rewinds to (rewind_epoch counts the dense run's epochs). */
+    public int impRewindStep() {
+        return config.pruning.imp.rewindPoint().steps(trainSize, config.upstream.batchSize);
     }
 
     /** Whether IMP rounds retrain from the rewind point (weight_rewind) rather than from the current weights. */
@@ -300,7 +336,7 @@ public final class UpstreamExperiment {
             try (Network net = coltSegmentModel(theta0, segment, index)) {
                 net.setMask(shared);
                 try (TrainingData data = upload(net, segment)) {
-                    new TrainingLoop(settings, progress).run(net, data, coltSegmentSchedule(), null);
+                    new TrainingLoop(settings, progress).run(net, data, coltSegmentSchedule(segment.size()), null);
                 }
                 return net.weights();
             }
@@ -323,9 +359,10 @@ public final class UpstreamExperiment {
         return net;
     }
 
-    /** What each COLT segment model trains per round. */
-    public TrainingSchedule coltSegmentSchedule() {
-        return TrainingSchedule.fixedMask(config.pruning.colt.trainSteps, LearningRate.linear(config.pruning.colt.lr, 0f));
+    /** What a COLT segment model trains per round on its segment of {@code segmentSize} examples (train_epochs are passes over it). */
+    public TrainingSchedule coltSegmentSchedule(long segmentSize) {
+        return TrainingSchedule.fixedMask(config.pruning.colt.segmentTraining().steps(segmentSize, config.pruning.batchSize),
+                LearningRate.linear(config.pruning.colt.lr, 0f));
     }
 
     /** Optimizer settings of COLT segment {@code index} (its seed also initializes its head). */
@@ -348,7 +385,7 @@ public final class UpstreamExperiment {
 
     /** The COLT ticket's training on all upstream data. */
     public TrainingSchedule coltFinalSchedule() {
-        return TrainingSchedule.fixedMask(config.pruning.colt.finalSteps, LearningRate.linear(config.pruning.colt.lr, 0f));
+        return TrainingSchedule.fixedMask(pruningSteps(config.pruning.colt.finalTraining()), LearningRate.linear(config.pruning.colt.lr, 0f));
     }
 
     /** Optimizer settings of the COLT ticket's training at {@code sparsity}. */
@@ -401,9 +438,7 @@ public final class UpstreamExperiment {
         try (TrainingData val = upload(net, splits.val()); TrainingData test = upload(net, splits.test())) {
             Scores valScores = Evaluator.evaluate(net, val);
             Scores testScores = Evaluator.evaluate(net, test);
-            progress.log(String.format("done: val top-1 %.2f%%  test top-1 %.2f%%  sparsity %.4f  %d steps  %.1fs",
-                    100 * valScores.top1(), 100 * testScores.top1(), net.mask() == null ? 0.0 : net.mask().sparsity(),
-                    result.steps(), result.wallSeconds()));
+            progress.log(scoredLine(valScores, testScores, net.mask(), result.steps(), result.wallSeconds()));
             return TrainedModel.of(net.weights(), net.mask(), valScores, testScores, result);
         }
     }

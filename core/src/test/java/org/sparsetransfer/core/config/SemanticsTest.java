@@ -258,7 +258,7 @@ class SemanticsTest {
                         t.add("segment", segment);
                     }
                 }
-                t.add("segment schedule", plan.coltSegmentSchedule()).add("final schedule", plan.coltFinalSchedule());
+                t.add("segment schedule", plan.coltSegmentSchedule(demo.data.upstreamTrain / recipe.segments)).add("final schedule", plan.coltFinalSchedule());
                 List<Weights> models = new ArrayList<>();
                 for (int k = 0; k < recipe.segments; k++) {
                     t.add("segment settings", plan.coltSegmentSettings(k));
@@ -271,7 +271,7 @@ class SemanticsTest {
                 for (double s : targets) {
                     t.add("final settings", plan.coltFinalSettings(s));
                 }
-                dataParallel(t, plan.coltSegmentSchedule(), plan.coltSegmentSettings(0), -1);
+                dataParallel(t, plan.coltSegmentSchedule(demo.data.upstreamTrain / recipe.segments), plan.coltSegmentSettings(0), -1);
             }
             default -> {
                 MagnitudePruner own = plan.pruner(method);

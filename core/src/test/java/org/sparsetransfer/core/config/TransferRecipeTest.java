@@ -131,7 +131,7 @@ class TransferRecipeTest {
 
     @Test
     void wrongRecipesAreOneClearError() {
-        assertTrue(error("transfer:\n  full: {steps: 10, epochs: 3}\n").contains("transfer.full in test.yaml gives both steps and epochs"));
+        assertTrue(error("transfer:\n  full: {steps: 10, epochs: 3}\n").contains("transfer.full.steps and transfer.full.epochs in test.yaml are two ways to give one length"));
         assertTrue(error("transfer:\n  full: {epochs: 0}\n").contains("transfer.full.epochs"));
         assertTrue(error("transfer:\n  full: {epochs: 10, lr_milestones: [5, 3]}\n").contains("transfer.full.lr_milestones[1]"));
         assertTrue(error("transfer:\n  full: {epochs: 10, lr_milestones: [10]}\n").contains("before the run's 10 epochs"));

@@ -191,6 +191,7 @@ public final class Commands {
             System.out.println("Plan of " + config.name + " (" + config.model + ", " + (options.config == null ? "embedded demo" : options.config)
                     + "); nothing is run:");
             System.out.print(ExperimentPlan.of(config, upstreamTrain).format());
+            System.out.print(ExperimentPlan.formatPruning(config, upstreamTrain));
             System.out.print(ExperimentPlan.formatTasks(config));
             return 0;
         }

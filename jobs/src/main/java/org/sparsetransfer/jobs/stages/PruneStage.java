@@ -54,8 +54,8 @@ public final class PruneStage {
     /** COLT's final ticket trained on the whole upstream dataset. */
     public record ColtFinalJob(Weights theta0, Mask mask, ExperimentConfig config) implements Serializable {}
 
-    /** theta_0 and the tensors COLT masks, computed where the engine runs. */
-    public record ColtInit(Weights theta0, Set<String> tensors) implements Serializable {}
+    /** theta_0, the tensors COLT masks and the sizes of the data segments, computed where the engine and the data are. */
+    public record ColtInit(Weights theta0, Set<String> tensors, long[] segmentSizes) implements Serializable {}
 
     private final Set<PruningMethod> only;
 
@@ -192,7 +192,7 @@ public final class PruneStage {
      * N tasks each); returns their averaged weights in segment order.
      */
     private static List<Weights> coltSegmentsDataParallel(StageContext ctx, List<ColtJob> jobs, int round,
-            UpstreamData data) {
+            UpstreamData data, long[] segmentSizes) {
         ExperimentConfig config = ctx.config();
         List<Weights> starts = TrainingJobs.onExecutors(ctx.jsc(), jobs, j -> {
             TaskRegistry.Splits splits = data.splits();
@@ -207,7 +207,7 @@ public final class PruneStage {
             units.add(new TrainingJobs.Described(() -> trained[k] = DataParallelTraining.train(ctx.jsc(),
                     NAME + " colt round " + round + " segment " + k, config.pruning.dataParallel,
                     UpstreamData.TrainingRows.coltSegment(data, config, k),
-                    plan.coltSegmentSchedule(), null, new DataParallelTraining.Recipe(config, plan.coltSegmentSettings(k), false),
+                    plan.coltSegmentSchedule(segmentSizes[k]), null, new DataParallelTraining.Recipe(config, plan.coltSegmentSettings(k), false),
                     starts.get(k), job.shared(), null, -1).weights(), "colt round " + round + " segment " + k));
         }
         TrainingJobs.run(ctx.jsc(), NAME + " colt round " + round, units);
@@ -245,8 +245,9 @@ public final class PruneStage {
         String rewindId = ids.rewindId();
         String denseId = dense.id();
         CheckpointRecord rewind = !config.pruning.imp.rewindsWeights() ? null : ctx.checkpoints().get(rewindId).orElseGet(() -> {
-            StageContext.log(NAME, "imp: retraining the dense model to keep its weights at step " + config.pruning.imp.rewindStep);
-            RewindJob job = new RewindJob(config.pruning.imp.rewindStep, config);
+            int rewindStep = UpstreamExperiment.forPlanning(config, data.trainExamples()).impRewindStep();
+            StageContext.log(NAME, "imp: retraining the dense model to keep its weights at step " + rewindStep);
+            RewindJob job = new RewindJob(rewindStep, config);
             CheckpointRecord record = TrainingJobs.onExecutor(jsc, job, j -> {
                 UpstreamExperiment.DenseRun run = new UpstreamExperiment(j.config(), data.splits(), Devices.forTask())
                         .trainDense(line -> StageContext.log(NAME + " imp rewind", line), j.step());
@@ -294,9 +295,14 @@ public final class PruneStage {
         ExperimentIds ids = ctx.ids();
         JavaSparkContext jsc = ctx.jsc();
         ColtInit init = TrainingJobs.onExecutor(jsc, config, c -> {
-            UpstreamExperiment experiment = new UpstreamExperiment(c, data.splits(), Devices.forTask());
-            return new ColtInit(experiment.initialWeights(), experiment.coltTensors());
+            UpstreamExperiment experiment = new UpstreamExperiment(c, data.evaluationSplits(), Devices.forTask());
+            return new ColtInit(experiment.initialWeights(), experiment.coltTensors(), data.coltSegmentSizes(c));
         });
+        UpstreamExperiment schedules = UpstreamExperiment.forPlanning(config, data.trainExamples());
+        long roundSteps = 0;
+        for (long size : init.segmentSizes()) {
+            roundSteps += schedules.coltSegmentSchedule(size).totalSteps();
+        }
         MagnitudePruner pruner = MagnitudePruner.forCriterion(config.pruning.criterion);
         List<Double> targets = new ArrayList<>(config.pruning.sparsities.stream().distinct().sorted().toList());
         Mask shared = Mask.dense(init.theta0(), init.tensors());
@@ -322,7 +328,8 @@ public final class PruneStage {
                     jobs.add(new ColtJob(k, init.theta0(), shared, config));
                 }
                 int r = round;
-                List<Weights> trained = config.pruning.dataParallel.workers > 1 ? coltSegmentsDataParallel(ctx, jobs, round, data)
+                List<Weights> trained = config.pruning.dataParallel.workers > 1
+                        ? coltSegmentsDataParallel(ctx, jobs, round, data, init.segmentSizes())
                         : TrainingJobs.onExecutors(jsc, jobs, j -> {
                     TaskRegistry.Splits splits = data.splits();
                     return new UpstreamExperiment(j.config(), splits, Devices.forTask()).coltSegment(j.theta0(), j.shared(),
@@ -331,8 +338,8 @@ public final class PruneStage {
                 Colt.Round next = Colt.round(trained, shared, recipe.pruneFraction, targets.get(0), recipe.tolerance,
                         pruner);
                 shared = next.mask();
-                steps += recipe.segments * recipe.trainSteps;
-                examples += (long) recipe.segments * recipe.trainSteps * config.pruning.batchSize;
+                steps = Math.toIntExact(steps + roundSteps);
+                examples += roundSteps * config.pruning.batchSize;
                 seconds += (System.nanoTime() - start) / 1e9;
                 roundRecord = CheckpointRecord.intermediate(roundId, parentId, PruningMethod.COLT.key(), "colt_round",
                         targets.get(0), shared.apply(init.theta0()), shared, steps, examples, seconds, config.name);

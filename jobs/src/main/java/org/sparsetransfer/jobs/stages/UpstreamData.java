@@ -48,6 +48,44 @@ public record UpstreamData(String dataset, List<String> files, long trainSize, l
         return new TaskRegistry.Splits(null, split("val"), split("test"));
     }
 
+    /** The training split's labels and row order (no images), read on this executor. */
+    DatasetTable.SplitIndex trainIndex() throws Exception {
+        return index("train");
+    }
+
+    private DatasetTable.SplitIndex index(String split) throws Exception {
+        return ExecutorCache.get(List.of(dataset, split, files, "index"), () -> DatasetTable.readIndex(dataset, split, files));
+    }
+
+    /**
+     * Part {@code part} of {@code parts} of a split (every {@code parts}-th row in the stored order,
+     * as {@link DataParallelPlan#shard} deals them), read on this executor without the other parts' images.
+     */
+    ImageSet part(String split, int part, int parts) throws Exception {
+        return ExecutorCache.get(List.of(dataset, split, files, part, parts), () -> {
+            DatasetTable.SplitIndex index = index(split);
+            return DatasetTable.readRows(dataset, split, files, index, DataParallelPlan.shard(index.size(), parts, part));
+        });
+    }
+
+    /** How many rows {@code split} holds, as the datasets table counts them. */
+    long size(String split) {
+        return switch (split) {
+            case "train" -> trainSize;
+            case "val" -> valSize;
+            case "test" -> testSize;
+            default -> throw new IllegalArgumentException("no split " + split + " (train, val or test)");
+        };
+    }
+
+    /** The sizes of the training split's COLT segments as the config defines them, from the split's index (on an executor). */
+    long[] coltSegmentSizes(ExperimentConfig config) throws Exception {
+        DatasetTable.SplitIndex index = trainIndex();
+        ExperimentConfig.ColtRecipe colt = config.pruning.colt;
+        return Colt.segmentMembers(index.labels(), index.numClasses(), colt.segments, colt.split.equals("classes"),
+                config.data.splitSeed).stream().mapToLong(members -> members.length).toArray();
+    }
+
     private ImageSet split(String split) throws Exception {
         return ExecutorCache.get(List.of(dataset, split, files), () -> DatasetTable.readFiles(dataset, split, files));
     }
@@ -80,8 +118,7 @@ public record UpstreamData(String dataset, List<String> files, long trainSize, l
          */
         ImageSet shard(int worker, int workers) throws Exception {
             return ExecutorCache.get(List.of(this, worker, workers), () -> {
-                DatasetTable.SplitIndex index = ExecutorCache.get(List.of(data.dataset(), "train", data.files(), "index"),
-                        () -> DatasetTable.readIndex(data.dataset(), "train", data.files()));
+                DatasetTable.SplitIndex index = data.trainIndex();
                 if (segment < 0) {
                     return DatasetTable.readRows(data.dataset(), "train", data.files(), index,
                             DataParallelPlan.shard(index.size(), workers, worker));

@@ -46,7 +46,8 @@ public final class UpstreamStage {
         // With IMP rewinding weights, keep the weights of its rewind step from this same run.
         boolean keepRewind = ctx.config().pruning.methods.contains(PruningMethod.IMP.key()) && ctx.config().pruning.imp.rewindsWeights();
         String rewindId = ctx.ids().rewindId();
-        Job job = new Job(id, keepRewind ? ctx.config().pruning.imp.rewindStep : -1, ctx.config());
+        Job job = new Job(id, keepRewind ? UpstreamExperiment.forPlanning(ctx.config(), data.trainExamples()).impRewindStep() : -1,
+                ctx.config());
         boolean parallel = ctx.config().upstream.dataParallel.workers > 1;
         TrainingJobs.run(ctx.jsc(), NAME, List.of(new TrainingJobs.Described(() -> {
             List<CheckpointRecord> records = parallel ? trainDataParallel(ctx, job, rewindId, data)
