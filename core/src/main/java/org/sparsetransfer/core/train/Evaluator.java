@@ -13,7 +13,12 @@ public final class Evaluator {
     private Evaluator() {}
 
     public static Scores evaluate(Network network, TrainingData data) {
-        return Scores.of(predict(network, data), data.labelValues(), data.numClasses());
+        return count(network, data).scores();
+    }
+
+    /** Per-class counts of the network's predictions on {@code data}, for summing over a split's parts. */
+    public static ClassCounts count(Network network, TrainingData data) {
+        return ClassCounts.of(predict(network, data), data.labelValues(), data.numClasses());
     }
 
     public static int[] predict(Network network, TrainingData data) {

@@ -59,12 +59,12 @@ public final class DataParallelTraining {
         }
     }
 
-    /** The trained weights and mask, the averaged weights at {@code keepAtStep} if asked for, and the cost. */
-    record Result(Weights weights, Mask mask, Weights kept, int steps, long examplesSeen, double wallSeconds) {
+    /** The trained weights and mask, the averaged weights at {@code keepAtStep} if asked for, the cost and the workers. */
+    record Result(Weights weights, Mask mask, Weights kept, int steps, long examplesSeen, double wallSeconds, int workers) {
         /** This run followed by {@code next} (IMP's rounds): next's weights, both runs' cost. */
         Result then(Result next) {
             return new Result(next.weights, next.mask, next.kept, steps + next.steps, examplesSeen + next.examplesSeen,
-                    wallSeconds + next.wallSeconds);
+                    wallSeconds + next.wallSeconds, next.workers);
         }
     }
 
@@ -126,7 +126,8 @@ public final class DataParallelTraining {
         }
         teacherWeights.destroy();
         int steps = schedule.totalSteps();
-        return new Result(weights, mask, kept, steps, (long) steps * parallel.workers * workerBatch, (System.nanoTime() - begin) / 1e9);
+        return new Result(weights, mask, kept, steps, (long) steps * parallel.workers * workerBatch, (System.nanoTime() - begin) / 1e9,
+                parallel.workers);
     }
 
     /** Worker {@code worker}'s share of a round, on an executor. */
@@ -142,15 +143,12 @@ public final class DataParallelTraining {
                 TrainingSchedule.ofRates(input.learningRates()), settings, recipe.distill() ? teacher : null);
     }
 
-    /** A trained result to score, in one Spark task. */
-    public record ScoreJob(ExperimentConfig config, Weights weights, Mask mask, int steps, long examplesSeen, double wallSeconds)
-            implements Serializable {}
-
-    /** Scores a data-parallel result on the upstream validation and test splits, in one Spark task. */
+    /**
+     * Scores a data-parallel result on the upstream validation and test splits, each split in as
+     * many parts (Spark tasks) as the training had workers ({@link SplitEvaluation}).
+     */
     static TrainedModel score(JavaSparkContext jsc, String tag, ExperimentConfig config, UpstreamData data, Result result) {
-        ScoreJob job = new ScoreJob(config, result.weights(), result.mask(), result.steps(), result.examplesSeen(),
-                result.wallSeconds());
-        return TrainingJobs.onExecutor(jsc, job, j -> new UpstreamExperiment(j.config(), data.evaluationSplits(), Devices.forTask())
-                .evaluate(j.weights(), j.mask(), j.steps(), j.examplesSeen(), j.wallSeconds(), line -> StageContext.log(tag, line)));
+        return SplitEvaluation.score(jsc, tag, config, data, result.weights(), result.mask(), result.workers(), result.steps(),
+                result.examplesSeen(), result.wallSeconds());
     }
 }

@@ -17,10 +17,18 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
+import ai.djl.Device;
+import org.apache.spark.api.java.JavaSparkContext;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.experiment.TrainedModel;
+import org.sparsetransfer.core.experiment.UpstreamExperiment;
+import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.core.prune.Colt;
+import org.sparsetransfer.core.prune.MagnitudePruner;
+import org.sparsetransfer.core.prune.Mask;
+import org.sparsetransfer.core.train.TrainingLoop;
 import org.sparsetransfer.core.train.DataParallelPlan;
 import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.tables.DatasetTable;
@@ -29,12 +37,17 @@ import org.sparsetransfer.jobs.tables.Warehouse;
 /**
  * Training tasks read the upstream rows from the datasets table's files themselves: a split in
  * its stored order, and a data-parallel worker exactly its shard (of the split or of a COLT
- * segment), the same images the shard of the whole split held in memory would have.
+ * segment), the same images the shard of the whole split held in memory would have; and an
+ * evaluation over parts of the validation and test splits scores exactly as one over each whole split.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class UpstreamDataTest {
     private static final int TRAIN = 101;
+    private static final int VAL = 40;
+    private static final int TEST = 41;
     private static final int CLASSES = 7;
+    private static final int SIDE = 28;
+    private static final int PIXELS = SIDE * SIDE;
 
     @TempDir
     static Path out;
@@ -46,17 +59,17 @@ class UpstreamDataTest {
     void storeADatasetInSeveralFiles() {
         spark = SparkSessions.create("upstream-data", "local[2]");
         Random random = new Random(7);
-        byte[] pixels = new byte[TRAIN * 3 * 4 * 4];
+        byte[] pixels = new byte[TRAIN * PIXELS];
         random.nextBytes(pixels);
         int[] labels = random.ints(TRAIN, 0, CLASSES).toArray();
         labels[0] = CLASSES - 1; // every class range of the segments below is non-empty
-        train = new ImageSet("d", 3, 4, 4, CLASSES, pixels, labels);
+        train = new ImageSet("d", 1, SIDE, SIDE, CLASSES, pixels, labels);
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < TRAIN; i++) {
-            byte[] px = java.util.Arrays.copyOfRange(pixels, i * 48, (i + 1) * 48);
-            rows.add(RowFactory.create("d", "train", i, labels[i], CLASSES, 4, 4, px, "h"));
-            if (i < 10) {
-                rows.add(RowFactory.create("d", i < 5 ? "val" : "test", i, labels[i], CLASSES, 4, 4, px, "h"));
+            byte[] px = java.util.Arrays.copyOfRange(pixels, i * PIXELS, (i + 1) * PIXELS);
+            rows.add(RowFactory.create("d", "train", i, labels[i], CLASSES, SIDE, SIDE, px, "h"));
+            if (i < VAL + TEST) {
+                rows.add(RowFactory.create("d", i < VAL ? "val" : "test", i < VAL ? i : i - VAL, labels[i], CLASSES, SIDE, SIDE, px, "h"));
             }
         }
         DatasetTable table = new DatasetTable(spark, new Warehouse(out));
@@ -78,7 +91,8 @@ class UpstreamDataTest {
         ImageSet read = data.splits().train();
         assertArrayEquals(train.labels(), read.labels());
         assertArrayEquals(train.pixels(), read.pixels());
-        assertEquals(5, data.splits().val().size());
+        assertEquals(VAL, data.splits().val().size());
+        assertEquals(TEST, data.splits().test().size());
         DatasetTable.SplitIndex index = DatasetTable.readIndex("d", "train", data.files());
         assertArrayEquals(train.labels(), index.labels(), "the index reads labels without the images");
         assertEquals(CLASSES, index.numClasses());
@@ -104,6 +118,12 @@ class UpstreamDataTest {
             ExperimentConfig config = ConfigLoader.load(Path.of("../conf/tiny.yaml"));
             config.pruning.colt.split = split;
             List<ImageSet> segments = Colt.segments(train, config.pruning.colt.segments, split.equals("classes"), config.data.splitSeed);
+            // The sizes a COLT recipe in epochs is scheduled with, read from the index alone.
+            long[] sizes = data.coltSegmentSizes(config);
+            assertEquals(segments.size(), sizes.length);
+            for (int k = 0; k < segments.size(); k++) {
+                assertEquals(segments.get(k).size(), sizes[k], split + " segment " + k + " size");
+            }
             for (int k = 0; k < segments.size(); k++) {
                 int total = 0;
                 for (int w = 0; w < 2; w++) {
@@ -117,6 +137,34 @@ class UpstreamDataTest {
                 assertEquals(segments.get(k).size(), total);
                 assertTrue(total > 0);
             }
+        }
+    }
+
+    @Test
+    void anEvaluationOverPartsOfTheSplitsScoresExactlyAsOneOverEachWholeSplit() throws Exception {
+        ExperimentConfig config = ConfigLoader.load(Path.of("../conf/tiny.yaml"));
+        UpstreamExperiment whole = new UpstreamExperiment(config, data.evaluationSplits(), Device.cpu());
+        Weights weights = whole.initialWeights();
+        Mask mask = MagnitudePruner.forCriterion("global").prune(weights, whole.denseMask(weights), 0.5);
+        TrainedModel expected = whole.evaluate(weights, mask, 0, 0, 0.0, TrainingLoop.Progress.SILENT);
+        assertEquals(VAL, expected.val().examples());
+        assertEquals(TEST, expected.test().examples());
+        assertTrue(expected.test().top1() != expected.test().meanPerClass(), "the two metrics differ on these labels: " + expected.test());
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        for (int parts : new int[] {1, 3}) {
+            int covered = 0;
+            for (int p = 0; p < parts; p++) {
+                ImageSet part = data.part("val", p, parts);
+                assertArrayEquals(data.splits().val().subset("expected", DataParallelPlan.shard(VAL, parts, p)).pixels(), part.pixels());
+                covered += part.size();
+            }
+            assertEquals(VAL, covered);
+            TrainedModel scored = SplitEvaluation.score(jsc, "evaluation test", config, data, weights, mask, parts, 7, 70L, 1.5);
+            assertEquals(expected.val(), scored.val(), parts + " parts");
+            assertEquals(expected.test(), scored.test(), parts + " parts");
+            assertEquals(7, scored.trainSteps());
+            assertEquals(70L, scored.examplesSeen());
+            assertEquals(mask, scored.mask());
         }
     }
 }
