@@ -168,10 +168,10 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
                 case GMP, GMP_STAR -> {
                     ExperimentConfig.GmpRecipe recipe = method == PruningMethod.GMP ? p.gmp : p.gmpStar;
                     String warmup = method == PruningMethod.GMP_STAR
-                            ? "warm-up " + length(p.gmpStar.warmup(), p.gmpStar.warmup().steps(upstreamTrain, p.batchSize)) + ", " : "";
+                            ? "warm-up " + length(p.gmpStar.warmup(), schedules.pruningSteps(p.gmpStar.warmup())) + ", " : "";
                     yield warmup + recipe.pruningSteps + " intervals of " + length(recipe.interval(),
-                            recipe.interval().steps(upstreamTrain, p.batchSize)) + ", recovery " + length(recipe.recovery(),
-                            recipe.recovery().steps(upstreamTrain, p.batchSize));
+                            schedules.pruningSteps(recipe.interval())) + ", recovery " + length(recipe.recovery(),
+                            schedules.pruningSteps(recipe.recovery()));
                 }
                 case IMP -> "rewind point " + length(p.imp.rewindPoint(), schedules.impRewindStep()) + " into the dense run, "
                         + length(p.imp.retrain(), schedules.impRetrainSchedule().totalSteps()) + " of retraining per round";

@@ -72,7 +72,7 @@ public final class UpstreamExperiment {
     }
 
     /** A pruning recipe's length in steps: its epochs count passes over the upstream training split at the pruning batch. */
-    private int pruningSteps(RunLength length) {
+    public int pruningSteps(RunLength length) {
         return length.steps(trainSize, config.pruning.batchSize);
     }
 

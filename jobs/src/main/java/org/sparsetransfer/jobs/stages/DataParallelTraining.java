@@ -94,7 +94,7 @@ public final class DataParallelTraining {
         Weights momentum = null;
         Mask mask = startMask;
         Weights kept = null;
-        int depth = Math.max(2, (int) Math.ceil(Math.log(parallel.workers) / Math.log(2)));
+        int depth = TrainingJobs.treeDepth(parallel.workers);
         for (DataParallelPlan.Round round : plan.rounds()) {
             if (round.pruneBefore().isPresent()) {
                 mask = pruner.prune(weights, mask, round.pruneBefore().getAsDouble());

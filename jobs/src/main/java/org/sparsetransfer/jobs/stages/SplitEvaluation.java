@@ -67,7 +67,7 @@ public final class SplitEvaluation {
         }
         Broadcast<Model> model = jsc.broadcast(new Model(config, weights, mask));
         JavaRDD<Part> tasks = TrainingResources.apply(jsc.parallelize(all, all.size()), stage);
-        int depth = Math.max(2, (int) Math.ceil(Math.log(all.size()) / Math.log(2)));
+        int depth = TrainingJobs.treeDepth(all.size());
         Sum[] sum = new Sum[1];
         TrainingJobs.inPool(TrainingJobs.TRAINING_POOL, () -> sum[0] = tasks.treeAggregate(new Sum(),
                 (acc, part) -> acc.add(part.split(), count(model.value(), data, part)), Sum::merge, depth));

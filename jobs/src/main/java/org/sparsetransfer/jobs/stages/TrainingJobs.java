@@ -216,6 +216,11 @@ final class TrainingJobs {
         }
     }
 
+    /** The depth of a {@code treeAggregate} over {@code partitions} partitions: a binary tree, at least 2 levels. */
+    static int treeDepth(int partitions) {
+        return Math.max(2, (int) Math.ceil(Math.log(partitions) / Math.log(2)));
+    }
+
     /** Runs {@code action} with the Spark jobs it starts in scheduler pool {@code pool}. */
     static void inPool(String pool, Runnable action) {
         SparkContext sc = SparkContext.getOrCreate();
