@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
 import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +15,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.apache.commons.io.output.TeeOutputStream;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -74,8 +78,19 @@ class S3WarehouseIT {
         ExperimentConfig config = ConfigLoader.load(configFile);
         String out = "s3a://warehouse/experiments/tiny";
 
-        String first = InProcessCli.run(command("pipeline", configFile, out));
+        PrintStream originalErr = System.err;
+        ByteArrayOutputStream errors = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(new TeeOutputStream(errors, originalErr), true, StandardCharsets.UTF_8));
+        String first;
+        try {
+            first = InProcessCli.run(command("pipeline", configFile, out));
+        } finally {
+            System.setErr(originalErr);
+        }
         assertTrue(first.contains("[report] "), first);
+        // S3A offers no exclusive create: the run takes no lock and says so, naming the warehouse.
+        assertTrue(errors.toString(StandardCharsets.UTF_8).contains("warning: " + out
+                + " is on an object store, which offers no exclusive create, so this run takes no lock"), errors.toString(StandardCharsets.UTF_8));
 
         SparkSession reader = SparkSessions.create("test", "local[1]", s3aSettings);
         try {
