@@ -2,6 +2,7 @@ package org.sparsetransfer.core.experiment;
 
 import ai.djl.Device;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Set;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.config.RunLength;
@@ -18,7 +19,9 @@ import org.sparsetransfer.core.prune.OneShotSchedule;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.ClassCounts;
+import org.sparsetransfer.core.train.DataParallelPlan;
 import org.sparsetransfer.core.train.Evaluator;
+import org.sparsetransfer.core.train.LocalSgd;
 import org.sparsetransfer.core.train.Objective;
 import org.sparsetransfer.core.train.Scores;
 import org.sparsetransfer.core.train.TrainingData;
@@ -27,10 +30,12 @@ import org.sparsetransfer.core.train.TrainingSchedule;
 import org.sparsetransfer.core.train.TrainingSchedule.LearningRate;
 
 /**
- * Upstream work on one dataset's splits: dense training from scratch, and each pruning method.
- * Every method is a {@link TrainingSchedule} run by the same {@link TrainingLoop}; this class
- * chooses schedules and hyperparameters, and does the between-round mask work of IMP and COLT.
- * Each public method is one unit of work for one Spark task.
+ * Upstream work on one dataset: dense training from scratch, and each pruning method. Every
+ * training is a {@link TrainingSchedule} run by {@link LocalSgd} over N workers (N = 1 included:
+ * there is one training path), whose rounds each worker runs with {@link #trainRound}; this class
+ * chooses schedules and hyperparameters, and does the between-training mask work of IMP. How a
+ * round's workers run is a {@link LocalSgd.Trainer}: {@link #inProcess} here, Spark tasks in
+ * {@code jobs}.
  */
 public final class UpstreamExperiment {
     private final ExperimentConfig config;
@@ -39,31 +44,42 @@ public final class UpstreamExperiment {
     private final InputPipeline inputs;
     private final Device device;
     private final int trainSize;
+    private final int numClasses;
 
     /** A dense run, and its weights after {@code rewindStep} steps when asked for. */
     public record DenseRun(TrainedModel model, Weights rewind) {}
 
-    /** Work on {@code splits}; for scoring only, the training split may be null. */
+    /** Work on {@code splits}, trained in this JVM; for scoring only, the training split may be null. */
     public UpstreamExperiment(ExperimentConfig config, TaskRegistry.Splits splits, Device device) {
-        this(config, splits, device, splits.train() == null ? 0 : splits.train().size());
+        this(config, splits, device, splits.train() == null ? 0 : splits.train().size(),
+                (splits.train() != null ? splits.train() : splits.test()).numClasses());
     }
 
-    private UpstreamExperiment(ExperimentConfig config, TaskRegistry.Splits splits, Device device, int trainSize) {
+    private UpstreamExperiment(ExperimentConfig config, TaskRegistry.Splits splits, Device device, int trainSize, int numClasses) {
         this.config = config;
         this.splits = splits;
         this.architecture = Architecture.byName(config.model, config.data.images.imageSize);
         this.inputs = InputPipeline.of(config);
         this.device = device;
         this.trainSize = trainSize;
+        this.numClasses = numClasses;
     }
 
     /** The schedules of an upstream dataset of {@code trainSize} examples, without data or device: for planning only. */
     public static UpstreamExperiment forPlanning(ExperimentConfig config, int trainSize) {
-        return new UpstreamExperiment(config, null, null, trainSize);
+        return new UpstreamExperiment(config, null, null, trainSize, 0);
+    }
+
+    /**
+     * The model of an upstream dataset with {@code numClasses} classes on {@code device}, without
+     * data: for initial weights, masks and workers' rounds on data they bring themselves.
+     */
+    public static UpstreamExperiment forModel(ExperimentConfig config, int numClasses, Device device) {
+        return new UpstreamExperiment(config, null, device, 0, numClasses);
     }
 
     private int classes() {
-        return (splits.train() != null ? splits.train() : splits.test()).numClasses();
+        return numClasses;
     }
 
     /** Steps of the dense run. */
@@ -87,26 +103,93 @@ public final class UpstreamExperiment {
         return new TrainingLoop.Settings(u.batchSize, u.momentum, u.weightDecay, config.seed);
     }
 
-    /** Trains the dense model from an initialization seeded by the config's seed. */
+    /**
+     * Runs trainings in this JVM, one worker per shard in turn ({@code localSteps} between
+     * averagings when there are several); worker 0 reports progress.
+     */
+    public LocalSgd.Trainer inProcess(List<ImageSet> shards, int localSteps, TrainingLoop.Progress progress) {
+        int workers = shards.size();
+        return (schedule, pruner, settings, start, startMask, teacher, keepAtStep) -> LocalSgd.train(schedule, workers, localSteps,
+                settings.batchSize(), pruner, start, startMask, keepAtStep, input -> {
+                    LocalSgd.RoundSum sum = new LocalSgd.RoundSum();
+                    for (int w = 0; w < workers; w++) {
+                        sum.add(trainRound(input, settings, w, workers, shards.get(w), teacher,
+                                w == 0 ? progress : TrainingLoop.Progress.SILENT));
+                    }
+                    return sum;
+                }, progress);
+    }
+
+    /** One worker in this JVM on this experiment's training split. */
+    public LocalSgd.Trainer inProcess(TrainingLoop.Progress progress) {
+        return inProcess(List.of(splits.train()), 1, progress);
+    }
+
+    /**
+     * Worker {@code worker}'s share of one round (see {@link DataParallelPlan}) on its
+     * {@code shard}: the round's start weights under its mask, trained for the round's steps from
+     * the round's momentum buffers, continuing the worker's batch order where the previous round
+     * left it, with no pruning inside the round; distills from {@code teacher} when not null.
+     *
+     * @param run the training's settings: its (global) batch and seed, which this worker's derive from
+     */
+    public LocalSgd.RoundState trainRound(LocalSgd.RoundInput input, TrainingLoop.Settings run, int worker, int workers,
+            ImageSet shard, Weights teacher, TrainingLoop.Progress progress) throws Exception {
+        TrainingLoop.Settings settings = new TrainingLoop.Settings(DataParallelPlan.workerBatch(run.batchSize(), workers),
+                run.momentum(), run.weightDecay(), DataParallelPlan.workerSeed(run.seed(), worker));
+        return TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, shard.numClasses(), settings.seed(), device);
+                    TrainingData data = upload(net, shard)) {
+                net.load(input.weights(), name -> true);
+                if (input.mask() != null) {
+                    net.setMask(input.mask());
+                }
+                TrainingLoop loop = new TrainingLoop(settings, progress);
+                TrainingLoop.RoundResult result;
+                if (teacher != null) {
+                    try (Network t = teacher(teacher, shard.numClasses(), settings.seed())) {
+                        result = loop.withObjective(distillation(t)).runRound(net, data, input.schedule(), input.firstStep(),
+                                input.runSteps(), input.momentum());
+                    }
+                } else {
+                    result = loop.runRound(net, data, input.schedule(), input.firstStep(), input.runSteps(), input.momentum());
+                }
+                return new LocalSgd.RoundState(net.weights(), result.momentum());
+            }
+        });
+    }
+
+    /** The dense run from {@code init}, keeping its weights after {@code keepAtStep} steps when that is not -1. */
+    public LocalSgd.Result trainDense(LocalSgd.Trainer trainer, Weights init, int keepAtStep) throws Exception {
+        return trainer.train(denseSchedule(), null, denseSettings(), init, null, null, keepAtStep);
+    }
+
+    /**
+     * The dense run's weights after its first {@code rewindStep} steps (IMP's rewind point, when
+     * the dense checkpoint exists without it): only those steps are trained, with the dense run's
+     * learning rates and batches, so the weights are the ones the whole run passes through.
+     */
+    public Weights denseRewind(LocalSgd.Trainer trainer, Weights init, int rewindStep) throws Exception {
+        if (rewindStep == 0) {
+            return init;
+        }
+        TrainingSchedule dense = denseSchedule();
+        float[] rates = new float[rewindStep];
+        for (int s = 0; s < rewindStep; s++) {
+            rates[s] = dense.learningRate(s);
+        }
+        return trainer.train(TrainingSchedule.ofRates(rates), null, denseSettings(), init, null, null, -1).weights();
+    }
+
+    /** Trains the dense model in this JVM from an initialization seeded by the config's seed. */
     public TrainedModel trainDense(TrainingLoop.Progress progress) throws Exception {
         return trainDense(progress, -1).model();
     }
 
     /** As {@link #trainDense(TrainingLoop.Progress)}, keeping the weights after {@code rewindStep} steps (if >= 0). */
     public DenseRun trainDense(TrainingLoop.Progress progress, int rewindStep) throws Exception {
-        return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
-                TrainingSchedule schedule = denseSchedule();
-                Weights[] rewind = new Weights[1];
-                TrainingLoop loop = new TrainingLoop(denseSettings(), progress)
-                        .withStepListener((done, network) -> {
-                            if (done == rewindStep) {
-                                rewind[0] = network.weights();
-                            }
-                        });
-                return new DenseRun(trainAndScore(net, loop, schedule, null, progress), rewind[0]);
-            }
-        });
+        LocalSgd.Result run = trainDense(inProcess(progress), initialWeights(), rewindStep);
+        return new DenseRun(score(run, progress), run.kept());
     }
 
     /** The dense model's initialization (theta_0 of lottery tickets and COLT). */
@@ -114,6 +197,16 @@ public final class UpstreamExperiment {
         return TorchThreads.exclusive(() -> {
             try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
                 return net.weights();
+            }
+        });
+    }
+
+    /** Checks that {@code weights} fit this model (names and shapes), with the error that says which tensor does not. */
+    public void requireFits(Weights weights) throws Exception {
+        TorchThreads.exclusive(() -> {
+            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
+                net.load(weights, name -> true);
+                return null;
             }
         });
     }
@@ -149,25 +242,17 @@ public final class UpstreamExperiment {
         return method == PruningMethod.GMP_STAR && config.pruning.gmpStar.hardness > 0;
     }
 
-    /** One-shot, GMP* or classic GMP from the dense weights to {@code sparsity}. */
+    /** One-shot, GMP* or classic GMP from the dense weights (under {@code denseMask}) to {@code sparsity}. */
+    public LocalSgd.Result prune(PruningMethod method, double sparsity, Weights dense, Mask denseMask, LocalSgd.Trainer trainer)
+            throws Exception {
+        return trainer.train(pruneSchedule(method, sparsity), pruner(method), pruneSettings(method, sparsity), dense, denseMask,
+                distills(method) ? dense : null, -1);
+    }
+
+    /** As {@link #prune(PruningMethod, double, Weights, Mask, LocalSgd.Trainer)}, in this JVM, scored. */
     public TrainedModel prune(PruningMethod method, double sparsity, Weights dense, TrainingLoop.Progress progress)
             throws Exception {
-        TrainingSchedule schedule = pruneSchedule(method, sparsity);
-        MagnitudePruner pruner = pruner(method);
-        TrainingLoop.Settings settings = pruneSettings(method, sparsity);
-        return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), settings.seed(), device)) {
-                net.load(dense, name -> true);
-                net.setMask(Mask.dense(dense, prunable(net)));
-                TrainingLoop loop = new TrainingLoop(settings, progress);
-                if (distills(method)) {
-                    try (Network teacher = teacher(dense, settings.seed())) {
-                        return trainAndScore(net, loop.withObjective(distillation(teacher)), schedule, pruner, progress);
-                    }
-                }
-                return trainAndScore(net, loop, schedule, pruner, progress);
-            }
-        });
+        return score(prune(method, sparsity, dense, denseMask(dense), inProcess(progress)), progress);
     }
 
     /** The mask a pruning run starts from: every prunable tensor, nothing pruned. */
@@ -175,38 +260,6 @@ public final class UpstreamExperiment {
         return TorchThreads.exclusive(() -> {
             try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
                 return Mask.dense(dense, prunable(net));
-            }
-        });
-    }
-
-    /** A worker's weights and momentum buffers after a data-parallel round. */
-    public record RoundState(Weights weights, Weights momentum) implements java.io.Serializable {}
-
-    /**
-     * One worker's share of a data-parallel round (see {@code DataParallelPlan}): {@code start}
-     * under {@code mask} (null when dense), trained on this experiment's training split (the
-     * worker's shard) for the round's steps from the given momentum buffers (null: zero), with
-     * no pruning inside the round; distills from {@code teacher} when it is not null.
-     */
-    public RoundState trainRound(Weights start, Weights momentum, Mask mask, TrainingSchedule round,
-            TrainingLoop.Settings settings, Weights teacher) throws Exception {
-        return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), settings.seed(), device);
-                    TrainingData data = upload(net, splits.train())) {
-                net.load(start, name -> true);
-                if (mask != null) {
-                    net.setMask(mask);
-                }
-                TrainingLoop loop = new TrainingLoop(settings, TrainingLoop.Progress.SILENT);
-                TrainingLoop.RoundResult result;
-                if (teacher != null) {
-                    try (Network t = teacher(teacher, settings.seed())) {
-                        result = loop.withObjective(distillation(t)).runRound(net, data, round, momentum);
-                    }
-                } else {
-                    result = loop.runRound(net, data, round, momentum);
-                }
-                return new RoundState(net.weights(), result.momentum());
             }
         });
     }
@@ -248,8 +301,8 @@ public final class UpstreamExperiment {
                 100 * val.top1(), 100 * test.top1(), mask == null ? 0.0 : mask.sparsity(), steps, wallSeconds);
     }
 
-    private Network teacher(Weights dense, long seed) {
-        Network teacher = Network.classifier(architecture, classes(), seed, device);
+    private Network teacher(Weights dense, int classes, long seed) {
+        Network teacher = Network.classifier(architecture, classes, seed, device);
         teacher.load(dense, name -> true);
         return teacher;
     }
@@ -264,38 +317,36 @@ public final class UpstreamExperiment {
     }
 
     /**
-     * IMP rounds from {@code start} (weights and mask; mask null when dense) through {@code rounds}
-     * (sparsity after each round): prune by global magnitude, reset by the retraining mode, retrain.
+     * IMP rounds from {@code start} under {@code startMask} through {@code rounds} (sparsity after
+     * each round): prune by global magnitude, reset by the retraining mode, retrain (each round a
+     * training of its own, from zero momentum).
      *
      * @param rewind the weights after the rewind step of dense training (weight_rewind only; null otherwise)
      */
-    public TrainedModel impRounds(Weights start, Mask startMask, Weights rewind, double[] rounds, TrainingLoop.Progress progress)
-            throws Exception {
+    public LocalSgd.Result impRounds(Weights start, Mask startMask, Weights rewind, double[] rounds, LocalSgd.Trainer trainer,
+            TrainingLoop.Progress progress) throws Exception {
         MagnitudePruner pruner = MagnitudePruner.forCriterion(config.pruning.criterion);
         TrainingLoop.Settings settings = impSettings(rounds[rounds.length - 1]);
         TrainingSchedule retrain = impRetrainSchedule();
-        return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), settings.seed(), device)) {
-                net.load(start, name -> true);
-                Mask mask = startMask != null ? startMask : Mask.dense(start, prunable(net));
-                TrainingLoop loop = new TrainingLoop(settings, progress);
-                TrainingLoop.Result total = null;
-                try (TrainingData train = upload(net, splits.train())) {
-                    for (int r = 0; r < rounds.length; r++) {
-                        mask = pruner.prune(net.weights(), mask, rounds[r]);
-                        if (impRewinds()) {
-                            net.load(rewind, name -> true);
-                        }
-                        net.setMask(mask);
-                        progress.log(String.format("round %d/%d: pruned to sparsity %.4f, %s", r + 1, rounds.length,
-                                mask.sparsity(), config.pruning.imp.mode.replace('_', ' ')));
-                        TrainingLoop.Result result = loop.run(net, train, retrain, null);
-                        total = total == null ? result : add(total, result);
-                    }
-                }
-                return score(net, total, progress);
-            }
-        });
+        Weights weights = start;
+        Mask mask = startMask;
+        LocalSgd.Result total = null;
+        for (int r = 0; r < rounds.length; r++) {
+            mask = pruner.prune(weights, mask, rounds[r]);
+            progress.log(String.format("round %d/%d: pruned to sparsity %.4f, %s", r + 1, rounds.length, mask.sparsity(),
+                    config.pruning.imp.mode.replace('_', ' ')));
+            LocalSgd.Result result = trainer.train(retrain, null, settings, impRewinds() ? rewind : weights, mask, null, -1);
+            weights = result.weights();
+            total = total == null ? result : total.then(result);
+        }
+        return total;
+    }
+
+    /** As {@link #impRounds(Weights, Mask, Weights, double[], LocalSgd.Trainer, TrainingLoop.Progress)}, in this JVM, scored. */
+    public TrainedModel impRounds(Weights start, Mask startMask, Weights rewind, double[] rounds, TrainingLoop.Progress progress)
+            throws Exception {
+        return score(impRounds(start, startMask != null ? startMask : denseMask(start), rewind, rounds, inProcess(progress),
+                progress), progress);
     }
 
     /** What an IMP round retrains after pruning: imp.retrain_steps with the learning rate of imp.mode. */
@@ -328,35 +379,28 @@ public final class UpstreamExperiment {
         return new TrainingLoop.Settings(p.batchSize, p.momentum, p.weightDecay, runSeed(PruningMethod.IMP, finalSparsity));
     }
 
-    /** COLT: one segment model trained from theta_0 under the shared mask; returns its weights. */
-    public Weights coltSegment(Weights theta0, Mask shared, ImageSet segment, int index, TrainingLoop.Progress progress)
+    /**
+     * COLT: segment {@code index}'s model (its start from {@link #coltSegmentStart}) trained under
+     * the shared mask on its segment of {@code segmentSize} examples; returns its weights.
+     */
+    public Weights coltSegment(Weights segmentStart, Mask shared, long segmentSize, int index, LocalSgd.Trainer trainer)
             throws Exception {
-        TrainingLoop.Settings settings = coltSegmentSettings(index);
+        return trainer.train(coltSegmentSchedule(segmentSize), null, coltSegmentSettings(index), segmentStart, shared, null, -1)
+                .weights();
+    }
+
+    /**
+     * A COLT segment model's weights before training: theta_0's backbone and the segment's own
+     * seeded head of {@code segmentClasses} classes (its init is part of theta_0: seeded per
+     * segment, so rewinding restores it).
+     */
+    public Weights coltSegmentStart(Weights theta0, int segmentClasses, int index) throws Exception {
         return TorchThreads.exclusive(() -> {
-            try (Network net = coltSegmentModel(theta0, segment, index)) {
-                net.setMask(shared);
-                try (TrainingData data = upload(net, segment)) {
-                    new TrainingLoop(settings, progress).run(net, data, coltSegmentSchedule(segment.size()), null);
-                }
+            try (Network net = Network.classifier(architecture, segmentClasses, coltSegmentSettings(index).seed(), device)) {
+                net.load(theta0, net::isFeatureParameter);
                 return net.weights();
             }
         });
-    }
-
-    /** A COLT segment model's weights before training: theta_0's backbone and the segment's own seeded head. */
-    public Weights coltSegmentStart(Weights theta0, ImageSet segment, int index) throws Exception {
-        return TorchThreads.exclusive(() -> {
-            try (Network net = coltSegmentModel(theta0, segment, index)) {
-                return net.weights();
-            }
-        });
-    }
-
-    private Network coltSegmentModel(Weights theta0, ImageSet segment, int index) {
-        // The head's init is part of theta_0: seeded per segment, so rewinding restores it.
-        Network net = Network.classifier(architecture, segment.numClasses(), coltSegmentSettings(index).seed(), device);
-        net.load(theta0, net::isFeatureParameter);
-        return net;
     }
 
     /** What a COLT segment model trains per round on its segment of {@code segmentSize} examples (train_epochs are passes over it). */
@@ -372,15 +416,8 @@ public final class UpstreamExperiment {
     }
 
     /** COLT's upstream model: the ticket (theta_0 under the mask) trained on all upstream data with a full head. */
-    public TrainedModel coltFinal(Weights theta0, Mask mask, TrainingLoop.Progress progress) throws Exception {
-        TrainingLoop.Settings settings = coltFinalSettings(mask.sparsity());
-        return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
-                net.load(theta0, name -> true);
-                net.setMask(mask);
-                return trainAndScore(net, new TrainingLoop(settings, progress), coltFinalSchedule(), null, progress);
-            }
-        });
+    public LocalSgd.Result coltFinal(Weights theta0, Mask mask, LocalSgd.Trainer trainer) throws Exception {
+        return trainer.train(coltFinalSchedule(), null, coltFinalSettings(mask.sparsity()), theta0, mask, null, -1);
     }
 
     /** The COLT ticket's training on all upstream data. */
@@ -422,16 +459,9 @@ public final class UpstreamExperiment {
         return inputs.open(net.manager(), images);
     }
 
-    private static TrainingLoop.Result add(TrainingLoop.Result a, TrainingLoop.Result b) {
-        return new TrainingLoop.Result(a.steps() + b.steps(), a.examplesSeen() + b.examplesSeen(),
-                a.wallSeconds() + b.wallSeconds(), b.finalLoss(), b.finalTrainAccuracy());
-    }
-
-    private TrainedModel trainAndScore(Network net, TrainingLoop loop, TrainingSchedule schedule, MagnitudePruner pruner,
-            TrainingLoop.Progress progress) {
-        try (TrainingData train = upload(net, splits.train())) {
-            return score(net, loop.run(net, train, schedule, pruner), progress);
-        }
+    /** Scores a training's result on this experiment's validation and test splits, in this JVM. */
+    public TrainedModel score(LocalSgd.Result result, TrainingLoop.Progress progress) throws Exception {
+        return evaluate(result.weights(), result.mask(), result.steps(), result.examplesSeen(), result.wallSeconds(), progress);
     }
 
     private TrainedModel score(Network net, TrainingLoop.Result result, TrainingLoop.Progress progress) {

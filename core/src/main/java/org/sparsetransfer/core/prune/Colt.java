@@ -120,6 +120,15 @@ public final class Colt {
         return part.relabelled(part.name(), range[1] - range[0], labels);
     }
 
+    /** How many classes segment {@code index}'s head predicts: its range's with class segments, all of them otherwise. */
+    public static int segmentClasses(int numClasses, int k, boolean byClasses, int index) {
+        if (!byClasses) {
+            return numClasses;
+        }
+        int[] range = classRanges(numClasses, k).get(index);
+        return range[1] - range[0];
+    }
+
     private static String segmentName(int numClasses, int k, boolean byClasses, int index) {
         if (!byClasses) {
             return "part" + index;

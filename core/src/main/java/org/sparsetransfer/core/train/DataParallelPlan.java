@@ -30,12 +30,19 @@ public final class DataParallelPlan {
         this.rounds = rounds;
     }
 
-    /** @param extraBoundary a step at which a round must end (its averaged weights are wanted), or -1 */
-    public static DataParallelPlan of(TrainingSchedule schedule, int localSteps, int extraBoundary) {
+    /**
+     * @param localSteps steps between averagings of more than one worker (one worker needs none)
+     * @param extraBoundary a step at which a round must end (its averaged weights are wanted), or -1
+     */
+    public static DataParallelPlan of(TrainingSchedule schedule, int workers, int localSteps, int extraBoundary) {
         if (localSteps < 1) {
             throw new IllegalArgumentException("local steps must be positive, got " + localSteps);
         }
+        if (workers < 1) {
+            throw new IllegalArgumentException("workers must be positive, got " + workers);
+        }
         int total = schedule.totalSteps();
+        int roundSteps = workers == 1 ? Math.max(1, total) : localSteps;
         TreeMap<Integer, OptionalDouble> boundaries = new TreeMap<>();
         boundaries.put(0, OptionalDouble.empty());
         for (int step = 0; step < total; step++) {
@@ -51,9 +58,9 @@ public final class DataParallelPlan {
         List<Integer> starts = new ArrayList<>(boundaries.keySet());
         for (int b = 0; b < starts.size(); b++) {
             int end = b + 1 < starts.size() ? starts.get(b + 1) : total;
-            for (int first = starts.get(b); first < end; first += localSteps) {
+            for (int first = starts.get(b); first < end; first += Math.min(roundSteps, end - first)) {
                 OptionalDouble prune = first == starts.get(b) ? boundaries.get(first) : OptionalDouble.empty();
-                rounds.add(new Round(rounds.size(), first, Math.min(localSteps, end - first), prune));
+                rounds.add(new Round(rounds.size(), first, Math.min(roundSteps, end - first), prune));
             }
         }
         return new DataParallelPlan(schedule, List.copyOf(rounds));
@@ -68,9 +75,13 @@ public final class DataParallelPlan {
         return indices;
     }
 
-    /** The seed of worker {@code worker} in {@code round}: every worker and round shuffles its shard differently, reproducibly. */
-    public static long workerSeed(long runSeed, int round, int worker) {
-        return runSeed * 1_000_003L + round * 1_009L + worker;
+    /**
+     * The seed of worker {@code worker}'s batch order and augmentation over its shard, the same in
+     * every round (each round continues the order). Worker 0 keeps the run's seed, so a one-worker
+     * run shuffles as the run's settings say.
+     */
+    public static long workerSeed(long runSeed, int worker) {
+        return runSeed + worker * 0x9E3779B97F4A7C15L;
     }
 
     /** Each worker's batch for a global batch of {@code batch} over {@code workers} (the last may round up). */

@@ -77,24 +77,32 @@ public final class TrainingLoop {
     public record RoundResult(Result result, Weights momentum) {}
 
     public Result run(Network network, TrainingData data, TrainingSchedule schedule, MagnitudePruner pruner) {
-        return train(network, data, schedule, pruner, null, false).result();
+        return train(network, data, schedule, pruner, 0, schedule.totalSteps(), null, false).result();
     }
 
     /**
-     * A fixed-mask run (a data-parallel round) that starts from the given momentum buffers
-     * (null: zero) and returns the buffers it ends with, so the next round can continue them.
+     * Steps [firstStep, firstStep + round.totalSteps()) of a fixed-mask run of {@code runSteps}
+     * steps (one round of {@link DataParallelPlan}): the batches continue the run's order where the
+     * previous round stopped, the optimizer starts from the given momentum buffers (null: zero) and
+     * returns the buffers it ends with, so rounds run one after another equal one uninterrupted run.
+     * {@code round}'s step 0 is the run's step {@code firstStep}; epochs are logged as the run counts them.
      */
-    public RoundResult runRound(Network network, TrainingData data, TrainingSchedule schedule, Weights momentum) {
-        return train(network, data, schedule, null, momentum, true);
+    public RoundResult runRound(Network network, TrainingData data, TrainingSchedule round, int firstStep, int runSteps,
+            Weights momentum) {
+        if (firstStep < 0 || firstStep + round.totalSteps() > runSteps) {
+            throw new IllegalArgumentException("a round of steps [" + firstStep + ", " + (firstStep + round.totalSteps())
+                    + ") of a run of " + runSteps + " steps");
+        }
+        return train(network, data, round, null, firstStep, runSteps, momentum, true);
     }
 
     private RoundResult train(Network network, TrainingData data, TrainingSchedule schedule, MagnitudePruner pruner,
-            Weights startMomentum, boolean exportMomentum) {
+            int firstStep, int runSteps, Weights startMomentum, boolean exportMomentum) {
         TorchThreads.disableGrad();
         int total = schedule.totalSteps();
         int batch = Math.min(settings.batchSize(), data.size());
         int stepsPerEpoch = TrainingSchedule.stepsPerEpoch(data.size(), batch);
-        int epochs = (total + stepsPerEpoch - 1) / stepsPerEpoch;
+        int epochs = (runSteps + stepsPerEpoch - 1) / stepsPerEpoch;
         // At most about LOG_LINES progress lines per run, however many epochs it has.
         int logEveryEpochs = Math.max(1, (epochs + LOG_LINES - 1) / LOG_LINES);
         StepTracker lr = new StepTracker(schedule);
@@ -103,6 +111,7 @@ public final class TrainingLoop {
             sgd.seed(network, startMomentum);
         }
         BatchOrder order = new BatchOrder(data.size(), batch, settings.seed());
+        order.skip(firstStep);
         long start = System.nanoTime();
         double epochLoss = 0;
         long epochCorrect = 0;
@@ -132,7 +141,7 @@ public final class TrainingLoop {
                     correct = logits.argMax(1).eq(xy[1]).countNonzero().getLong();
                 }
                 if (!Float.isFinite(stepLoss)) {
-                    throw new TrainingDivergedException(step, stepLoss);
+                    throw new TrainingDivergedException(firstStep + step, stepLoss);
                 }
                 epochLoss += stepLoss * batch;
                 epochCorrect += correct;
@@ -149,13 +158,16 @@ public final class TrainingLoop {
             }
             network.applyMask();
             listener.afterSteps(step + 1, network);
-            boolean epochEnd = (step + 1) % stepsPerEpoch == 0 || step + 1 == total;
-            int epochNumber = (step + stepsPerEpoch) / stepsPerEpoch;
-            if (epochEnd && (epochNumber % logEveryEpochs == 0 || step + 1 == total)) {
+            int runStep = firstStep + step;
+            boolean runEnd = runStep + 1 == runSteps;
+            // A round that ends mid-epoch drops its part of the epoch's tally: the epoch's line covers the steps of its last round.
+            boolean epochEnd = (runStep + 1) % stepsPerEpoch == 0 || runEnd;
+            int epochNumber = (runStep + stepsPerEpoch) / stepsPerEpoch;
+            if (epochEnd && (epochNumber % logEveryEpochs == 0 || runEnd)) {
                 lastLoss = epochLoss / epochSeen;
                 lastAccuracy = (double) epochCorrect / epochSeen;
                 progress.log(String.format("epoch %d/%d  step %d/%d  loss %.4f  train acc %.2f%%  lr %.5f%s  %.1fs",
-                        epochNumber, epochs, step + 1, total, lastLoss, 100 * lastAccuracy, schedule.learningRate(step),
+                        epochNumber, epochs, runStep + 1, runSteps, lastLoss, 100 * lastAccuracy, schedule.learningRate(step),
                         network.mask() == null ? "" : String.format("  sparsity %.4f", network.mask().sparsity()),
                         seconds(start)));
                 epochLoss = 0;

@@ -332,12 +332,12 @@ class SemanticsTest {
     }
 
     private static void dataParallel(Trace t, TrainingSchedule schedule, TrainingLoop.Settings settings, int boundary) {
-        DataParallelPlan plan = DataParallelPlan.of(schedule, 7, boundary);
+        DataParallelPlan plan = DataParallelPlan.of(schedule, 3, 7, boundary);
         for (DataParallelPlan.Round r : plan.rounds()) {
             t.add("round", r.index() + " " + r.firstStep() + " " + r.steps() + " " + r.pruneBefore());
         }
         for (int w = 0; w < 3; w++) {
-            t.add("shard", DataParallelPlan.shard(101, 3, w)).add("worker seed", DataParallelPlan.workerSeed(settings.seed(), 2, w));
+            t.add("shard", DataParallelPlan.shard(101, 3, w)).add("worker seed", DataParallelPlan.workerSeed(settings.seed(), w));
         }
         t.add("worker batch", DataParallelPlan.workerBatch(settings.batchSize(), 3));
     }

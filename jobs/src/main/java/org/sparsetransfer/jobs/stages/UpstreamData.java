@@ -14,8 +14,8 @@ import org.sparsetransfer.jobs.tables.DatasetTable;
 /**
  * Where the upstream dataset's rows are stored (its Delta data files) and how many each split
  * holds: all a training task receives about its data. The driver resolves it from table
- * metadata and never reads an image; the task reads the rows it trains or scores on from the
- * files itself, cached per executor JVM (see {@link ExecutorCache}).
+ * metadata and never reads an image; a task reads only the rows it trains or scores on (its
+ * shard or part) from the files itself, cached per executor JVM (see {@link ExecutorCache}).
  */
 public record UpstreamData(String dataset, List<String> files, long trainSize, long valSize, long testSize)
         implements Serializable {
@@ -36,16 +36,6 @@ public record UpstreamData(String dataset, List<String> files, long trainSize, l
     /** The training split's size as the trainings count it (a split held in memory has an int size). */
     int trainExamples() {
         return Math.toIntExact(trainSize);
-    }
-
-    /** All three splits, read on this executor. */
-    TaskRegistry.Splits splits() throws Exception {
-        return new TaskRegistry.Splits(split("train"), split("val"), split("test"));
-    }
-
-    /** The validation and test splits only (for scoring a trained model). */
-    TaskRegistry.Splits evaluationSplits() throws Exception {
-        return new TaskRegistry.Splits(null, split("val"), split("test"));
     }
 
     /** The training split's labels and row order (no images), read on this executor. */
@@ -84,10 +74,6 @@ public record UpstreamData(String dataset, List<String> files, long trainSize, l
         ExperimentConfig.ColtRecipe colt = config.pruning.colt;
         return Colt.segmentMembers(index.labels(), index.numClasses(), colt.segments, colt.split.equals("classes"),
                 config.data.splitSeed).stream().mapToLong(members -> members.length).toArray();
-    }
-
-    private ImageSet split(String split) throws Exception {
-        return ExecutorCache.get(List.of(dataset, split, files), () -> DatasetTable.readFiles(dataset, split, files));
     }
 
     /**

@@ -9,11 +9,11 @@ import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
 import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.core.prune.PruningMethod;
-import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.train.LocalSgd;
 import org.sparsetransfer.jobs.tables.CheckpointTable;
 
 /**
- * Trains the dense upstream model (one Spark task) and stores it as the root checkpoint; with
+ * Trains the dense upstream model (Spark tasks, one per data-parallel worker) and stores it as the root checkpoint; with
  * {@code upstream.pretrained}, scores an imported model on the upstream splits instead and stores
  * that as the root (its parent the imported checkpoint).
  */
@@ -48,10 +48,8 @@ public final class UpstreamStage {
         String rewindId = ctx.ids().rewindId();
         Job job = new Job(id, keepRewind ? UpstreamExperiment.forPlanning(ctx.config(), data.trainExamples()).impRewindStep() : -1,
                 ctx.config());
-        boolean parallel = ctx.config().upstream.dataParallel.workers > 1;
         TrainingJobs.run(ctx.jsc(), NAME, List.of(new TrainingJobs.Described(() -> {
-            List<CheckpointRecord> records = parallel ? trainDataParallel(ctx, job, rewindId, data)
-                    : TrainingJobs.onExecutor(ctx.jsc(), job, j -> train(j, rewindId, data.splits()));
+            List<CheckpointRecord> records = train(ctx, job, rewindId, data);
             TrainingJobs.persist(() -> ctx.checkpoints().write(records));
             StageContext.log(NAME, String.format("stored %s: upstream test top-1 %.2f%%", records.get(0).id(),
                     records.get(0).upstreamTop1()));
@@ -73,44 +71,41 @@ public final class UpstreamStage {
                 ctx.config().model, data.dataset(), data.valSize(), data.testSize()));
         PretrainedJob job = new PretrainedJob(id, ctx.checkpoints().locate(List.of(importedId)).get(importedId), ctx.config());
         TrainingJobs.run(ctx.jsc(), NAME, List.of(new TrainingJobs.Described(() -> {
-            CheckpointRecord record = TrainingJobs.onExecutor(ctx.jsc(), job, j -> {
-                Weights weights = CheckpointTable.read(j.imported()).weights();
-                TrainedModel model;
-                TaskRegistry.Splits splits = data.evaluationSplits();
+            Weights weights = TrainingJobs.onExecutor(ctx.jsc(), job, j -> {
+                Weights stored = CheckpointTable.read(j.imported()).weights();
+                int classes = data.trainIndex().numClasses();
                 try {
-                    model = new UpstreamExperiment(j.config(), splits, Devices.forTask())
-                            .evaluate(weights, null, 0, 0, 0.0, line -> StageContext.log(NAME, line));
+                    UpstreamExperiment.forModel(j.config(), classes, Devices.forTask()).requireFits(stored);
                 } catch (IllegalArgumentException e) {
                     throw new InvalidInputException("upstream.pretrained " + j.imported().id() + " does not fit " + j.config().model
-                            + " with " + splits.test().numClasses() + " classes: " + e.getMessage()
-                            + "; import it with --classes and --side matching the config");
+                            + " with " + classes + " classes: " + e.getMessage() + "; import it with --classes and --side matching the config");
                 }
-                return CheckpointRecord.of(j.id(), j.imported().id(), PruningMethod.DENSE.key(), NAME, 0.0, model, j.config().name);
+                return stored;
             });
+            TrainedModel model = SplitEvaluation.score(ctx.jsc(), NAME, job.config(), data, weights, null,
+                    job.config().upstream.dataParallel.workers, 0, 0, 0.0);
+            CheckpointRecord record = CheckpointRecord.of(job.id(), importedId, PruningMethod.DENSE.key(), NAME, 0.0, model,
+                    job.config().name);
             TrainingJobs.persist(() -> ctx.checkpoints().write(List.of(record)));
             StageContext.log(NAME, String.format("stored %s from %s: upstream test top-1 %.2f%%", record.id(), importedId,
                     record.upstreamTop1()));
         }, "scoring pretrained " + importedId)));
     }
 
-    /** As {@link #train}, data-parallel over upstream.data_parallel.workers Spark tasks per round. */
-    private static List<CheckpointRecord> trainDataParallel(StageContext ctx, Job job, String rewindId, UpstreamData data) {
+    /**
+     * The dense training over upstream.data_parallel.workers Spark tasks (one by default), from an
+     * initialization made on an executor: the dense checkpoint, then the rewind checkpoint if the
+     * job asked to keep one.
+     */
+    private static List<CheckpointRecord> train(StageContext ctx, Job job, String rewindId, UpstreamData data) throws Exception {
         ExperimentConfig config = job.config();
-        UpstreamExperiment plan = UpstreamExperiment.forPlanning(config, data.trainExamples());
-        Weights init = TrainingJobs.onExecutor(ctx.jsc(), config, c -> new UpstreamExperiment(c, data.evaluationSplits(), Devices.forTask())
-                .initialWeights());
-        DataParallelTraining.Result result = DataParallelTraining.train(ctx.jsc(), NAME, config.upstream.dataParallel,
-                UpstreamData.TrainingRows.wholeSplit(data), plan.denseSchedule(), null, new DataParallelTraining.Recipe(config, plan.denseSettings(), false),
-                init, null, null, job.rewindStep());
+        Weights init = TrainingJobs.onExecutor(ctx.jsc(), config, c -> UpstreamExperiment.forModel(c, data.trainIndex().numClasses(),
+                Devices.forTask()).initialWeights());
+        LocalSgd.Result result = UpstreamExperiment.forPlanning(config, data.trainExamples()).trainDense(
+                DataParallelTraining.trainer(ctx.jsc(), NAME, config, config.upstream.dataParallel, UpstreamData.TrainingRows.wholeSplit(data)),
+                init, job.rewindStep());
         TrainedModel model = DataParallelTraining.score(ctx.jsc(), NAME, config, data, result);
         return records(job, rewindId, model, result.kept());
-    }
-
-    /** The dense checkpoint, then the rewind checkpoint if the job asked to keep one. */
-    private static List<CheckpointRecord> train(Job job, String rewindId, TaskRegistry.Splits splits) throws Exception {
-        UpstreamExperiment experiment = new UpstreamExperiment(job.config(), splits, Devices.forTask());
-        UpstreamExperiment.DenseRun run = experiment.trainDense(line -> StageContext.log(NAME, line), job.rewindStep());
-        return records(job, rewindId, run.model(), run.rewind());
     }
 
     private static List<CheckpointRecord> records(Job job, String rewindId, TrainedModel model, Weights rewind) {

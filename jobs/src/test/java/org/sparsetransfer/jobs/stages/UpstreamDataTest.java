@@ -29,6 +29,7 @@ import org.sparsetransfer.core.prune.Colt;
 import org.sparsetransfer.core.prune.MagnitudePruner;
 import org.sparsetransfer.core.prune.Mask;
 import org.sparsetransfer.core.train.TrainingLoop;
+import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.DataParallelPlan;
 import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.tables.DatasetTable;
@@ -88,11 +89,14 @@ class UpstreamDataTest {
 
     @Test
     void aSplitIsReadFromTheFilesInItsStoredOrder() throws Exception {
-        ImageSet read = data.splits().train();
+        ImageSet read = whole("train");
         assertArrayEquals(train.labels(), read.labels());
         assertArrayEquals(train.pixels(), read.pixels());
-        assertEquals(VAL, data.splits().val().size());
-        assertEquals(TEST, data.splits().test().size());
+        assertEquals(VAL, whole("val").size());
+        assertEquals(TEST, whole("test").size());
+        ImageSet oneWorker = UpstreamData.TrainingRows.wholeSplit(data).shard(0, 1);
+        assertArrayEquals(train.labels(), oneWorker.labels(), "one worker's shard is the split in its stored order");
+        assertArrayEquals(train.pixels(), oneWorker.pixels());
         DatasetTable.SplitIndex index = DatasetTable.readIndex("d", "train", data.files());
         assertArrayEquals(train.labels(), index.labels(), "the index reads labels without the images");
         assertEquals(CLASSES, index.numClasses());
@@ -143,7 +147,8 @@ class UpstreamDataTest {
     @Test
     void anEvaluationOverPartsOfTheSplitsScoresExactlyAsOneOverEachWholeSplit() throws Exception {
         ExperimentConfig config = ConfigLoader.load(Path.of("../conf/tiny.yaml"));
-        UpstreamExperiment whole = new UpstreamExperiment(config, data.evaluationSplits(), Device.cpu());
+        UpstreamExperiment whole = new UpstreamExperiment(config, new TaskRegistry.Splits(null, whole("val"), whole("test")),
+                Device.cpu());
         Weights weights = whole.initialWeights();
         Mask mask = MagnitudePruner.forCriterion("global").prune(weights, whole.denseMask(weights), 0.5);
         TrainedModel expected = whole.evaluate(weights, mask, 0, 0, 0.0, TrainingLoop.Progress.SILENT);
@@ -155,7 +160,7 @@ class UpstreamDataTest {
             int covered = 0;
             for (int p = 0; p < parts; p++) {
                 ImageSet part = data.part("val", p, parts);
-                assertArrayEquals(data.splits().val().subset("expected", DataParallelPlan.shard(VAL, parts, p)).pixels(), part.pixels());
+                assertArrayEquals(whole("val").subset("expected", DataParallelPlan.shard(VAL, parts, p)).pixels(), part.pixels());
                 covered += part.size();
             }
             assertEquals(VAL, covered);
@@ -166,5 +171,10 @@ class UpstreamDataTest {
             assertEquals(70L, scored.examplesSeen());
             assertEquals(mask, scored.mask());
         }
+    }
+
+    /** A whole split as the table's files hold it, in its stored order. */
+    private ImageSet whole(String split) throws Exception {
+        return DatasetTable.readFiles(data.dataset(), split, data.files());
     }
 }

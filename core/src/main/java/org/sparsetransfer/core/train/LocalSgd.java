@@ -1,0 +1,131 @@
+package org.sparsetransfer.core.train;
+
+import java.io.Serializable;
+import org.sparsetransfer.core.model.WeightSum;
+import org.sparsetransfer.core.model.Weights;
+import org.sparsetransfer.core.prune.MagnitudePruner;
+import org.sparsetransfer.core.prune.Mask;
+
+/**
+ * The one way an upstream training runs: a schedule as local SGD over N workers, cut into the
+ * rounds of a {@link DataParallelPlan}. Dense training and every pruning method's trainings run
+ * here, one worker or many; only how a round's workers run differs ({@link Workers}: in this JVM
+ * for core's own use, as Spark tasks in {@code jobs}). Between rounds the workers' weights and
+ * momentum buffers are averaged, and before a pruning step the averaged weights are pruned, so
+ * all workers share one exact mask.
+ */
+public final class LocalSgd {
+    private LocalSgd() {}
+
+    /**
+     * What every worker of a round starts from: the averaged weights and momentum buffers (null
+     * before the first round), the shared mask (null: dense), the run's steps [firstStep,
+     * firstStep + learningRates.length) of {@code runSteps} and their learning rates.
+     */
+    public record RoundInput(int round, int firstStep, int runSteps, Weights weights, Weights momentum, Mask mask,
+            float[] learningRates) implements Serializable {
+        /** The round's steps with their learning rates, and no pruning inside. */
+        public TrainingSchedule schedule() {
+            return TrainingSchedule.ofRates(learningRates);
+        }
+    }
+
+    /** A worker's weights and momentum buffers after its share of a round. */
+    public record RoundState(Weights weights, Weights momentum) implements Serializable {}
+
+    /** The workers' weights and momentum buffers, summed for averaging (an aggregation's accumulator). */
+    public record RoundSum(WeightSum weights, WeightSum momentum) implements Serializable {
+        public RoundSum() {
+            this(new WeightSum(), new WeightSum());
+        }
+
+        public RoundSum add(RoundState state) {
+            weights.add(state.weights());
+            momentum.add(state.momentum());
+            return this;
+        }
+
+        public RoundSum merge(RoundSum other) {
+            weights.merge(other.weights);
+            momentum.merge(other.momentum);
+            return this;
+        }
+    }
+
+    /** Runs one round on every worker and sums their states. */
+    @FunctionalInterface
+    public interface Workers {
+        RoundSum train(RoundInput input) throws Exception;
+    }
+
+    /**
+     * One training however it is distributed: {@code schedule} from {@code start} under
+     * {@code startMask} (null: dense), pruning with {@code pruner} where the schedule says,
+     * distilling from {@code teacher} when not null, keeping the weights after {@code keepAtStep}
+     * steps when it is not -1.
+     */
+    @FunctionalInterface
+    public interface Trainer {
+        Result train(TrainingSchedule schedule, MagnitudePruner pruner, TrainingLoop.Settings settings, Weights start, Mask startMask,
+                Weights teacher, int keepAtStep) throws Exception;
+    }
+
+    /** The trained weights and mask, the weights after {@code keepAtStep} if asked for, the cost and the workers. */
+    public record Result(Weights weights, Mask mask, Weights kept, int steps, long examplesSeen, double wallSeconds, int workers) {
+        /** This run followed by {@code next} (IMP's rounds): next's weights, both runs' cost. */
+        public Result then(Result next) {
+            return new Result(next.weights, next.mask, next.kept, steps + next.steps, examplesSeen + next.examplesSeen,
+                    wallSeconds + next.wallSeconds, next.workers);
+        }
+    }
+
+    /**
+     * Trains {@code schedule} over {@code workers} workers.
+     *
+     * @param batch the schedule's (global) batch; each worker takes {@link DataParallelPlan#workerBatch} of it
+     * @param keepAtStep a step whose averaged weights to keep (IMP's rewind point), or -1
+     */
+    public static Result train(TrainingSchedule schedule, int workers, int localSteps, int batch, MagnitudePruner pruner,
+            Weights start, Mask startMask, int keepAtStep, Workers run, TrainingLoop.Progress progress) throws Exception {
+        long begin = System.nanoTime();
+        DataParallelPlan plan = DataParallelPlan.of(schedule, workers, localSteps, keepAtStep);
+        int workerBatch = DataParallelPlan.workerBatch(batch, workers);
+        int total = schedule.totalSteps();
+        if (workers > 1) {
+            progress.log(String.format("data-parallel: %d workers, %d local steps per round, %d rounds of %d steps, batch %d per worker",
+                    workers, localSteps, plan.rounds().size(), total, workerBatch));
+        }
+        Weights weights = startMask == null ? start : startMask.apply(start);
+        Weights momentum = null;
+        Mask mask = startMask;
+        Weights kept = keepAtStep == 0 ? weights : null;
+        for (DataParallelPlan.Round round : plan.rounds()) {
+            if (round.pruneBefore().isPresent()) {
+                if (pruner == null) {
+                    throw new IllegalArgumentException("the schedule prunes before step " + round.firstStep() + " but no pruner was given");
+                }
+                mask = pruner.prune(weights, mask, round.pruneBefore().getAsDouble());
+                weights = mask.apply(weights);
+                progress.log(String.format("step %d/%d  pruned to sparsity %.4f (target %.4f)", round.firstStep(), total,
+                        mask.sparsity(), round.pruneBefore().getAsDouble()));
+            }
+            TrainingSchedule rates = plan.roundSchedule(round);
+            float[] learningRates = new float[rates.totalSteps()];
+            for (int s = 0; s < learningRates.length; s++) {
+                learningRates[s] = rates.learningRate(s);
+            }
+            RoundSum sum = run.train(new RoundInput(round.index(), round.firstStep(), total, weights, momentum, mask, learningRates));
+            if (sum.weights().count() != workers) {
+                throw new IllegalStateException("round " + round.index() + " averaged " + sum.weights().count() + " of " + workers
+                        + " workers");
+            }
+            weights = mask == null ? sum.weights().average() : mask.apply(sum.weights().average());
+            momentum = sum.momentum().average();
+            if (keepAtStep > 0 && DataParallelPlan.stepAfter(round) == keepAtStep) {
+                kept = weights;
+            }
+        }
+        return new Result(weights, mask, kept, total, (long) total * workers * workerBatch, (System.nanoTime() - begin) / 1e9,
+                workers);
+    }
+}
