@@ -21,8 +21,9 @@ import org.sparsetransfer.core.prune.Mask;
 /**
  * Binary encoding of a model's weights and mask. Masked tensors are stored as a bitmask (one bit
  * per element) plus only the kept values, so a 90%-sparse tensor takes about 0.1 + 1/32 of its
- * dense size; other tensors are stored dense. A SHA-256 checksum of the bytes is kept beside
- * them and verified on every decode.
+ * dense size; other tensors are stored dense. Kept values round-trip bit for bit; a pruned
+ * element decodes as +0.0 (the sign of a pruned zero, which no computation reads, is not stored).
+ * A SHA-256 checksum of the bytes is kept beside them and verified on every decode.
  *
  * <p>Written by hand because no library encodes a bitmask-plus-values tensor in Java; the format
  * is small: {@code "SPTK" version count} then per tensor {@code name rank dims kind data}.

@@ -126,7 +126,7 @@ public final class ExperimentConfig implements Serializable {
          * ResNet-50) to use as the dense upstream model instead of training one; null: train.
          */
         public String pretrained;
-        /** Dense training over several Spark tasks (local SGD); 1 worker trains in one task. */
+        /** Dense training's workers (local SGD, see {@link DataParallel}); 1 by default. */
         @JsonMerge
         public DataParallel dataParallel = new DataParallel();
     }
@@ -135,7 +135,8 @@ public final class ExperimentConfig implements Serializable {
      * Data-parallel training (local SGD): {@code workers} Spark tasks each train their shard for
      * {@code local_steps} steps from the same weights, then the weights are averaged. The
      * recipe's batch size is the global batch, split over the workers, so the schedule keeps its
-     * steps and every step sees as many examples as with one worker.
+     * steps and every step sees as many examples as with one worker. Every training runs this way;
+     * with one worker {@code local_steps} is unused (rounds end only where the weights are wanted).
      */
     public static final class DataParallel implements Serializable {
         private static final long serialVersionUID = 1L;
