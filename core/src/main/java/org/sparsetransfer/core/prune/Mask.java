@@ -115,7 +115,7 @@ public final class Mask implements Serializable {
                 float[] v = t.values().clone();
                 for (int i = 0; i < v.length; i++) {
                     if (!bits[i]) {
-                        v[i] = Math.copySign(0f, v[i]); // as multiplying by the mask does (Network.applyMask): w * 0 keeps w's sign
+                        v[i] = 0f;
                     }
                 }
                 out.put(name, new Tensor(t.shape(), v));

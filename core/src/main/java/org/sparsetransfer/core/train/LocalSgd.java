@@ -95,17 +95,19 @@ public final class LocalSgd {
             progress.log(String.format("data-parallel: %d workers, %d local steps per round, %d rounds of %d steps, batch %d per worker",
                     workers, localSteps, plan.rounds().size(), total, workerBatch));
         }
-        Weights weights = startMask == null ? start : startMask.apply(start);
+        // No Mask.apply here or below: each worker's network multiplies its weights by the mask (on
+        // load and after every step), as an uninterrupted run does, so the rounds' results equal it
+        // bit for bit (the signs of pruned zeros included); averaging zeros keeps them zero.
+        Weights weights = start;
         Weights momentum = null;
         Mask mask = startMask;
-        Weights kept = keepAtStep == 0 ? weights : null;
+        Weights kept = keepAtStep == 0 ? (startMask == null ? start : startMask.apply(start)) : null;
         for (DataParallelPlan.Round round : plan.rounds()) {
             if (round.pruneBefore().isPresent()) {
                 if (pruner == null) {
                     throw new IllegalArgumentException("the schedule prunes before step " + round.firstStep() + " but no pruner was given");
                 }
                 mask = pruner.prune(weights, mask, round.pruneBefore().getAsDouble());
-                weights = mask.apply(weights);
                 progress.log(String.format("step %d/%d  pruned to sparsity %.4f (target %.4f)", round.firstStep(), total,
                         mask.sparsity(), round.pruneBefore().getAsDouble()));
             }
@@ -119,7 +121,7 @@ public final class LocalSgd {
                 throw new IllegalStateException("round " + round.index() + " averaged " + sum.weights().count() + " of " + workers
                         + " workers");
             }
-            weights = mask == null ? sum.weights().average() : mask.apply(sum.weights().average());
+            weights = sum.weights().average();
             momentum = sum.momentum().average();
             if (keepAtStep > 0 && DataParallelPlan.stepAfter(round) == keepAtStep) {
                 kept = weights;

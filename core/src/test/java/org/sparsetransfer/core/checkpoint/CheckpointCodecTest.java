@@ -28,20 +28,7 @@ class CheckpointCodecTest {
         t.put("bias", Synthetic.gaussian(3, 128));
         dense = new Weights(t);
         mask = new MagnitudePruner(MagnitudePruner.Scope.GLOBAL).prune(dense, Mask.dense(dense, Set.of("conv", "fc")), 0.9);
-        sparse = withPositiveZeros(mask.apply(dense));
-    }
-
-    /** The weights with every zero +0.0: what the codec decodes a pruned element as (it stores no sign for it). */
-    private static Weights withPositiveZeros(Weights weights) {
-        Map<String, Tensor> out = new LinkedHashMap<>();
-        weights.tensors().forEach((name, t) -> {
-            float[] v = t.values().clone();
-            for (int i = 0; i < v.length; i++) {
-                v[i] = v[i] == 0f ? 0f : v[i];
-            }
-            out.put(name, new Tensor(t.shape(), v));
-        });
-        return new Weights(out);
+        sparse = mask.apply(dense);
     }
 
     @Test
