@@ -78,10 +78,6 @@ public final class UpstreamExperiment {
         return new UpstreamExperiment(config, null, device, 0, numClasses);
     }
 
-    private int classes() {
-        return numClasses;
-    }
-
     /** Steps of the dense run. */
     public int denseSteps() {
         return Math.multiplyExact(config.upstream.epochs, TrainingSchedule.stepsPerEpoch(trainSize, config.upstream.batchSize));
@@ -195,7 +191,7 @@ public final class UpstreamExperiment {
     /** The dense model's initialization (theta_0 of lottery tickets and COLT). */
     public Weights initialWeights() throws Exception {
         return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
+            try (Network net = Network.classifier(architecture, numClasses, config.seed, device)) {
                 return net.weights();
             }
         });
@@ -204,7 +200,7 @@ public final class UpstreamExperiment {
     /** Checks that {@code weights} fit this model (names and shapes), with the error that says which tensor does not. */
     public void requireFits(Weights weights) throws Exception {
         TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
+            try (Network net = Network.classifier(architecture, numClasses, config.seed, device)) {
                 net.load(weights, name -> true);
                 return null;
             }
@@ -258,7 +254,7 @@ public final class UpstreamExperiment {
     /** The mask a pruning run starts from: every prunable tensor, nothing pruned. */
     public Mask denseMask(Weights dense) throws Exception {
         return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
+            try (Network net = Network.classifier(architecture, numClasses, config.seed, device)) {
                 return Mask.dense(dense, prunable(net));
             }
         });
@@ -268,7 +264,7 @@ public final class UpstreamExperiment {
     public TrainedModel evaluate(Weights weights, Mask mask, int steps, long examplesSeen, double wallSeconds,
             TrainingLoop.Progress progress) throws Exception {
         return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
+            try (Network net = Network.classifier(architecture, numClasses, config.seed, device)) {
                 net.load(weights, name -> true);
                 if (mask != null) {
                     net.setMask(mask);
@@ -434,7 +430,7 @@ public final class UpstreamExperiment {
     /** The tensors COLT masks: the prunable ones of the backbone (heads differ per segment). */
     public Set<String> coltTensors() throws Exception {
         return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, classes(), config.seed, device)) {
+            try (Network net = Network.classifier(architecture, numClasses, config.seed, device)) {
                 Set<String> names = new LinkedHashSet<>();
                 for (String name : prunable(net)) {
                     if (net.isFeatureParameter(name)) {

@@ -98,18 +98,17 @@ public final class DataParallelPlan {
         return round.firstStep() + round.steps();
     }
 
+    /** The schedule's learning rates of {@code round}'s steps. */
+    public float[] learningRates(Round round) {
+        float[] rates = new float[round.steps()];
+        for (int s = 0; s < rates.length; s++) {
+            rates[s] = schedule.learningRate(round.firstStep() + s);
+        }
+        return rates;
+    }
+
     /** What a worker runs in {@code round}: its steps, with the schedule's learning rates, and no pruning. */
     public TrainingSchedule roundSchedule(Round round) {
-        return new TrainingSchedule() {
-            @Override
-            public int totalSteps() {
-                return round.steps();
-            }
-
-            @Override
-            public float learningRate(int step) {
-                return schedule.learningRate(round.firstStep() + step);
-            }
-        };
+        return TrainingSchedule.ofRates(learningRates(round));
     }
 }

@@ -22,7 +22,7 @@ public final class LocalSgd {
      * before the first round), the shared mask (null: dense), the run's steps [firstStep,
      * firstStep + learningRates.length) of {@code runSteps} and their learning rates.
      */
-    public record RoundInput(int round, int firstStep, int runSteps, Weights weights, Weights momentum, Mask mask,
+    public record RoundInput(int firstStep, int runSteps, Weights weights, Weights momentum, Mask mask,
             float[] learningRates) implements Serializable {
         /** The round's steps with their learning rates, and no pruning inside. */
         public TrainingSchedule schedule() {
@@ -111,12 +111,7 @@ public final class LocalSgd {
                 progress.log(String.format("step %d/%d  pruned to sparsity %.4f (target %.4f)", round.firstStep(), total,
                         mask.sparsity(), round.pruneBefore().getAsDouble()));
             }
-            TrainingSchedule rates = plan.roundSchedule(round);
-            float[] learningRates = new float[rates.totalSteps()];
-            for (int s = 0; s < learningRates.length; s++) {
-                learningRates[s] = rates.learningRate(s);
-            }
-            RoundSum sum = run.train(new RoundInput(round.index(), round.firstStep(), total, weights, momentum, mask, learningRates));
+            RoundSum sum = run.train(new RoundInput(round.firstStep(), total, weights, momentum, mask, plan.learningRates(round)));
             if (sum.weights().count() != workers) {
                 throw new IllegalStateException("round " + round.index() + " averaged " + sum.weights().count() + " of " + workers
                         + " workers");

@@ -80,9 +80,4 @@ public final class DataParallelTraining {
         return SplitEvaluation.score(jsc, tag, config, data, result.weights(), result.mask(), result.workers(), result.steps(),
                 result.examplesSeen(), result.wallSeconds());
     }
-
-    /** The number of classes of the upstream training split, read from its index on an executor. */
-    static int upstreamClasses(JavaSparkContext jsc, UpstreamData data) {
-        return TrainingJobs.onExecutor(jsc, data, d -> d.trainIndex().numClasses());
-    }
 }
