@@ -486,6 +486,7 @@ public final class ConfigLoader {
 
         dataParallel(source, "upstream", c.upstream.dataParallel);
         dataParallel(source, "pruning", c.pruning.dataParallel);
+        nonNegative(source, "training_states.every_steps", c.trainingStates.everySteps);
         for (int i = 0; i < c.fault.divergeTransfer.size(); i++) {
             ExperimentConfig.RunSelector selector = c.fault.divergeTransfer.get(i);
             String key = "fault.diverge_transfer[" + i + "]";

@@ -30,9 +30,23 @@ public final class ExperimentConfig implements Serializable {
     public Pruning pruning = new Pruning();
     @JsonMerge
     public Transfer transfer = new Transfer();
+    /** How often long trainings save their state to resume from; never part of an id (it changes no result). */
+    @JsonMerge
+    public StateSaving trainingStates = new StateSaving();
     /** Test switches; never part of an id. */
     @JsonMerge
     public Fault fault = new Fault();
+
+    /**
+     * Every upstream training (dense, and each pruning method's) saves its state (weights,
+     * momentum buffers, mask, step) to the warehouse's {@code training_states/} at least every
+     * {@code every_steps} steps and at its end, and a rerun after a kill resumes from the last
+     * one with the same result; 0 saves nothing. A state is deleted once its checkpoint is stored.
+     */
+    public static final class StateSaving implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public int everySteps = 1000;
+    }
 
     /** Fault injection, for testing that an interrupted pipeline resumes. */
     public static final class Fault implements Serializable {

@@ -104,9 +104,16 @@ public final class UpstreamExperiment {
      * averagings when there are several); worker 0 reports progress.
      */
     public LocalSgd.Trainer inProcess(List<ImageSet> shards, int localSteps, TrainingLoop.Progress progress) {
+        return inProcess(shards, localSteps, LocalSgd.StatePolicy.NONE, progress);
+    }
+
+    /** As {@link #inProcess(List, int, TrainingLoop.Progress)}, saving and resuming training states as {@code states} says. */
+    public LocalSgd.Trainer inProcess(List<ImageSet> shards, int localSteps, LocalSgd.StatePolicy states,
+            TrainingLoop.Progress progress) {
         int workers = shards.size();
         return (schedule, pruner, settings, start, startMask, teacher, keepAtStep) -> LocalSgd.train(schedule, workers, localSteps,
-                settings.batchSize(), pruner, start, startMask, keepAtStep, input -> {
+                settings.batchSize(), pruner, start, startMask, keepAtStep, states.saving(schedule, workers, localSteps, settings,
+                        pruner, start, startMask, teacher, keepAtStep), input -> {
                     LocalSgd.RoundSum sum = new LocalSgd.RoundSum();
                     for (int w = 0; w < workers; w++) {
                         sum.add(trainRound(input, settings, w, workers, shards.get(w), teacher,

@@ -23,6 +23,11 @@ public final class MagnitudePruner {
         this.scope = scope;
     }
 
+    /** Whether it ranks weights over all tensors or within each. */
+    public Scope scope() {
+        return scope;
+    }
+
     /** The pruner a config's criterion names: "global" or "layerwise". */
     public static MagnitudePruner forCriterion(String criterion) {
         return new MagnitudePruner("layerwise".equals(criterion) ? Scope.LAYERWISE : Scope.GLOBAL);

@@ -11,9 +11,9 @@ import java.util.TreeMap;
  * sees as many examples as one worker's step would and the schedule keeps its number of steps
  * and learning rates. Each round, every worker trains H local steps on its shard from the same
  * weights, then the weights are averaged (H = 1 is synchronous SGD with the global batch).
- * Rounds also end before every pruning step and at {@code extraBoundary} (e.g. IMP's rewind
- * step): the new mask is computed once from the averaged weights and shared by all workers, so
- * masks stay exact.
+ * Rounds also end before every pruning step and at extra boundaries (e.g. IMP's rewind step,
+ * a one-worker run's state saves): the new mask is computed once from the averaged weights and
+ * shared by all workers, so masks stay exact.
  */
 public final class DataParallelPlan {
     private final TrainingSchedule schedule;
@@ -32,9 +32,9 @@ public final class DataParallelPlan {
 
     /**
      * @param localSteps steps between averagings of more than one worker (one worker needs none)
-     * @param extraBoundary a step at which a round must end (its averaged weights are wanted), or -1
+     * @param extraBoundaries steps at which a round must end (their averaged weights are wanted); -1 and steps outside the run are ignored
      */
-    public static DataParallelPlan of(TrainingSchedule schedule, int workers, int localSteps, int extraBoundary) {
+    public static DataParallelPlan of(TrainingSchedule schedule, int workers, int localSteps, int... extraBoundaries) {
         if (localSteps < 1) {
             throw new IllegalArgumentException("local steps must be positive, got " + localSteps);
         }
@@ -51,8 +51,10 @@ public final class DataParallelPlan {
                 boundaries.put(step, prune);
             }
         }
-        if (extraBoundary > 0 && extraBoundary < total) {
-            boundaries.putIfAbsent(extraBoundary, OptionalDouble.empty());
+        for (int extraBoundary : extraBoundaries) {
+            if (extraBoundary > 0 && extraBoundary < total) {
+                boundaries.putIfAbsent(extraBoundary, OptionalDouble.empty());
+            }
         }
         List<Round> rounds = new ArrayList<>();
         List<Integer> starts = new ArrayList<>(boundaries.keySet());

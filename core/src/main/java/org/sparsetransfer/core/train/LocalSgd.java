@@ -1,6 +1,8 @@
 package org.sparsetransfer.core.train;
 
 import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.List;
 import org.sparsetransfer.core.model.WeightSum;
 import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.core.prune.MagnitudePruner;
@@ -70,6 +72,42 @@ public final class LocalSgd {
                 Weights teacher, int keepAtStep) throws Exception;
     }
 
+    /**
+     * How one training saves its state: into {@code store} under {@code key} at least every
+     * {@code everySteps} steps and at its end (0: never), resuming from the latest saved state.
+     */
+    public record Saving(TrainingState.Store store, String key, int everySteps) {
+        public static final Saving NONE = new Saving(null, null, 0);
+
+        public Saving {
+            if (everySteps < 0) {
+                throw new IllegalArgumentException("a state interval must be positive (0: none), got " + everySteps);
+            }
+        }
+
+        boolean enabled() {
+            return everySteps > 0;
+        }
+    }
+
+    /**
+     * Where the trainings that make one thing (named by {@code scope}, e.g. a checkpoint id) save
+     * their states, and how often; each training gets its own key ({@link TrainingState#key}).
+     */
+    public record StatePolicy(TrainingState.Store store, String scope, int everySteps) {
+        public static final StatePolicy NONE = new StatePolicy(null, null, 0);
+
+        /** The saving of one training of this scope. */
+        public Saving saving(TrainingSchedule schedule, int workers, int localSteps, TrainingLoop.Settings settings,
+                MagnitudePruner pruner, Weights start, Mask startMask, Weights teacher, int keepAtStep) {
+            if (everySteps == 0) {
+                return Saving.NONE;
+            }
+            return new Saving(store, TrainingState.key(scope, schedule, workers, localSteps, settings, pruner, start, startMask, teacher,
+                    keepAtStep), everySteps);
+        }
+    }
+
     /** The trained weights and mask, the weights after {@code keepAtStep} if asked for, the cost and the workers. */
     public record Result(Weights weights, Mask mask, Weights kept, int steps, long examplesSeen, double wallSeconds, int workers) {
         /** This run followed by {@code next} (IMP's rounds): next's weights, both runs' cost. */
@@ -80,17 +118,36 @@ public final class LocalSgd {
     }
 
     /**
-     * Trains {@code schedule} over {@code workers} workers.
+     * Trains {@code schedule} over {@code workers} workers, resuming from the latest state
+     * {@code saving} finds and saving states as it says. With one worker, a state interval cuts
+     * rounds at its multiples, which changes no result (each round continues the last exactly);
+     * with several, states are saved at the first round end at or after each multiple, so the
+     * rounds, and the result, are those of a run that saves nothing.
      *
      * @param batch the schedule's (global) batch; each worker takes {@link DataParallelPlan#workerBatch} of it
      * @param keepAtStep a step whose averaged weights to keep (IMP's rewind point), or -1
      */
     public static Result train(TrainingSchedule schedule, int workers, int localSteps, int batch, MagnitudePruner pruner,
-            Weights start, Mask startMask, int keepAtStep, Workers run, TrainingLoop.Progress progress) throws Exception {
+            Weights start, Mask startMask, int keepAtStep, Saving saving, Workers run, TrainingLoop.Progress progress)
+            throws Exception {
         long begin = System.nanoTime();
-        DataParallelPlan plan = DataParallelPlan.of(schedule, workers, localSteps, keepAtStep);
-        int workerBatch = DataParallelPlan.workerBatch(batch, workers);
         int total = schedule.totalSteps();
+        TrainingState resumed = saving.enabled() ? saving.store().latest(saving.key()).orElse(null) : null;
+        if (resumed != null && (resumed.totalSteps() != total || resumed.step() < 0 || resumed.step() > total)) {
+            throw new IllegalStateException("the state saved under " + saving.key() + " is at step " + resumed.step() + " of "
+                    + resumed.totalSteps() + ", not of this training's " + total + " steps");
+        }
+        List<Integer> cuts = new ArrayList<>(List.of(keepAtStep));
+        if (workers == 1 && saving.enabled()) {
+            for (long step = saving.everySteps(); step < total; step += saving.everySteps()) {
+                cuts.add((int) step);
+            }
+            if (resumed != null) {
+                cuts.add(resumed.step()); // saved under another interval: a cut of one worker's rounds changes nothing
+            }
+        }
+        DataParallelPlan plan = DataParallelPlan.of(schedule, workers, localSteps, cuts.stream().mapToInt(Integer::intValue).toArray());
+        int workerBatch = DataParallelPlan.workerBatch(batch, workers);
         if (workers > 1) {
             progress.log(String.format("data-parallel: %d workers, %d local steps per round, %d rounds of %d steps, batch %d per worker",
                     workers, localSteps, plan.rounds().size(), total, workerBatch));
@@ -102,7 +159,26 @@ public final class LocalSgd {
         Weights momentum = null;
         Mask mask = startMask;
         Weights kept = keepAtStep == 0 ? (startMask == null ? start : startMask.apply(start)) : null;
+        double earlierSeconds = 0;
+        int resumeStep = 0;
+        if (resumed != null) {
+            resumeStep = resumed.step();
+            if (resumeStep > 0 && plan.rounds().stream().noneMatch(r -> DataParallelPlan.stepAfter(r) == resumed.step())) {
+                throw new IllegalStateException("the state saved under " + saving.key() + " is at step " + resumeStep
+                        + ", where no round of this training ends");
+            }
+            weights = resumed.weights();
+            momentum = resumed.momentum();
+            mask = resumed.mask();
+            kept = resumed.kept();
+            earlierSeconds = resumed.wallSeconds();
+            progress.log(String.format("resuming from the training state saved at step %d/%d", resumeStep, total));
+        }
         for (DataParallelPlan.Round round : plan.rounds()) {
+            int after = DataParallelPlan.stepAfter(round);
+            if (after <= resumeStep) {
+                continue;
+            }
             if (round.pruneBefore().isPresent()) {
                 if (pruner == null) {
                     throw new IllegalArgumentException("the schedule prunes before step " + round.firstStep() + " but no pruner was given");
@@ -118,11 +194,16 @@ public final class LocalSgd {
             }
             weights = sum.weights().average();
             momentum = sum.momentum().average();
-            if (keepAtStep > 0 && DataParallelPlan.stepAfter(round) == keepAtStep) {
+            if (keepAtStep > 0 && after == keepAtStep) {
                 kept = weights;
             }
+            if (saving.enabled() && (after / saving.everySteps() > round.firstStep() / saving.everySteps() || after == total)) {
+                saving.store().save(new TrainingState(saving.key(), after, total, weights, momentum, mask, kept,
+                        earlierSeconds + (System.nanoTime() - begin) / 1e9));
+                progress.log(String.format("saved the training state at step %d/%d", after, total));
+            }
         }
-        return new Result(weights, mask, kept, total, (long) total * workers * workerBatch, (System.nanoTime() - begin) / 1e9,
-                workers);
+        return new Result(weights, mask, kept, total, (long) total * workers * workerBatch,
+                earlierSeconds + (System.nanoTime() - begin) / 1e9, workers);
     }
 }

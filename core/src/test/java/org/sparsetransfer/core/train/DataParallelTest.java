@@ -165,7 +165,7 @@ class DataParallelTest {
     }
 
     /** {@code base}'s steps and learning rates, pruning to the given sparsity before each given step. */
-    private static TrainingSchedule pruningAt(TrainingSchedule base, java.util.Map<Integer, Double> targets) {
+    static TrainingSchedule pruningAt(TrainingSchedule base, java.util.Map<Integer, Double> targets) {
         return new TrainingSchedule() {
             @Override
             public int totalSteps() {

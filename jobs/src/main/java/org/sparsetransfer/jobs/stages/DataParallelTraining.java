@@ -33,7 +33,7 @@ public final class DataParallelTraining {
      * {@code stage} (worker 0 logs its epochs; the others are silent).
      */
     static LocalSgd.Trainer trainer(JavaSparkContext jsc, String stage, ExperimentConfig config,
-            ExperimentConfig.DataParallel parallel, UpstreamData.TrainingRows rows) {
+            ExperimentConfig.DataParallel parallel, UpstreamData.TrainingRows rows, LocalSgd.StatePolicy states) {
         int workers = parallel.workers;
         return (schedule, pruner, settings, start, startMask, teacher, keepAtStep) -> {
             Broadcast<Weights> teacherWeights = jsc.broadcast(teacher);
@@ -45,7 +45,8 @@ public final class DataParallelTraining {
             int depth = TrainingJobs.treeDepth(workers);
             try {
                 return LocalSgd.train(schedule, workers, parallel.localSteps, settings.batchSize(), pruner, start, startMask,
-                        keepAtStep, input -> {
+                        keepAtStep, states.saving(schedule, workers, parallel.localSteps, settings, pruner, start, startMask, teacher,
+                                keepAtStep), input -> {
                             Broadcast<LocalSgd.RoundInput> round = jsc.broadcast(input);
                             try {
                                 LocalSgd.RoundSum[] sum = new LocalSgd.RoundSum[1];

@@ -114,17 +114,23 @@ public final class PruneStage {
         TrainingJobs.run(ctx.jsc(), NAME, units);
     }
 
-    /** Trainings of this stage on {@code rows}, over pruning.data_parallel.workers Spark tasks per round (one by default). */
-    private static LocalSgd.Trainer trainer(StageContext ctx, String tag, UpstreamData.TrainingRows rows) {
-        return DataParallelTraining.trainer(ctx.jsc(), tag, ctx.config(), ctx.config().pruning.dataParallel, rows);
+    /**
+     * Trainings of this stage on {@code rows}, over pruning.data_parallel.workers Spark tasks per
+     * round (one by default), saving their states under the checkpoint {@code makes}.
+     */
+    private static LocalSgd.Trainer trainer(StageContext ctx, String tag, UpstreamData.TrainingRows rows, String makes) {
+        return DataParallelTraining.trainer(ctx.jsc(), tag, ctx.config(), ctx.config().pruning.dataParallel, rows,
+                ctx.statePolicy(makes));
     }
 
     private static UpstreamExperiment schedules(ExperimentConfig config, UpstreamData data) {
         return UpstreamExperiment.forPlanning(config, data.trainExamples());
     }
 
+    /** Stores a checkpoint, then deletes the training states that made it. */
     private static void store(StageContext ctx, CheckpointRecord record) {
         TrainingJobs.persist(() -> ctx.checkpoints().write(List.of(record)));
+        ctx.trainingStates().clear(record.id());
         StageContext.log(NAME, Double.isNaN(record.upstreamTop1())
                 ? String.format("stored %s: sparsity %.4f", record.id(), record.actualSparsity())
                 : String.format("stored %s: sparsity %.4f, upstream test top-1 %.2f%%, %d steps",
@@ -136,10 +142,11 @@ public final class PruneStage {
             Weights denseWeights, Mask denseMask, UpstreamData data) throws Exception {
         ExperimentConfig config = ctx.config();
         String tag = NAME + " " + method.key() + " " + sparsity;
+        String id = ctx.ids().prunedId(method, sparsity);
         LocalSgd.Result result = schedules(config, data).prune(method, sparsity, denseWeights, denseMask,
-                trainer(ctx, tag, UpstreamData.TrainingRows.wholeSplit(data)));
+                trainer(ctx, tag, UpstreamData.TrainingRows.wholeSplit(data), id));
         TrainedModel pruned = DataParallelTraining.score(ctx.jsc(), tag, config, data, result);
-        return CheckpointRecord.of(ctx.ids().prunedId(method, sparsity), dense.id(), method.key(), NAME, sparsity, pruned, config.name);
+        return CheckpointRecord.of(id, dense.id(), method.key(), NAME, sparsity, pruned, config.name);
     }
 
     /**
@@ -171,7 +178,7 @@ public final class PruneStage {
             String tag = NAME + " imp " + target;
             CheckpointCodec.Decoded start = previous.decode();
             LocalSgd.Result result = schedules.impRounds(start.weights(), start.mask() != null ? start.mask() : denseMask, rewindWeights,
-                    plan.get(i), trainer(ctx, tag, UpstreamData.TrainingRows.wholeSplit(data)), line -> StageContext.log(tag, line));
+                    plan.get(i), trainer(ctx, tag, UpstreamData.TrainingRows.wholeSplit(data), id), line -> StageContext.log(tag, line));
             TrainedModel model = DataParallelTraining.score(ctx.jsc(), tag, config, data, result);
             CheckpointRecord record = CheckpointRecord.of(id, previous.id(), PruningMethod.IMP.key(), "imp", target, model, config.name);
             if (previous.method().equals(PruningMethod.IMP.key())) {
@@ -195,7 +202,7 @@ public final class PruneStage {
                 j.data().trainIndex().numClasses(), Devices.forTask()).initialWeights());
         UpstreamExperiment upstream = schedules(config, data);
         Weights weights = upstream.denseRewind(DataParallelTraining.trainer(ctx.jsc(), NAME + " imp rewind", config,
-                config.upstream.dataParallel, UpstreamData.TrainingRows.wholeSplit(data)), init, rewindStep);
+                config.upstream.dataParallel, UpstreamData.TrainingRows.wholeSplit(data), ctx.statePolicy(rewindId)), init, rewindStep);
         CheckpointRecord record = CheckpointRecord.intermediate(rewindId, dense.id(), PruningMethod.IMP.key(), "rewind", 0.0, weights,
                 null, rewindStep, (long) rewindStep * config.upstream.batchSize, 0.0, config.name);
         store(ctx, record);
@@ -260,7 +267,7 @@ public final class PruneStage {
                     String tag = NAME + " colt round " + round + " segment " + k;
                     segments.add(new TrainingJobs.Described(() -> trained[segment] = schedules.coltSegment(segmentStarts.get(segment),
                             sharedMask, init.segmentSizes()[segment], segment,
-                            trainer(ctx, tag, UpstreamData.TrainingRows.coltSegment(data, config, segment))), tag));
+                            trainer(ctx, tag, UpstreamData.TrainingRows.coltSegment(data, config, segment), roundId)), tag));
                 }
                 TrainingJobs.run(jsc, NAME + " colt round " + round, segments);
                 Colt.Round next = Colt.round(List.of(trained), shared, recipe.pruneFraction, targets.get(0), recipe.tolerance,
@@ -286,7 +293,8 @@ public final class PruneStage {
                     continue;
                 }
                 String tag = NAME + " colt ticket " + target;
-                LocalSgd.Result result = schedules.coltFinal(init.theta0(), shared, trainer(ctx, tag, UpstreamData.TrainingRows.wholeSplit(data)));
+                LocalSgd.Result result = schedules.coltFinal(init.theta0(), shared, trainer(ctx, tag, UpstreamData.TrainingRows.wholeSplit(data),
+                        id));
                 CheckpointRecord ticket = CheckpointRecord.of(id, roundId, PruningMethod.COLT.key(), "colt_ticket", target,
                         DataParallelTraining.score(jsc, tag, config, data, result), config.name);
                 store(ctx, ticket.afterChain(steps, examples, seconds));

@@ -47,6 +47,16 @@ public record StageContext(SparkSession spark, ExperimentConfig config, Warehous
         return new ResultTable(spark, warehouse, asOf.get("transfer_results"));
     }
 
+    /** The saved states of long trainings in this warehouse. */
+    public org.sparsetransfer.jobs.tables.TrainingStates trainingStates() {
+        return new org.sparsetransfer.jobs.tables.TrainingStates(org.sparsetransfer.jobs.storage.Storage.of(spark), warehouse);
+    }
+
+    /** How the trainings that make checkpoint {@code scope} save their states (training_states.every_steps). */
+    public org.sparsetransfer.core.train.LocalSgd.StatePolicy statePolicy(String scope) {
+        return trainingStates().policy(scope, config.trainingStates.everySteps);
+    }
+
     /** Names the Spark jobs this thread starts next (shown in the Spark UI and event logs). */
     public void describe(String stage, String what) {
         spark.sparkContext().setJobDescription(stage + ": " + what);

@@ -51,6 +51,7 @@ public final class UpstreamStage {
         TrainingJobs.run(ctx.jsc(), NAME, List.of(new TrainingJobs.Described(() -> {
             List<CheckpointRecord> records = train(ctx, job, rewindId, data);
             TrainingJobs.persist(() -> ctx.checkpoints().write(records));
+            ctx.trainingStates().clear(id);
             StageContext.log(NAME, String.format("stored %s: upstream test top-1 %.2f%%", records.get(0).id(),
                     records.get(0).upstreamTop1()));
         }, "dense training " + id)));
@@ -102,7 +103,8 @@ public final class UpstreamStage {
         Weights init = TrainingJobs.onExecutor(ctx.jsc(), config, c -> UpstreamExperiment.forModel(c, data.trainIndex().numClasses(),
                 Devices.forTask()).initialWeights());
         LocalSgd.Result result = UpstreamExperiment.forPlanning(config, data.trainExamples()).trainDense(
-                DataParallelTraining.trainer(ctx.jsc(), NAME, config, config.upstream.dataParallel, UpstreamData.TrainingRows.wholeSplit(data)),
+                DataParallelTraining.trainer(ctx.jsc(), NAME, config, config.upstream.dataParallel, UpstreamData.TrainingRows.wholeSplit(data),
+                        ctx.statePolicy(job.id())),
                 init, job.rewindStep());
         TrainedModel model = DataParallelTraining.score(ctx.jsc(), NAME, config, data, result);
         return records(job, rewindId, model, result.kept());

@@ -17,6 +17,7 @@ public record Warehouse(Location root) {
     public static final String TRANSFER_TABLE = "transfer_table";
     public static final String RUNS = "runs";
     public static final String SKIPPED_IMAGES = "skipped_images";
+    public static final String TRAINING_STATES = "training_states";
 
     /**
      * Every table, with the commands that write it: rerunning them with the same config on a
@@ -73,6 +74,11 @@ public record Warehouse(Location root) {
         tables.put(TRANSFER_RESULTS, transferResults());
         tables.put(TRANSFER_TABLE, transferTable());
         return tables;
+    }
+
+    /** The saved states of long trainings in progress ({@link TrainingStates}): no table, deleted as trainings are stored. */
+    public Location trainingStates() {
+        return root.resolve(TRAINING_STATES);
     }
 
     public Location reportDir() {
