@@ -472,17 +472,31 @@ class TinyPipelineTest {
     @Order(14)
     void aDriverKilledWhilePruningAndWhileTransferringResumesToTheSameTables() throws Exception {
         Path resumed = scratch.resolve("resumed");
-        // SIGKILL from outside (no shutdown hook runs): first after 11 stored pruning runs, inside the IMP and COLT chains.
+        // SIGKILL from outside (no shutdown hook runs): first in the middle of the dense training's third epoch (46 steps each),
+        // once it saved its state at step 100.
+        String upstream = pipelineKilledWhen(resumed, "killed-upstream",
+                Pattern.compile("\\[upstream\\] saved the training state at step 100/138"), 1);
+        assertTrue(!upstream.contains("[upstream] stored"), "killed before the dense checkpoint was stored:\n" + upstream);
+        assertTrue(Files.isDirectory(resumed.resolve("training_states").resolve(ids.denseId())), "its state is in the warehouse");
+        // Then after 11 stored pruning runs, inside the IMP and COLT chains.
         String pruning = pipelineKilledWhen(resumed, "killed-pruning", Pattern.compile("\\[prune\\] stored "), 11);
+        assertTrue(pruning.contains("[upstream] resuming from the training state saved at step 100/138"),
+                "the dense training resumed from its state:\n" + pruning);
         assertTrue(!pruning.contains("[transfer]"), "killed before the transfer stage:\n" + pruning);
-        // A second driver resumes the pruning and is killed in the middle of the transfer stage.
-        String transferring = pipelineKilledWhen(resumed, "killed-transferring", Pattern.compile("\\[transfer\\] \\d+/\\d+ stored: "), 40);
+        // A second driver resumes the pruning and is killed in the middle of the transfer stage, just after the 20th linear
+        // transfer run saved its state at step 50 of 60 (mid-epoch, at batch 64, on every task but the few-shot one).
+        String transferring = pipelineKilledWhen(resumed, "killed-transferring",
+                Pattern.compile("\\[transfer [^]]+\\] linear seed \\d+: saved the training state at step 50/60"), 20);
         assertTrue(transferring.contains("exists, skipping"), "the second driver kept what the first stored:\n" + transferring);
+        assertTrue(transferring.matches("(?s).*\\[transfer\\] \\d+/\\d+ stored: .*"), "some transfer runs were stored:\n" + transferring);
         assertTrue(!Files.exists(resumed.resolve("report")), "killed before the report");
 
         String output = InProcessCli.run("pipeline", "--config", TINY.toString(), "--out", resumed.toString(), "--master", "local[2]");
         assertTrue(output.matches("(?s).*\\[transfer\\] \\d+ of \\d+ runs already have results.*"), output);
+        assertTrue(output.matches("(?s).*linear seed \\d+: resuming from the training state saved at step 50/60.*"),
+                "the killed linear run resumed from its state:\n" + output);
         assertEquals(firstChecksums, checksums(resumed), "bitwise-identical checkpoints (weights and masks)");
+        assertTrue(!Files.exists(resumed.resolve("training_states")), "every training state deleted once its checkpoint was stored");
         assertEquals(firstCsv, Files.readString(resumed.resolve("report/transfer_table.csv")));
         assertEquals(firstTables, tables(resumed), "every final table as the uninterrupted run left it (columns "
                 + VARYING_COLUMNS + " aside)");

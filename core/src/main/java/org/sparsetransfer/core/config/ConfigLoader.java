@@ -487,6 +487,7 @@ public final class ConfigLoader {
         dataParallel(source, "upstream", c.upstream.dataParallel);
         dataParallel(source, "pruning", c.pruning.dataParallel);
         nonNegative(source, "training_states.every_steps", c.trainingStates.everySteps);
+        positive(source, "data.buffer_mb", c.data.bufferMb);
         for (int i = 0; i < c.fault.divergeTransfer.size(); i++) {
             ExperimentConfig.RunSelector selector = c.fault.divergeTransfer.get(i);
             String key = "fault.diverge_transfer[" + i + "]";

@@ -38,10 +38,11 @@ public final class ExperimentConfig implements Serializable {
     public Fault fault = new Fault();
 
     /**
-     * Every upstream training (dense, and each pruning method's) saves its state (weights,
+     * Every training (dense, each pruning method's, each transfer run) saves its state (weights,
      * momentum buffers, mask, step) to the warehouse's {@code training_states/} at least every
      * {@code every_steps} steps and at its end, and a rerun after a kill resumes from the last
-     * one with the same result; 0 saves nothing. A state is deleted once its checkpoint is stored.
+     * one with the same result; 0 saves nothing. A state is deleted once its checkpoint or
+     * transfer result is stored.
      */
     public static final class StateSaving implements Serializable {
         private static final long serialVersionUID = 1L;
@@ -100,6 +101,12 @@ public final class ExperimentConfig implements Serializable {
         /** Cap on every downstream test split. */
         public int taskTest = 10_000;
         public int fewshotPerClass = 10;
+        /**
+         * Memory a task may hold for data, in MiB: today, a linear transfer's extracted features
+         * beyond it spill to the executor's local disk ({@code java.io.tmpdir}). How data is
+         * held, not what it is: no part of any id.
+         */
+        public double bufferMb = 1024;
     }
 
     /** Image datasets for RGB models (ResNets): the upstream dataset and the transfer suite's tasks root. */

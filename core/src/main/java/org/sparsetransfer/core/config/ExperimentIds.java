@@ -23,8 +23,8 @@ import org.sparsetransfer.core.prune.PruningMethod;
 public final class ExperimentIds {
     private static final ObjectMapper JSON = new ObjectMapper()
             .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE);
-    /** Data keys that say where files are, not what the data is. */
-    private static final List<String> LOCATION_KEYS = List.of("dir", "fetch", "fashion_mnist", "mnist", "digits");
+    /** Data keys that say where files are or how data is held, not what the data is. */
+    private static final List<String> LOCATION_KEYS = List.of("dir", "fetch", "fashion_mnist", "mnist", "digits", "buffer_mb");
     /** Image dataset keys that say where trees are, not what they hold. */
     private static final List<String> IMAGE_LOCATION_KEYS = List.of("upstream", "tasks_root");
 

@@ -2,47 +2,297 @@ package org.sparsetransfer.core.experiment;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Callable;
-import org.sparsetransfer.core.train.TensorData;
 import org.sparsetransfer.core.train.TrainingData;
 
 /**
  * Where linear transfer keeps a frozen backbone's features between the runs that share them.
  * Every seed of one checkpoint on one task extracts the same features (the backbone is frozen
  * and the evaluation transform deterministic), so a cache turns one forward pass over the task
- * per seed into one in all. The caller scopes a cache to one checkpoint and one task.
+ * per seed into one in all. The caller scopes a cache to one checkpoint and one task, and closes
+ * it, which deletes features spilled to disk.
  */
 @FunctionalInterface
-public interface FeatureCache {
-    /** Extracts every time. */
-    FeatureCache NONE = extract -> extract.call();
+public interface FeatureCache extends AutoCloseable {
+    /** A cache that keeps nothing: every call extracts, and the features it made last are deleted by the next call or by closing it. */
+    static FeatureCache none() {
+        Extracted[] last = {null};
+        return new FeatureCache() {
+            @Override
+            public Extracted get(Callable<Extracted> extract) throws Exception {
+                close();
+                last[0] = extract.call();
+                return last[0];
+            }
+
+            @Override
+            public void close() {
+                if (last[0] != null) {
+                    last[0].close();
+                    last[0] = null;
+                }
+            }
+        };
+    }
 
     /** A cache for one scope: the first call extracts, later calls get the same features. */
     static FeatureCache holdingOne() {
         Extracted[] held = {null};
-        return extract -> {
-            if (held[0] == null) {
-                held[0] = extract.call();
+        return new FeatureCache() {
+            @Override
+            public Extracted get(Callable<Extracted> extract) throws Exception {
+                if (held[0] == null) {
+                    held[0] = extract.call();
+                }
+                return held[0];
             }
-            return held[0];
+
+            @Override
+            public void close() {
+                if (held[0] != null) {
+                    held[0].close();
+                    held[0] = null;
+                }
+            }
         };
     }
 
     /** This scope's features: kept from an earlier run, or made by {@code extract}. */
     Extracted get(Callable<Extracted> extract) throws Exception;
 
-    /** The features of a task's training and test splits. */
-    record Extracted(Split train, Split test) {}
+    /** Deletes what the cache holds. */
+    @Override
+    default void close() {}
 
-    /** One split's features on the heap (engine arrays belong to a run): one row of {@code dimension} floats per example. */
-    record Split(float[] values, int dimension, int[] labels, int numClasses) {
-        static Split of(NDArray features, int[] labels, int numClasses) {
-            return new Split(features.toFloatArray(), Math.toIntExact(features.getShape().get(1)), labels, numClasses);
+    /** The features of a task's training and test splits. */
+    record Extracted(Split train, Split test) implements AutoCloseable {
+        @Override
+        public void close() {
+            train.close();
+            test.close();
+        }
+    }
+
+    /**
+     * One split's features, one row of {@code dimension} floats per example: on the heap when
+     * they fit the buffer ({@code data.buffer_mb}), otherwise in a local file whose rows each
+     * batch reads by position, so a task's memory for features does not grow with the split
+     * (engine arrays belong to a run and are made per batch). Either way a batch holds the same
+     * floats, so both give the same results.
+     */
+    final class Split implements AutoCloseable {
+        private final float[] values;
+        private final Path file;
+        private final int dimension;
+        private final int[] labels;
+        private final int numClasses;
+
+        private Split(float[] values, Path file, int dimension, int[] labels, int numClasses) {
+            this.values = values;
+            this.file = file;
+            this.dimension = dimension;
+            this.labels = labels;
+            this.numClasses = numClasses;
         }
 
-        TensorData upload(NDManager manager) {
-            return TrainingData.of(manager.create(values, new Shape(labels.length, dimension)), labels, numClasses);
+        public int[] labels() {
+            return labels.clone();
+        }
+
+        public int dimension() {
+            return dimension;
+        }
+
+        /** Whether the features are in a local file rather than on the heap. */
+        public boolean spilled() {
+            return file != null;
+        }
+
+        /** The spilled file (null: on the heap). */
+        Path file() {
+            return file;
+        }
+
+        /** The features as training data on {@code manager}'s engine; closing it leaves the split. */
+        public TrainingData open(NDManager manager) {
+            return file == null ? TrainingData.of(manager.create(values, new Shape(labels.length, dimension)), labels, numClasses)
+                    : new Spilled(manager, file, dimension, labels, numClasses);
+        }
+
+        /** Deletes the spilled file, if any. */
+        @Override
+        public void close() {
+            if (file != null) {
+                try {
+                    Files.deleteIfExists(file);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot delete spilled features " + file, e);
+                }
+            }
+        }
+
+        /**
+         * Collects a split's features batch by batch: on the heap while the whole split fits
+         * {@code bufferBytes}, else in a new file under {@code spillDir}.
+         */
+        public static Writer writer(int examples, int[] labels, int numClasses, long bufferBytes, Path spillDir) {
+            return new Writer(examples, labels, numClasses, bufferBytes, spillDir);
+        }
+
+        /** Appends batches of feature rows in example order; {@link #finish} gives the split. */
+        public static final class Writer {
+            private final int examples;
+            private final int[] labels;
+            private final int numClasses;
+            private final long bufferBytes;
+            private final Path spillDir;
+            private int dimension = -1;
+            private float[] values;
+            private Path file;
+            private FileChannel out;
+            private long rows;
+
+            private Writer(int examples, int[] labels, int numClasses, long bufferBytes, Path spillDir) {
+                this.examples = examples;
+                this.labels = labels;
+                this.numClasses = numClasses;
+                this.bufferBytes = bufferBytes;
+                this.spillDir = spillDir;
+            }
+
+            /** The next rows: {@code batch.length} is a whole number of rows of the batch's {@code dimension}. */
+            public void append(float[] batch, int batchDimension) throws IOException {
+                if (dimension < 0) {
+                    dimension = batchDimension;
+                    long bytes = (long) examples * dimension * Float.BYTES;
+                    if (bytes <= bufferBytes) {
+                        values = new float[Math.toIntExact((long) examples * dimension)];
+                    } else {
+                        Files.createDirectories(spillDir);
+                        file = Files.createTempFile(spillDir, "features-", ".f32");
+                        out = FileChannel.open(file, StandardOpenOption.WRITE);
+                    }
+                }
+                if (batchDimension != dimension || batch.length % dimension != 0) {
+                    throw new IllegalArgumentException("feature rows of " + batchDimension + " floats after rows of " + dimension);
+                }
+                if (out == null) {
+                    System.arraycopy(batch, 0, values, Math.toIntExact(rows * dimension), batch.length);
+                } else {
+                    ByteBuffer bytes = ByteBuffer.allocate(batch.length * Float.BYTES).order(ByteOrder.nativeOrder());
+                    bytes.asFloatBuffer().put(batch);
+                    while (bytes.hasRemaining()) {
+                        out.write(bytes);
+                    }
+                }
+                rows += batch.length / dimension;
+            }
+
+            public Split finish() throws IOException {
+                if (rows != examples) {
+                    throw new IllegalStateException("features of " + rows + " of " + examples + " examples");
+                }
+                if (out != null) {
+                    out.close();
+                }
+                return new Split(values, file, Math.max(dimension, 0), labels, numClasses);
+            }
+        }
+
+        /** Spilled features: every batch read from the file by position (the OS's page cache, not the heap, caches them). */
+        private static final class Spilled implements TrainingData {
+            private final NDManager manager;
+            private final FileChannel in;
+            private final int dimension;
+            private final int[] labels;
+            private final int numClasses;
+
+            Spilled(NDManager manager, Path file, int dimension, int[] labels, int numClasses) {
+                this.manager = manager;
+                this.dimension = dimension;
+                this.labels = labels;
+                this.numClasses = numClasses;
+                try {
+                    this.in = FileChannel.open(file, StandardOpenOption.READ);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read spilled features " + file, e);
+                }
+            }
+
+            @Override
+            public int size() {
+                return labels.length;
+            }
+
+            @Override
+            public int numClasses() {
+                return numClasses;
+            }
+
+            @Override
+            public int[] labelValues() {
+                return labels.clone();
+            }
+
+            @Override
+            public NDArray[] batch(long[] indices, long seed, int epoch) {
+                long rowBytes = (long) dimension * Float.BYTES;
+                ByteBuffer rows = ByteBuffer.allocateDirect(Math.toIntExact(indices.length * rowBytes)).order(ByteOrder.nativeOrder());
+                int[] batchLabels = new int[indices.length];
+                for (int i = 0; i < indices.length; i++) {
+                    rows.limit(Math.toIntExact((i + 1) * rowBytes));
+                    read(rows, indices[i] * rowBytes);
+                    batchLabels[i] = labels[Math.toIntExact(indices[i])];
+                }
+                return arrays(rows, batchLabels);
+            }
+
+            @Override
+            public NDArray[] range(int from, int to) {
+                long rowBytes = (long) dimension * Float.BYTES;
+                ByteBuffer rows = ByteBuffer.allocateDirect(Math.toIntExact((to - from) * rowBytes)).order(ByteOrder.nativeOrder());
+                read(rows, from * rowBytes);
+                return arrays(rows, java.util.Arrays.copyOfRange(labels, from, to));
+            }
+
+            private void read(ByteBuffer into, long position) {
+                try {
+                    for (long at = position; into.hasRemaining(); ) {
+                        int n = in.read(into, at);
+                        if (n < 0) {
+                            throw new IOException("the file ends at " + at);
+                        }
+                        at += n;
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot read spilled features", e);
+                }
+            }
+
+            private NDArray[] arrays(ByteBuffer rows, int[] batchLabels) {
+                rows.rewind().limit(rows.capacity());
+                NDArray inputs = manager.create(rows, new Shape(batchLabels.length, dimension), DataType.FLOAT32);
+                return new NDArray[] {inputs, manager.create(batchLabels).toType(DataType.INT64, false)};
+            }
+
+            @Override
+            public void close() {
+                try {
+                    in.close();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
         }
     }
 }

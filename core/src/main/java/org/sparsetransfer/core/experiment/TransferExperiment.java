@@ -3,9 +3,12 @@ package org.sparsetransfer.core.experiment;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
+import java.io.IOException;
 import java.io.Serializable;
+import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import org.sparsetransfer.core.config.ExperimentConfig;
@@ -17,8 +20,8 @@ import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.core.prune.Mask;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.Evaluator;
+import org.sparsetransfer.core.train.LocalSgd;
 import org.sparsetransfer.core.train.Scores;
-import org.sparsetransfer.core.train.TensorData;
 import org.sparsetransfer.core.train.TrainingData;
 import org.sparsetransfer.core.train.TrainingDivergedException;
 import org.sparsetransfer.core.train.TrainingLoop;
@@ -56,49 +59,59 @@ public final class TransferExperiment {
      * error, so a grid of runs goes on. Holds the JVM's training lock while it trains. Linear
      * runs take the frozen backbone's features from {@code features}, scoped by the caller to
      * this checkpoint and task, so the seeds of one pair extract them once. The recipe is the
-     * config's for {@code taskName} in {@code regime} (with its per-task settings).
+     * config's for {@code taskName} in {@code regime} (with its per-task settings). The run's
+     * training saves and resumes its states as {@code states} says (one worker of
+     * {@link LocalSgd}, as every training).
      */
     public Outcome run(Weights upstream, Mask mask, String taskName, TaskRegistry.Splits task, Regime regime, long seed,
-            FeatureCache features, TrainingLoop.Progress progress) throws Exception {
+            FeatureCache features, LocalSgd.StatePolicy states, TrainingLoop.Progress progress) throws Exception {
         ExperimentConfig.Regime recipe = config.transfer.recipe(taskName, regime);
         return TorchThreads.exclusive(() -> regime == Regime.LINEAR
-                ? linear(upstream, mask, task, recipe, seed, features, progress)
-                : full(upstream, mask, task, recipe, seed, progress));
+                ? linear(upstream, mask, task, recipe, seed, features, states, progress)
+                : full(upstream, mask, task, recipe, seed, states, progress));
     }
 
-    /** As {@link #run(Weights, Mask, String, TaskRegistry.Splits, Regime, long, FeatureCache, TrainingLoop.Progress)}, extracting features every time. */
+    /** One transfer run that saves no states, extracting its own features. */
     public Outcome run(Weights upstream, Mask mask, String taskName, TaskRegistry.Splits task, Regime regime, long seed,
             TrainingLoop.Progress progress) throws Exception {
-        return run(upstream, mask, taskName, task, regime, seed, FeatureCache.NONE, progress);
+        try (FeatureCache once = FeatureCache.none()) {
+            return run(upstream, mask, taskName, task, regime, seed, once, LocalSgd.StatePolicy.NONE, progress);
+        }
     }
 
     private Outcome linear(Weights upstream, Mask mask, TaskRegistry.Splits task, ExperimentConfig.Regime recipe, long seed,
-            FeatureCache cache, TrainingLoop.Progress progress) throws Exception {
+            FeatureCache cache, LocalSgd.StatePolicy states, TrainingLoop.Progress progress) throws Exception {
         long start = System.nanoTime();
         FeatureCache.Extracted features = cache.get(() -> extract(upstream, mask, task));
         try (NDManager manager = NDManager.newBaseManager(device);
-                TensorData train = features.train().upload(manager);
-                TensorData test = features.test().upload(manager);
+                TrainingData train = features.train().open(manager);
+                TrainingData test = features.test().open(manager);
                 Network head = Network.create(Linear.builder().setUnits(task.train().numClasses()).build(), null,
                         new Shape(1, features.train().dimension()), seed, device)) {
-            return train(head, train, test, recipe, seed, Regime.LINEAR, progress, start);
+            return train(head, train, test, recipe, seed, Regime.LINEAR, states, progress, start);
         }
     }
 
     /** The frozen backbone's features of the evaluation transform (centre crops for image datasets). */
-    private FeatureCache.Extracted extract(Weights upstream, Mask mask, TaskRegistry.Splits task) {
+    private FeatureCache.Extracted extract(Weights upstream, Mask mask, TaskRegistry.Splits task) throws IOException {
         // Only the backbone is loaded and used; the head this builds is never trained.
         try (Network backbone = Network.classifier(architecture, task.train().numClasses(), 0, device)) {
             backbone.load(upstream, backbone::isFeatureParameter);
             if (mask != null) {
                 backbone.setMask(mask.restrictTo(featureTensors(backbone, mask)));
             }
-            return new FeatureCache.Extracted(features(backbone, task.train()), features(backbone, task.test()));
+            FeatureCache.Split train = features(backbone, task.train());
+            try {
+                return new FeatureCache.Extracted(train, features(backbone, task.test()));
+            } catch (IOException | RuntimeException e) {
+                train.close(); // no spilled file outlives a failed extraction
+                throw e;
+            }
         }
     }
 
     private Outcome full(Weights upstream, Mask mask, TaskRegistry.Splits task, ExperimentConfig.Regime recipe, long seed,
-            TrainingLoop.Progress progress) {
+            LocalSgd.StatePolicy states, TrainingLoop.Progress progress) throws Exception {
         long start = System.nanoTime();
         try (Network net = Network.classifier(architecture, task.train().numClasses(), seed, device)) {
             net.load(upstream, net::isFeatureParameter);
@@ -107,18 +120,32 @@ public final class TransferExperiment {
             }
             try (TrainingData train = inputs.open(net.manager(), task.train());
                     TrainingData test = inputs.open(net.manager(), task.test())) {
-                return train(net, train, test, recipe, seed, Regime.FULL, progress, start);
+                return train(net, train, test, recipe, seed, Regime.FULL, states, progress, start);
             }
         }
     }
 
+    /**
+     * Trains {@code net} (its mask fixed) on {@code train} as {@link LocalSgd} with one worker, the
+     * network kept between rounds (rounds end only where states are saved), and scores it.
+     */
     private Outcome train(Network net, TrainingData train, TrainingData test, ExperimentConfig.Regime recipe, long seed,
-            Regime regime, TrainingLoop.Progress progress, long startNanos) {
+            Regime regime, LocalSgd.StatePolicy states, TrainingLoop.Progress progress, long startNanos) throws Exception {
         TrainingSchedule schedule = schedule(recipe, train.size(), config.transfer.batchSize);
         TrainingLoop.Progress tagged = line -> progress.log(regime.key() + " seed " + seed + ": " + line);
-        TrainingLoop loop = new TrainingLoop(settings(config, recipe, seed), tagged);
+        TrainingLoop.Settings settings = settings(config, recipe, seed);
+        TrainingLoop loop = new TrainingLoop(settings, tagged);
         try {
-            TrainingLoop.Result result = loop.run(net, train, schedule, null);
+            Weights start = net.weights();
+            Mask mask = net.mask();
+            LocalSgd.Result result = LocalSgd.train(schedule, 1, 1, settings.batchSize(), null, start, mask, -1,
+                    states.saving(schedule, 1, 1, settings, null, start, mask, null, -1), input -> {
+                        net.load(input.weights(), name -> true);
+                        TrainingLoop.RoundResult round = loop.runRound(net, train, input.schedule(), input.firstStep(),
+                                input.runSteps(), input.momentum());
+                        return new LocalSgd.RoundSum().add(new LocalSgd.RoundState(net.weights(), round.momentum()));
+                    }, tagged);
+            net.load(result.weights(), name -> true); // a run resumed at its end trained nothing here
             Scores scores = Evaluator.evaluate(net, test);
             tagged.log(String.format("test top-1 %.2f%%  mean per class %.2f%%", 100 * scores.top1(), 100 * scores.meanPerClass()));
             return new Outcome(regime, seed, scores, result.steps(), (System.nanoTime() - startNanos) / 1e9, null);
@@ -164,10 +191,23 @@ public final class TransferExperiment {
         return names;
     }
 
-    private FeatureCache.Split features(Network backbone, ImageSet split) {
-        try (TrainingData images = inputs.open(backbone.manager(), split);
-                NDArray features = Evaluator.mapInputs(images, backbone::features)) {
-            return FeatureCache.Split.of(features, images.labelValues(), images.numClasses());
+    /**
+     * A split's features, batch by batch: on the heap if the split's fit data.buffer_mb, else
+     * spilled to a file in the JVM's temporary directory (an executor's local disk).
+     */
+    private FeatureCache.Split features(Network backbone, ImageSet split) throws IOException {
+        try (TrainingData images = inputs.open(backbone.manager(), split)) {
+            FeatureCache.Split.Writer writer = FeatureCache.Split.writer(images.size(), images.labelValues(), images.numClasses(),
+                    (long) (config.data.bufferMb * 1024 * 1024), Path.of(System.getProperty("java.io.tmpdir"), "sparse-transfer-features"));
+            int batch = images.evaluationBatch();
+            for (int from = 0; from < images.size(); from += batch) {
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    NDArray features = backbone.features(images.range(from, Math.min(from + batch, images.size()))[0]);
+                    writer.append(features.toFloatArray(), Math.toIntExact(features.getShape().get(1)));
+                }
+            }
+            return writer.finish();
         }
     }
 }

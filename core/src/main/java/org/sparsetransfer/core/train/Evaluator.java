@@ -35,20 +35,4 @@ public final class Evaluator {
         }
         return predicted;
     }
-
-    /** Applies {@code map} (e.g. a feature extractor) to all inputs, batch by batch, into one array. */
-    public static NDArray mapInputs(TrainingData data, UnaryOperator<NDArray> map) {
-        int batch = data.evaluationBatch();
-        NDArray[] parts = new NDArray[(data.size() + batch - 1) / batch];
-        try (NDScope scope = new NDScope()) {
-            scope.suppressNotUsedWarning();
-            for (int b = 0; b < parts.length; b++) {
-                int from = b * batch;
-                parts[b] = map.apply(data.range(from, Math.min(from + batch, data.size()))[0]);
-            }
-            NDArray all = NDArrays.concat(new NDList(parts), 0);
-            NDScope.unregister(all);
-            return all;
-        }
-    }
 }

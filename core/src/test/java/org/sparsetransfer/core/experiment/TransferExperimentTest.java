@@ -5,12 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.Device;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.sparsetransfer.core.Synthetic;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.train.LocalSgd;
+import org.sparsetransfer.core.train.MemoryStateStore;
+import org.sparsetransfer.core.train.TrainingData;
 import org.sparsetransfer.core.train.TrainingLoop;
 import org.sparsetransfer.core.transfer.Regime;
 
@@ -48,7 +52,7 @@ class TransferExperimentTest {
         for (Regime regime : List.of(Regime.LINEAR, Regime.FULL)) {
             for (long seed : List.of(0L, 1L)) {
                 TransferExperiment.Outcome o = transfer.run(pruned.weights(), pruned.mask(), "synthetic", task, regime, seed, cache,
-                        TrainingLoop.Progress.SILENT);
+                        LocalSgd.StatePolicy.NONE, TrainingLoop.Progress.SILENT);
                 assertEquals(regime, o.regime());
                 assertNull(o.error());
                 assertTrue(o.scores().top1() > 0.6, o.regime() + " seed " + o.seed() + " accuracy " + o.scores().top1());
@@ -78,9 +82,113 @@ class TransferExperimentTest {
         assertEquals(200, kept.test().labels().length);
         // Cached features are the features: a run that extracts its own reaches the same scores.
         TransferExperiment.Outcome cached = transfer.run(pruned.weights(), pruned.mask(), "synthetic", task, Regime.LINEAR, 1, cache,
-                TrainingLoop.Progress.SILENT);
+                LocalSgd.StatePolicy.NONE, TrainingLoop.Progress.SILENT);
         TransferExperiment.Outcome fresh = transfer.run(pruned.weights(), pruned.mask(), "synthetic", task, Regime.LINEAR, 1,
                 TrainingLoop.Progress.SILENT);
         assertEquals(fresh.scores(), cached.scores());
+    }
+
+    /**
+     * A transfer run killed right after it saved its state (in mid-epoch) resumes to the scores
+     * of a run never killed, in both regimes; saving states changes no score.
+     */
+    @Test
+    void aTransferRunKilledMidwayResumesToTheScoresOfOneNeverKilled() throws Exception {
+        ExperimentConfig config = new ExperimentConfig();
+        config.transfer.linear.steps = 30;
+        config.transfer.full.steps = 20;
+        config.transfer.batchSize = 32;
+        TaskRegistry.Splits upstream = new TaskRegistry.Splits(Synthetic.squares("up", 100, 9, 1, 0), null,
+                Synthetic.squares("up", 50, 9, 3, 0));
+        UpstreamExperiment experiment = new UpstreamExperiment(config, upstream, Device.cpu());
+        org.sparsetransfer.core.model.Weights weights = experiment.initialWeights();
+        org.sparsetransfer.core.prune.Mask mask = new org.sparsetransfer.core.prune.MagnitudePruner(
+                org.sparsetransfer.core.prune.MagnitudePruner.Scope.GLOBAL).prune(weights, experiment.denseMask(weights), 0.5);
+        TaskRegistry.Splits task = new TaskRegistry.Splits(Synthetic.squares("down", 200, 4, 4, 2), null,
+                Synthetic.squares("down", 100, 4, 5, 2));
+        TransferExperiment transfer = new TransferExperiment(config, Device.cpu());
+        for (Regime regime : List.of(Regime.LINEAR, Regime.FULL)) {
+            TransferExperiment.Outcome never = transfer.run(weights, mask, "synthetic", task, regime, 3, TrainingLoop.Progress.SILENT);
+            MemoryStateStore store = new MemoryStateStore().killAfter(2);
+            LocalSgd.StatePolicy states = new LocalSgd.StatePolicy(store, "run", 4);
+            org.junit.jupiter.api.Assertions.assertThrows(MemoryStateStore.Killed.class, () -> transfer.run(weights, mask, "synthetic",
+                    task, regime, 3, FeatureCache.none(), states, TrainingLoop.Progress.SILENT));
+            assertEquals(List.of(4, 8), store.steps, "killed at step 8, in the second of 6-step epochs");
+            List<String> log = new java.util.ArrayList<>();
+            TransferExperiment.Outcome resumed = transfer.run(weights, mask, "synthetic", task, regime, 3, FeatureCache.none(), states,
+                    log::add);
+            assertTrue(log.contains(regime.key() + " seed 3: resuming from the training state saved at step 8/" + never.steps()),
+                    log.toString());
+            assertEquals(never.scores(), resumed.scores(), regime + ": the scores of the run never killed");
+            assertEquals(never.steps(), resumed.steps());
+            assertEquals(never.steps(), store.steps.get(store.steps.size() - 1), "its end saved");
+        }
+    }
+
+    @Test
+    void featuresOverTheBufferSpillToALocalFileAndGiveTheSameBatches() throws Exception {
+        int[] labels = {0, 1, 2, 0, 1, 2, 0, 1, 2, 0};
+        float[] rows = new float[10 * 3];
+        for (int i = 0; i < rows.length; i++) {
+            rows[i] = i * 0.25f - 3f;
+        }
+        Path dir = java.nio.file.Files.createTempDirectory("spill-test");
+        FeatureCache.Split heap = split(rows, labels, 1 << 20, dir);
+        FeatureCache.Split spilled = split(rows, labels, 10 * 3 * 4 - 1, dir);
+        assertTrue(!heap.spilled() && spilled.spilled(), "one byte over the buffer spills");
+        assertTrue(java.nio.file.Files.exists(spilled.file()));
+        try (ai.djl.ndarray.NDManager manager = ai.djl.ndarray.NDManager.newBaseManager(Device.cpu());
+                TrainingData a = heap.open(manager); TrainingData b = spilled.open(manager)) {
+            long[] indices = {7, 2, 2, 9, 0};
+            ai.djl.ndarray.NDArray[] x = a.batch(indices, 1, 0);
+            ai.djl.ndarray.NDArray[] y = b.batch(indices, 1, 0);
+            org.junit.jupiter.api.Assertions.assertArrayEquals(x[0].toFloatArray(), y[0].toFloatArray());
+            assertEquals(x[0].getShape(), y[0].getShape());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(x[1].toLongArray(), y[1].toLongArray());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new float[] {7 * 0.75f - 3f, 7 * 0.75f - 2.75f, 7 * 0.75f - 2.5f},
+                    java.util.Arrays.copyOf(y[0].toFloatArray(), 3), "row 7 first");
+            org.junit.jupiter.api.Assertions.assertArrayEquals(a.range(3, 8)[0].toFloatArray(), b.range(3, 8)[0].toFloatArray());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(a.range(3, 8)[1].toLongArray(), b.range(3, 8)[1].toLongArray());
+        }
+        spilled.close();
+        assertTrue(!java.nio.file.Files.exists(spilled.file()), "closing deletes the file");
+    }
+
+    /** A linear transfer whose features spill (a 1 KiB buffer) scores exactly as one that keeps them on the heap. */
+    @Test
+    void linearTransferOnSpilledFeaturesScoresExactlyAsOnTheHeap() throws Exception {
+        ExperimentConfig config = new ExperimentConfig();
+        config.transfer.linear.steps = 30;
+        config.transfer.batchSize = 32;
+        UpstreamExperiment experiment = new UpstreamExperiment(config, new TaskRegistry.Splits(Synthetic.squares("up", 100, 9, 1, 0),
+                null, Synthetic.squares("up", 50, 9, 3, 0)), Device.cpu());
+        org.sparsetransfer.core.model.Weights weights = experiment.initialWeights();
+        TaskRegistry.Splits task = new TaskRegistry.Splits(Synthetic.squares("down", 200, 4, 4, 2), null,
+                Synthetic.squares("down", 100, 4, 5, 2));
+        ExperimentConfig small = new ExperimentConfig();
+        small.transfer.linear.steps = 30;
+        small.transfer.batchSize = 32;
+        small.data.bufferMb = 1.0 / 1024;
+        TransferExperiment.Outcome[] outcomes = new TransferExperiment.Outcome[2];
+        boolean[] spilled = new boolean[2];
+        int i = 0;
+        for (ExperimentConfig c : List.of(config, small)) {
+            try (FeatureCache cache = FeatureCache.holdingOne()) {
+                outcomes[i] = new TransferExperiment(c, Device.cpu()).run(weights, null, "synthetic", task, Regime.LINEAR, 2, cache,
+                        LocalSgd.StatePolicy.NONE, TrainingLoop.Progress.SILENT);
+                FeatureCache.Extracted kept = cache.get(() -> null);
+                spilled[i++] = kept.train().spilled() && kept.test().spilled();
+            }
+        }
+        assertTrue(!spilled[0] && spilled[1], "the default buffer holds them; 1 KiB does not");
+        assertEquals(outcomes[0].scores(), outcomes[1].scores());
+        assertTrue(outcomes[1].scores().top1() > 0.25, "it learns: " + outcomes[1].scores().top1());
+    }
+
+    private static FeatureCache.Split split(float[] rows, int[] labels, long bufferBytes, Path dir) throws Exception {
+        FeatureCache.Split.Writer writer = FeatureCache.Split.writer(labels.length, labels, 3, bufferBytes, dir);
+        writer.append(java.util.Arrays.copyOfRange(rows, 0, 12), 3);
+        writer.append(java.util.Arrays.copyOfRange(rows, 12, rows.length), 3);
+        return writer.finish();
     }
 }

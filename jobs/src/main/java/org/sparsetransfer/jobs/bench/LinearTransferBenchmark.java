@@ -17,6 +17,7 @@ import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.core.prune.MagnitudePruner;
 import org.sparsetransfer.core.prune.Mask;
 import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.train.LocalSgd;
 import org.sparsetransfer.core.train.TrainingLoop;
 import org.sparsetransfer.core.transfer.Regime;
 
@@ -61,7 +62,7 @@ final class LinearTransferBenchmark implements Benchmark {
         List<Double> uncachedScores = new ArrayList<>();
         List<Double> cachedScores = new ArrayList<>();
         double[] t = Timing.medians(quick ? 1 : 3,
-                () -> runSeeds(transfer, weights, mask, task, seeds, FeatureCache.NONE, uncachedScores),
+                () -> runSeeds(transfer, weights, mask, task, seeds, FeatureCache.none(), uncachedScores),
                 () -> runSeeds(transfer, weights, mask, task, seeds, FeatureCache.holdingOne(), cachedScores));
         if (!uncachedScores.equals(cachedScores)) {
             throw new IllegalStateException("cached features changed the scores: " + uncachedScores + " vs " + cachedScores);
@@ -85,7 +86,8 @@ final class LinearTransferBenchmark implements Benchmark {
             FeatureCache cache, List<Double> scores) throws Exception {
         scores.clear();
         for (long seed = 0; seed < seeds; seed++) {
-            scores.add(transfer.run(weights, mask, "mnist", task, Regime.LINEAR, seed, cache, TrainingLoop.Progress.SILENT).scores().top1());
+            scores.add(transfer.run(weights, mask, "mnist", task, Regime.LINEAR, seed, cache, LocalSgd.StatePolicy.NONE,
+                    TrainingLoop.Progress.SILENT).scores().top1());
         }
         return scores;
     }

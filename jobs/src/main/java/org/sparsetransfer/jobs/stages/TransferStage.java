@@ -1,6 +1,7 @@
 package org.sparsetransfer.jobs.stages;
 
 import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
 import java.sql.Timestamp;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,10 +21,14 @@ import org.sparsetransfer.core.experiment.TransferExperiment;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.Metric;
 import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.train.LocalSgd;
 import org.sparsetransfer.core.transfer.Regime;
+import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.jobs.tables.CheckpointTable;
 import org.sparsetransfer.jobs.tables.DatasetTable;
 import org.sparsetransfer.jobs.tables.ResultTable;
+import org.sparsetransfer.jobs.tables.TrainingStates;
+import org.sparsetransfer.jobs.tables.Warehouse;
 
 /**
  * Fine-tunes every checkpoint of the config on every task, in every regime, for every seed:
@@ -43,12 +48,28 @@ public final class TransferStage {
     public record Source(String id, String method, double targetSparsity, double actualSparsity,
             CheckpointTable.Location location) implements Serializable {}
 
-    /** One transfer run: a Spark task's whole input. */
+    /**
+     * One transfer run: a Spark task's whole input. Its training saves its states under
+     * {@code stateScope} in the warehouse at {@code warehouse} (a URI; null: saves none).
+     */
     public record Run(int index, Source source, String task, List<String> taskFiles, Regime regime, long seed,
-            ExperimentConfig config, boolean failFirstAttempt) implements Serializable {
+            ExperimentConfig config, boolean failFirstAttempt, String warehouse, String stateScope) implements Serializable {
         String describe() {
             return source.id() + " on " + task + " " + regime.key() + " seed " + seed;
         }
+
+        /** How this run's training saves its states, on the executor that runs it. */
+        LocalSgd.StatePolicy states() {
+            return warehouse == null ? LocalSgd.StatePolicy.NONE
+                    : new TrainingStates(Storage.onExecutor(), Warehouse.parse(warehouse)).policy(stateScope,
+                            config.trainingStates.everySteps);
+        }
+    }
+
+    /** Where a run's training states live: one scope per run of these transfer settings (result keys are no file names). */
+    static String stateScope(String settings, String checkpointId, String task, Regime regime, long seed) {
+        return "transfer-" + CheckpointCodec.checksum((settings + "|" + ResultTable.key(checkpointId, task, regime.key(), seed))
+                .getBytes(StandardCharsets.UTF_8)).substring(0, 32);
     }
 
     /** What one run produced, and on which device. */
@@ -105,7 +126,8 @@ public final class TransferStage {
             Source source = new Source(c.id(), c.method(), c.targetSparsity(), c.actualSparsity(), locations.get(c.id()));
             List<String> files = taskFiles.computeIfAbsent(p.task(), t -> ctx.datasets().files(t));
             todo.add(new Run(todo.size(), source, p.task(), files, p.regime(), p.seed(),
-                    runConfig(config, source, p.task(), p.regime(), p.seed()), config.fault.failFirstTransferAttempt && todo.isEmpty()));
+                    runConfig(config, source, p.task(), p.regime(), p.seed()), config.fault.failFirstTransferAttempt && todo.isEmpty(),
+                    ctx.warehouse().root().uri(), stateScope(settings, c.id(), p.task(), p.regime(), p.seed())));
         }
         List<Shard> shards = shards(todo);
         StageContext.log(NAME, String.format("%d runs in %d Spark tasks (a linear run's seeds share one): %d checkpoints x tasks %s "
@@ -118,6 +140,7 @@ public final class TransferStage {
         TrainingJobs.stream(ctx.jsc(), NAME, shards, TransferStage::execute, shardResults -> {
             List<RunResult> results = shardResults.stream().flatMap(List::stream).toList();
             TrainingJobs.persist(() -> writer.write(results.stream().map(r -> row(r, settings, ctx.config())).toList()));
+            results.forEach(r -> ctx.trainingStates().clear(r.run().stateScope())); // stored: nothing resumes from them
             for (RunResult r : results) {
                 TransferExperiment.Outcome o = r.outcome();
                 StageContext.log(NAME, String.format("%d/%d stored: %s on %s: %s", ++stored[0], todo.size(), r.run().describe(),
@@ -182,20 +205,22 @@ public final class TransferStage {
                 () -> CheckpointTable.read(first.source().location()));
         TaskRegistry.Splits splits = new TaskRegistry.Splits(split(first, "train"), null, split(first, "test"));
         var device = Devices.forTask();
-        FeatureCache features = FeatureCache.holdingOne();
         TaskContext task = TaskContext.get();
         ArrayList<RunResult> results = new ArrayList<>();
-        for (Run run : shard.runs()) {
-            String tag = NAME + " " + run.describe();
-            StageContext.log(tag, "on " + device + ", " + splits.train().size() + " training and " + splits.test().size() + " test images");
-            TransferExperiment.Outcome outcome = new TransferExperiment(run.config(), device).run(upstream.weights(), upstream.mask(),
-                    run.task(), splits, run.regime(), run.seed(), features, line -> StageContext.log(tag, line));
-            if (run.failFirstAttempt() && task != null && task.attemptNumber() == 0) {
-                StageContext.log(tag, "fault.fail_first_transfer_attempt: failing attempt 0 of this run after it trained");
-                throw new IllegalStateException("fault.fail_first_transfer_attempt: failing attempt 0 of " + run.describe()
-                        + " after it trained");
+        try (FeatureCache features = FeatureCache.holdingOne()) {
+            for (Run run : shard.runs()) {
+                String tag = NAME + " " + run.describe();
+                StageContext.log(tag, "on " + device + ", " + splits.train().size() + " training and " + splits.test().size()
+                        + " test images");
+                TransferExperiment.Outcome outcome = new TransferExperiment(run.config(), device).run(upstream.weights(), upstream.mask(),
+                        run.task(), splits, run.regime(), run.seed(), features, run.states(), line -> StageContext.log(tag, line));
+                if (run.failFirstAttempt() && task != null && task.attemptNumber() == 0) {
+                    StageContext.log(tag, "fault.fail_first_transfer_attempt: failing attempt 0 of this run after it trained");
+                    throw new IllegalStateException("fault.fail_first_transfer_attempt: failing attempt 0 of " + run.describe()
+                            + " after it trained");
+                }
+                results.add(new RunResult(run, outcome, device.toString()));
             }
-            results.add(new RunResult(run, outcome, device.toString()));
         }
         return results;
     }

@@ -16,7 +16,7 @@ class TransferShardsTest {
             for (String task : List.of("mnist", "digits8x8")) {
                 for (Regime regime : List.of(Regime.LINEAR, Regime.FULL)) {
                     for (long seed : List.of(0L, 1L, 2L)) {
-                        runs.add(new TransferStage.Run(runs.size(), source, task, List.of(), regime, seed, null, false));
+                        runs.add(new TransferStage.Run(runs.size(), source, task, List.of(), regime, seed, null, false, null, null));
                     }
                 }
             }
