@@ -26,45 +26,39 @@ import org.sparsetransfer.core.train.TrainingData;
 public interface FeatureCache extends AutoCloseable {
     /** A cache that keeps nothing: every call extracts, and the features it made last are deleted by the next call or by closing it. */
     static FeatureCache none() {
-        Extracted[] last = {null};
-        return new FeatureCache() {
-            @Override
-            public Extracted get(Callable<Extracted> extract) throws Exception {
-                close();
-                last[0] = extract.call();
-                return last[0];
-            }
-
-            @Override
-            public void close() {
-                if (last[0] != null) {
-                    last[0].close();
-                    last[0] = null;
-                }
-            }
-        };
+        return new Holding(false);
     }
 
     /** A cache for one scope: the first call extracts, later calls get the same features. */
     static FeatureCache holdingOne() {
-        Extracted[] held = {null};
-        return new FeatureCache() {
-            @Override
-            public Extracted get(Callable<Extracted> extract) throws Exception {
-                if (held[0] == null) {
-                    held[0] = extract.call();
-                }
-                return held[0];
-            }
+        return new Holding(true);
+    }
 
-            @Override
-            public void close() {
-                if (held[0] != null) {
-                    held[0].close();
-                    held[0] = null;
-                }
+    /** The features of the last extraction, reused or replaced by the next call; closing deletes them. */
+    final class Holding implements FeatureCache {
+        private final boolean reuse;
+        private Extracted held;
+
+        private Holding(boolean reuse) {
+            this.reuse = reuse;
+        }
+
+        @Override
+        public Extracted get(Callable<Extracted> extract) throws Exception {
+            if (held == null || !reuse) {
+                close();
+                held = extract.call();
             }
-        };
+            return held;
+        }
+
+        @Override
+        public void close() {
+            if (held != null) {
+                held.close();
+                held = null;
+            }
+        }
     }
 
     /** This scope's features: kept from an earlier run, or made by {@code extract}. */

@@ -65,6 +65,12 @@ public final class DataParallelTraining {
         };
     }
 
+    /** The dense model's initialization (theta_0), made on an executor, where the engine and the data's classes are. */
+    static Weights initialWeights(JavaSparkContext jsc, ExperimentConfig config, UpstreamData data) {
+        return TrainingJobs.onExecutor(jsc, new PruneStage.ModelJob(config, data, null), j -> UpstreamExperiment.forModel(j.config(),
+                j.data().trainIndex().numClasses(), Devices.forTask()).initialWeights());
+    }
+
     /** Worker {@code worker}'s share of a round, on an executor. */
     private static LocalSgd.RoundState trainShard(ExperimentConfig config, TrainingLoop.Settings settings, LocalSgd.RoundInput input,
             UpstreamData.TrainingRows rows, int worker, int workers, Weights teacher, String stage) throws Exception {

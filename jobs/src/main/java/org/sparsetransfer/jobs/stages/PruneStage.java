@@ -196,17 +196,31 @@ public final class PruneStage {
     private static CheckpointRecord storeRewind(StageContext ctx, CheckpointRecord dense, UpstreamData data, String rewindId)
             throws Exception {
         ExperimentConfig config = ctx.config();
-        int rewindStep = schedules(config, data).impRewindStep();
-        StageContext.log(NAME, "imp: training the dense model's first " + rewindStep + " steps again to keep its weights there");
-        Weights init = TrainingJobs.onExecutor(ctx.jsc(), new ModelJob(config, data, null), j -> UpstreamExperiment.forModel(j.config(),
-                j.data().trainIndex().numClasses(), Devices.forTask()).initialWeights());
         UpstreamExperiment upstream = schedules(config, data);
+        int rewindStep = upstream.impRewindStep();
+        StageContext.log(NAME, "imp: training the dense model's first " + rewindStep + " steps again to keep its weights there");
+        Weights init = DataParallelTraining.initialWeights(ctx.jsc(), config, data);
         Weights weights = upstream.denseRewind(DataParallelTraining.trainer(ctx.jsc(), NAME + " imp rewind", config,
                 config.upstream.dataParallel, UpstreamData.TrainingRows.wholeSplit(data), ctx.statePolicy(rewindId)), init, rewindStep);
         CheckpointRecord record = CheckpointRecord.intermediate(rewindId, dense.id(), PruningMethod.IMP.key(), "rewind", 0.0, weights,
                 null, rewindStep, (long) rewindStep * config.upstream.batchSize, 0.0, config.name);
         store(ctx, record);
         return record;
+    }
+
+    /** Each COLT segment model's start from theta_0, one model per task result. */
+    private static List<Weights> coltSegmentStarts(JavaSparkContext jsc, ExperimentConfig config, UpstreamData data, Weights theta0) {
+        List<Weights> starts = new ArrayList<>();
+        for (int k = 0; k < config.pruning.colt.segments; k++) {
+            int segment = k;
+            starts.add(TrainingJobs.onExecutor(jsc, new ModelJob(config, data, theta0), j -> {
+                ExperimentConfig.ColtRecipe colt = j.config().pruning.colt;
+                int classes = j.data().trainIndex().numClasses();
+                return UpstreamExperiment.forModel(j.config(), classes, Devices.forTask()).coltSegmentStart(j.weights(),
+                        Colt.segmentClasses(classes, colt.segments, colt.split.equals("classes"), segment), segment);
+            }));
+        }
+        return starts;
     }
 
     /**
@@ -223,17 +237,9 @@ public final class PruneStage {
             UpstreamExperiment experiment = UpstreamExperiment.forModel(j.config(), j.data().trainIndex().numClasses(), Devices.forTask());
             return new ColtInit(experiment.initialWeights(), experiment.coltTensors(), j.data().coltSegmentSizes(j.config()));
         });
-        // Each segment model's start (theta_0's backbone, the segment's own seeded head), one model per task result.
+        // Each segment model's start (theta_0's backbone, the segment's own seeded head), one model per task result;
+        // made when the first round that is not stored trains.
         List<Weights> segmentStarts = new ArrayList<>();
-        for (int k = 0; k < recipe.segments; k++) {
-            int segment = k;
-            segmentStarts.add(TrainingJobs.onExecutor(jsc, new ModelJob(config, data, init.theta0()), j -> {
-                ExperimentConfig.ColtRecipe colt = j.config().pruning.colt;
-                int classes = j.data().trainIndex().numClasses();
-                return UpstreamExperiment.forModel(j.config(), classes, Devices.forTask()).coltSegmentStart(j.weights(),
-                        Colt.segmentClasses(classes, colt.segments, colt.split.equals("classes"), segment), segment);
-            }));
-        }
         UpstreamExperiment schedules = UpstreamExperiment.forPlanning(config, data.trainExamples());
         long roundSteps = 0;
         for (long size : init.segmentSizes()) {
@@ -259,6 +265,9 @@ public final class PruneStage {
                 shared = roundRecord.decode().mask();
             } else {
                 long start = System.nanoTime();
+                if (segmentStarts.isEmpty()) {
+                    segmentStarts.addAll(coltSegmentStarts(jsc, config, data, init.theta0()));
+                }
                 Weights[] trained = new Weights[recipe.segments];
                 List<TrainingJobs.Described> segments = new ArrayList<>();
                 Mask sharedMask = shared;

@@ -100,8 +100,7 @@ public final class UpstreamStage {
      */
     private static List<CheckpointRecord> train(StageContext ctx, Job job, String rewindId, UpstreamData data) throws Exception {
         ExperimentConfig config = job.config();
-        Weights init = TrainingJobs.onExecutor(ctx.jsc(), config, c -> UpstreamExperiment.forModel(c, data.trainIndex().numClasses(),
-                Devices.forTask()).initialWeights());
+        Weights init = DataParallelTraining.initialWeights(ctx.jsc(), config, data);
         LocalSgd.Result result = UpstreamExperiment.forPlanning(config, data.trainExamples()).trainDense(
                 DataParallelTraining.trainer(ctx.jsc(), NAME, config, config.upstream.dataParallel, UpstreamData.TrainingRows.wholeSplit(data),
                         ctx.statePolicy(job.id())),
