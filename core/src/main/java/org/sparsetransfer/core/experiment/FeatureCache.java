@@ -72,14 +72,17 @@ public interface FeatureCache extends AutoCloseable {
     record Extracted(Split train, Split test) implements AutoCloseable {
         @Override
         public void close() {
-            train.close();
-            test.close();
+            try {
+                train.close();
+            } finally {
+                test.close();
+            }
         }
     }
 
     /**
      * One split's features, one row of {@code dimension} floats per example: on the heap when
-     * they fit the buffer ({@code data.buffer_mb}), otherwise in a local file whose rows each
+     * the split's fit the buffer ({@code data.buffer_mb}, per split), otherwise in a local file whose rows each
      * batch reads by position, so a task's memory for features does not grow with the split
      * (engine arrays belong to a run and are made per batch). Either way a batch holds the same
      * floats, so both give the same results.
@@ -168,8 +171,8 @@ public interface FeatureCache extends AutoCloseable {
             public void append(float[] batch, int batchDimension) throws IOException {
                 if (dimension < 0) {
                     dimension = batchDimension;
-                    long bytes = (long) examples * dimension * Float.BYTES;
-                    if (bytes <= bufferBytes) {
+                    long floats = (long) examples * dimension;
+                    if (floats * Float.BYTES <= bufferBytes && floats <= Integer.MAX_VALUE - 8) {
                         values = new float[Math.toIntExact((long) examples * dimension)];
                     } else {
                         Files.createDirectories(spillDir);
@@ -190,6 +193,20 @@ public interface FeatureCache extends AutoCloseable {
                     }
                 }
                 rows += batch.length / dimension;
+            }
+
+            /** Closes and deletes what was written (an extraction that failed). */
+            public void abort() {
+                try {
+                    if (out != null) {
+                        out.close();
+                    }
+                    if (file != null) {
+                        Files.deleteIfExists(file);
+                    }
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot delete spilled features " + file, e);
+                }
             }
 
             public Split finish() throws IOException {

@@ -138,6 +138,7 @@ public final class TransferExperiment {
         try {
             Weights start = net.weights();
             Mask mask = net.mask();
+            long trainingStart = System.nanoTime();
             LocalSgd.Result result = LocalSgd.train(schedule, 1, 1, settings.batchSize(), null, start, mask, -1,
                     states.saving(schedule, 1, 1, settings, null, start, mask, null, -1), input -> {
                         net.load(input.weights(), name -> true);
@@ -146,9 +147,11 @@ public final class TransferExperiment {
                         return new LocalSgd.RoundSum().add(new LocalSgd.RoundState(net.weights(), round.momentum()));
                     }, tagged);
             net.load(result.weights(), name -> true); // a run resumed at its end trained nothing here
+            // The training's time in earlier, killed attempts counts too.
+            double earlierSeconds = Math.max(0, result.wallSeconds() - (System.nanoTime() - trainingStart) / 1e9);
             Scores scores = Evaluator.evaluate(net, test);
             tagged.log(String.format("test top-1 %.2f%%  mean per class %.2f%%", 100 * scores.top1(), 100 * scores.meanPerClass()));
-            return new Outcome(regime, seed, scores, result.steps(), (System.nanoTime() - startNanos) / 1e9, null);
+            return new Outcome(regime, seed, scores, result.steps(), earlierSeconds + (System.nanoTime() - startNanos) / 1e9, null);
         } catch (TrainingDivergedException e) {
             tagged.log("FAILED: " + e.getMessage());
             return new Outcome(regime, seed, null, 0, (System.nanoTime() - startNanos) / 1e9, e.getMessage());
@@ -200,14 +203,19 @@ public final class TransferExperiment {
             FeatureCache.Split.Writer writer = FeatureCache.Split.writer(images.size(), images.labelValues(), images.numClasses(),
                     (long) (config.data.bufferMb * 1024 * 1024), Path.of(System.getProperty("java.io.tmpdir"), "sparse-transfer-features"));
             int batch = images.evaluationBatch();
-            for (int from = 0; from < images.size(); from += batch) {
-                try (NDScope scope = new NDScope()) {
-                    scope.suppressNotUsedWarning();
-                    NDArray features = backbone.features(images.range(from, Math.min(from + batch, images.size()))[0]);
-                    writer.append(features.toFloatArray(), Math.toIntExact(features.getShape().get(1)));
+            try {
+                for (int from = 0; from < images.size(); from += batch) {
+                    try (NDScope scope = new NDScope()) {
+                        scope.suppressNotUsedWarning();
+                        NDArray features = backbone.features(images.range(from, Math.min(from + batch, images.size()))[0]);
+                        writer.append(features.toFloatArray(), Math.toIntExact(features.getShape().get(1)));
+                    }
                 }
+                return writer.finish();
+            } catch (IOException | RuntimeException e) {
+                writer.abort();
+                throw e;
             }
-            return writer.finish();
         }
     }
 }

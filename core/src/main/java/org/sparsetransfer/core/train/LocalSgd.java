@@ -3,6 +3,7 @@ package org.sparsetransfer.core.train;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.List;
+import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.model.WeightSum;
 import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.core.prune.MagnitudePruner;
@@ -134,8 +135,9 @@ public final class LocalSgd {
         int total = schedule.totalSteps();
         TrainingState resumed = saving.enabled() ? saving.store().latest(saving.key()).orElse(null) : null;
         if (resumed != null && (resumed.totalSteps() != total || resumed.step() < 0 || resumed.step() > total)) {
-            throw new IllegalStateException("the state saved under " + saving.key() + " is at step " + resumed.step() + " of "
-                    + resumed.totalSteps() + ", not of this training's " + total + " steps");
+            throw new InvalidInputException("The training state saved under " + saving.key() + " is at step " + resumed.step() + " of "
+                    + resumed.totalSteps() + ", not of this training's " + total + " steps; delete the directory " + saving.key()
+                    + " under the warehouse's training_states/ to restart that training from its beginning");
         }
         List<Integer> cuts = new ArrayList<>(List.of(keepAtStep));
         if (workers == 1 && saving.enabled()) {
@@ -154,7 +156,8 @@ public final class LocalSgd {
         }
         // No Mask.apply here or below: each worker's network multiplies its weights by the mask (on
         // load and after every step), as an uninterrupted run does, so the rounds' results equal it
-        // bit for bit (the signs of pruned zeros included); averaging zeros keeps them zero.
+        // bit for bit (the signs of pruned zeros included, except after a resume: a state reads
+        // pruned elements back as +0.0, which nothing reads); averaging zeros keeps them zero.
         Weights weights = start;
         Weights momentum = null;
         Mask mask = startMask;
@@ -164,8 +167,9 @@ public final class LocalSgd {
         if (resumed != null) {
             resumeStep = resumed.step();
             if (resumeStep > 0 && plan.rounds().stream().noneMatch(r -> DataParallelPlan.stepAfter(r) == resumed.step())) {
-                throw new IllegalStateException("the state saved under " + saving.key() + " is at step " + resumeStep
-                        + ", where no round of this training ends");
+                throw new InvalidInputException("The training state saved under " + saving.key() + " is at step " + resumeStep
+                        + ", where no round of this training ends; delete the directory " + saving.key()
+                        + " under the warehouse's training_states/ to restart that training from its beginning");
             }
             weights = resumed.weights();
             momentum = resumed.momentum();

@@ -111,12 +111,16 @@ class TransferExperimentTest {
             TransferExperiment.Outcome never = transfer.run(weights, mask, "synthetic", task, regime, 3, TrainingLoop.Progress.SILENT);
             MemoryStateStore store = new MemoryStateStore().killAfter(2);
             LocalSgd.StatePolicy states = new LocalSgd.StatePolicy(store, "run", 4);
-            org.junit.jupiter.api.Assertions.assertThrows(MemoryStateStore.Killed.class, () -> transfer.run(weights, mask, "synthetic",
-                    task, regime, 3, FeatureCache.none(), states, TrainingLoop.Progress.SILENT));
+            try (FeatureCache none = FeatureCache.none()) {
+                org.junit.jupiter.api.Assertions.assertThrows(MemoryStateStore.Killed.class, () -> transfer.run(weights, mask,
+                        "synthetic", task, regime, 3, none, states, TrainingLoop.Progress.SILENT));
+            }
             assertEquals(List.of(4, 8), store.steps, "killed at step 8, in the second of 6-step epochs");
             List<String> log = new java.util.ArrayList<>();
-            TransferExperiment.Outcome resumed = transfer.run(weights, mask, "synthetic", task, regime, 3, FeatureCache.none(), states,
-                    log::add);
+            TransferExperiment.Outcome resumed;
+            try (FeatureCache none = FeatureCache.none()) {
+                resumed = transfer.run(weights, mask, "synthetic", task, regime, 3, none, states, log::add);
+            }
             assertTrue(log.contains(regime.key() + " seed 3: resuming from the training state saved at step 8/" + never.steps()),
                     log.toString());
             assertEquals(never.scores(), resumed.scores(), regime + ": the scores of the run never killed");

@@ -167,11 +167,11 @@ class TrainingStateTest {
         TrainingSchedule schedule = TrainingSchedule.fixedMask(30, TrainingSchedule.LearningRate.linear(0.1f, 0f));
         Weights start = weights(1f, 2f, 3f, 4f);
         store.save(new TrainingState("k", 10, 50, start, start, null, null, 0));
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> LocalSgd.train(schedule, 1, 5, 32, null, start, null,
+        InvalidInputException e = assertThrows(InvalidInputException.class, () -> LocalSgd.train(schedule, 1, 5, 32, null, start, null,
                 -1, new LocalSgd.Saving(store, "k", 10), input -> {
                     throw new AssertionError("nothing trains");
                 }, TrainingLoop.Progress.SILENT));
-        assertTrue(e.getMessage().contains("at step 10 of 50, not of this training's 30 steps"), e.getMessage());
+        assertTrue(e.getMessage().contains("at step 10 of 50, not of this training's 30 steps; delete the directory k"), e.getMessage());
     }
 
     private static LocalSgd.RoundSum roundOf(UpstreamExperiment experiment, List<ImageSet> shards, TrainingLoop.Settings settings,

@@ -85,9 +85,11 @@ final class LinearTransferBenchmark implements Benchmark {
     private static Object runSeeds(TransferExperiment transfer, Weights weights, Mask mask, TaskRegistry.Splits task, int seeds,
             FeatureCache cache, List<Double> scores) throws Exception {
         scores.clear();
-        for (long seed = 0; seed < seeds; seed++) {
-            scores.add(transfer.run(weights, mask, "mnist", task, Regime.LINEAR, seed, cache, LocalSgd.StatePolicy.NONE,
-                    TrainingLoop.Progress.SILENT).scores().top1());
+        try (cache) {
+            for (long seed = 0; seed < seeds; seed++) {
+                scores.add(transfer.run(weights, mask, "mnist", task, Regime.LINEAR, seed, cache, LocalSgd.StatePolicy.NONE,
+                        TrainingLoop.Progress.SILENT).scores().top1());
+            }
         }
         return scores;
     }

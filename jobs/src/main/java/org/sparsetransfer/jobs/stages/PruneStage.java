@@ -79,6 +79,7 @@ public final class PruneStage {
         CheckpointRecord dense = ctx.checkpoints().get(denseId).orElseThrow(() -> new InvalidInputException(
                 "The dense checkpoint " + denseId + " is not in " + ctx.warehouse().checkpoints() + "; run the upstream command first"));
         dense.decode(); // verify the checksum here, once, before any task relies on it
+        ctx.trainingStates().clearFinished(scopes -> ctx.checkpoints().existing(scopes));
         List<Double> targets = ctx.config().pruning.sparsities.stream().distinct().sorted().toList();
         List<String> wanted = new ArrayList<>();
         List<PruningMethod> methods = methods(ctx.config()).stream().filter(m -> only == null || only.contains(m)).toList();

@@ -66,10 +66,14 @@ public final class TransferStage {
         }
     }
 
-    /** Where a run's training states live: one scope per run of these transfer settings (result keys are no file names). */
-    static String stateScope(String settings, String checkpointId, String task, Regime regime, long seed) {
-        return "transfer-" + CheckpointCodec.checksum((settings + "|" + ResultTable.key(checkpointId, task, regime.key(), seed))
-                .getBytes(StandardCharsets.UTF_8)).substring(0, 32);
+    /**
+     * Where a run's training states live: one scope per run of these transfer settings on this
+     * checkpoint's stored bytes (a checkpoint rebuilt with other bytes starts its runs afresh;
+     * result keys are no file names).
+     */
+    static String stateScope(String settings, CheckpointRecord checkpoint, String task, Regime regime, long seed) {
+        return "transfer-" + CheckpointCodec.checksum((settings + "|" + checkpoint.checksum() + "|"
+                + ResultTable.key(checkpoint.id(), task, regime.key(), seed)).getBytes(StandardCharsets.UTF_8)).substring(0, 32);
     }
 
     /** What one run produced, and on which device. */
@@ -97,6 +101,7 @@ public final class TransferStage {
         // The runs without a successful result; where their inputs live is resolved only if there are any.
         record Pending(CheckpointRecord checkpoint, String task, Regime regime, long seed) {}
         List<Pending> pending = new ArrayList<>();
+        java.util.Set<String> storedScopes = new java.util.HashSet<>();
         int total = 0;
         for (CheckpointRecord checkpoint : checkpoints) {
             for (String task : config.transfer.tasks) {
@@ -105,6 +110,8 @@ public final class TransferStage {
                         total++;
                         if (!ResultTable.OK.equals(recorded.get(ResultTable.key(checkpoint.id(), task, regime.key(), seed)))) {
                             pending.add(new Pending(checkpoint, task, regime, seed));
+                        } else {
+                            storedScopes.add(stateScope(settings, checkpoint, task, regime, seed));
                         }
                     }
                 }
@@ -113,6 +120,7 @@ public final class TransferStage {
         if (pending.size() < total) {
             StageContext.log(NAME, (total - pending.size()) + " of " + total + " runs already have results, skipping them");
         }
+        ctx.trainingStates().clearFinished(scopes -> scopes.stream().filter(storedScopes::contains).toList());
         if (pending.isEmpty()) {
             StageContext.log(NAME, "all " + total + " transfer runs are done");
             return;
@@ -127,7 +135,7 @@ public final class TransferStage {
             List<String> files = taskFiles.computeIfAbsent(p.task(), t -> ctx.datasets().files(t));
             todo.add(new Run(todo.size(), source, p.task(), files, p.regime(), p.seed(),
                     runConfig(config, source, p.task(), p.regime(), p.seed()), config.fault.failFirstTransferAttempt && todo.isEmpty(),
-                    ctx.warehouse().root().uri(), stateScope(settings, c.id(), p.task(), p.regime(), p.seed())));
+                    ctx.warehouse().root().uri(), stateScope(settings, c, p.task(), p.regime(), p.seed())));
         }
         List<Shard> shards = shards(todo);
         StageContext.log(NAME, String.format("%d runs in %d Spark tasks (a linear run's seeds share one): %d checkpoints x tasks %s "

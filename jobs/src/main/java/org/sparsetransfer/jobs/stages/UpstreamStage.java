@@ -32,6 +32,7 @@ public final class UpstreamStage {
     public void run(StageContext ctx) {
         ctx.describe(NAME, "looking for the dense checkpoint");
         String id = ctx.ids().denseId();
+        ctx.trainingStates().clearFinished(scopes -> ctx.checkpoints().existing(scopes));
         if (!ctx.checkpoints().existing(List.of(id)).isEmpty()) {
             StageContext.log(NAME, "dense checkpoint " + id + " exists, skipping");
             return;

@@ -14,12 +14,14 @@ import org.sparsetransfer.jobs.storage.Storage;
 
 /**
  * The saved states of long trainings, in the warehouse: {@code training_states/<scope>/<key>/},
- * one file per training ({@code step-<step>.state}), where the scope is the checkpoint the
- * trainings make and the key identifies one training ({@link TrainingState#key}). A state is
- * written to a temporary name and moved into place, so a kill while saving leaves the previous
- * state; the older state is deleted after the move. The stage deletes a scope once its checkpoint
- * is stored. These are files, not a Delta table: a state is written and read whole by the driver
- * and replaced as the training goes on, so there is nothing to query or version.
+ * one file per training ({@code step-<step>.state}), where the scope is what the trainings make
+ * (a checkpoint id, or a transfer run's scope) and the key identifies one training
+ * ({@link TrainingState#key}). A state is written to a temporary name and moved into place, so a
+ * kill while saving leaves the previous state; older states are deleted after the move. The
+ * stage deletes a scope once its output is stored, and at its start sweeps the scopes of outputs
+ * already stored. These are files, not a Delta table: a state is written and read whole (by the
+ * driver for upstream trainings, by the executor for transfer runs) and replaced as the training
+ * goes on, so there is nothing to query or version.
  */
 public final class TrainingStates {
     private static final Pattern STATE = Pattern.compile("step-(\\d{12})\\.state");
@@ -43,9 +45,20 @@ public final class TrainingStates {
         storage.deleteIfEmpty(root);
     }
 
-    /** The scopes that hold states (trainings that have not finished storing). */
+    /** The scopes that hold states (trainings that have not finished storing, or whose stage was killed before it cleared them). */
     public List<String> scopes() {
         return storage.list(root);
+    }
+
+    /**
+     * Deletes the states of every scope {@code finished} names among those that hold states (one
+     * listing): what a kill between storing an output and clearing its states left behind.
+     */
+    public void clearFinished(java.util.function.Function<List<String>, java.util.Collection<String>> finished) {
+        List<String> scopes = scopes();
+        if (!scopes.isEmpty()) {
+            finished.apply(scopes).forEach(this::clear);
+        }
     }
 
     private final class ScopeStore implements TrainingState.Store {
@@ -87,7 +100,8 @@ public final class TrainingStates {
             storage.replace(temporary, training.resolve(name));
             for (String other : storage.list(training)) {
                 Matcher m = STATE.matcher(other);
-                if (m.matches() && !other.equals(name)) {
+                // Only older states: a second attempt of the same training (a speculative task) keeps its newer one.
+                if (m.matches() && Long.parseLong(m.group(1)) < state.step()) {
                     storage.delete(training.resolve(other));
                 }
             }

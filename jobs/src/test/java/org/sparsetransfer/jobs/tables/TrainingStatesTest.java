@@ -48,6 +48,10 @@ class TrainingStatesTest {
         assertEquals(weights(2f, -0f, 4f), latest.weights(), "dense weights bit for bit");
         assertEquals(weights(0.25f, -0f, 1f), latest.momentum());
 
+        // A second attempt of the same training that is behind keeps the newer state: only older ones are deleted.
+        store.save(new TrainingState(saving.key(), 5, 20, start, null, null, null, 3.0));
+        assertEquals(10, store.latest(saving.key()).orElseThrow().step());
+        Files.delete(dir.resolve("step-000000000005.state"));
         // A kill while saving leaves a temporary file beside the last state: it is not read.
         Files.writeString(dir.resolve("_saving-0000"), "half a state");
         assertEquals(10, store.latest(saving.key()).orElseThrow().step());
@@ -60,7 +64,13 @@ class TrainingStatesTest {
         states.policy("ckpt-2", 5).saving(schedule, 1, 1, new TrainingLoop.Settings(8, 0.9f, 0f, 1L), null, start, null, null, -1)
                 .store().save(new TrainingState("k2", 5, 20, start, null, null, null, 0));
         assertEquals(List.of("ckpt-1", "ckpt-2"), states.scopes());
-        states.clear("ckpt-1");
+        // A stage's start sweeps the scopes whose outputs are stored (here ckpt-1), in one listing.
+        List<List<String>> asked = new java.util.ArrayList<>();
+        states.clearFinished(scopes -> {
+            asked.add(scopes);
+            return scopes.stream().filter("ckpt-1"::equals).toList();
+        });
+        assertEquals(List.of(List.of("ckpt-1", "ckpt-2")), asked);
         assertEquals(List.of("ckpt-2"), states.scopes());
         states.clear("ckpt-2");
         assertFalse(Files.exists(out.resolve("training_states")), "no empty directory is left behind");
