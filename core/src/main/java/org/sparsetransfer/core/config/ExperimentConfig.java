@@ -40,8 +40,8 @@ public final class ExperimentConfig implements Serializable {
     /**
      * Every training (dense, each pruning method's, each transfer run) saves its state (weights,
      * momentum buffers, mask, step) to the warehouse's {@code training_states/} at least every
-     * {@code every_steps} steps and at its end, and a rerun after a kill resumes from the last
-     * one with the same result; 0 saves nothing. A state is deleted once its checkpoint or
+     * {@code every_steps} steps and at its end (a training shorter than that saves none), and a
+     * rerun after a kill resumes from the last one with the same result; 0 saves nothing. A state is deleted once its checkpoint or
      * transfer result is stored.
      */
     public static final class StateSaving implements Serializable {

@@ -75,7 +75,8 @@ public final class LocalSgd {
 
     /**
      * How one training saves its state: into {@code store} under {@code key} at least every
-     * {@code everySteps} steps and at its end (0: never), resuming from the latest saved state.
+     * {@code everySteps} steps and at its end (0: never; a training shorter than that saves
+     * none), resuming from the latest saved state.
      */
     public record Saving(TrainingState.Store store, String key, int everySteps) {
         public static final Saving NONE = new Saving(null, null, 0);
@@ -201,7 +202,9 @@ public final class LocalSgd {
             if (keepAtStep > 0 && after == keepAtStep) {
                 kept = weights;
             }
-            if (saving.enabled() && (after / saving.everySteps() > round.firstStep() / saving.everySteps() || after == total)) {
+            // At the end too, unless the whole training is shorter than the interval (a kill loses less than one then).
+            boolean end = after == total && total >= saving.everySteps();
+            if (saving.enabled() && (after / saving.everySteps() > round.firstStep() / saving.everySteps() || end)) {
                 saving.store().save(new TrainingState(saving.key(), after, total, weights, momentum, mask, kept,
                         earlierSeconds + (System.nanoTime() - begin) / 1e9));
                 progress.log(String.format("saved the training state at step %d/%d", after, total));

@@ -108,6 +108,9 @@ class TrainingStateTest {
                 TrainingLoop.Progress.SILENT).train(schedule, null, settings, start, null, null, -1);
         assertEquals(List.of(4, 8, 12, 16, 20, 23), store.steps, "a state every 4 steps (a cut of the rounds) and at the end");
         assertEquals(plain.weights(), saved.weights(), "bitwise, dense weights included");
+        experiment.inProcess(List.of(train), 1, new LocalSgd.StatePolicy(store, "s", 24), TrainingLoop.Progress.SILENT).train(schedule,
+                null, settings, start, null, null, -1);
+        assertEquals(6, store.steps.size(), "a training shorter than the interval saves nothing, not even its end");
     }
 
     @Test
