@@ -56,13 +56,10 @@ public final class CheckpointCodec {
                 if (mask != null && mask.covers(e.getKey())) {
                     boolean[] kept = mask.bits(e.getKey());
                     out.writeByte(MASKED);
-                    byte[] bits = new byte[(kept.length + 7) / 8];
+                    byte[] bits = packBits(kept);
                     int count = 0;
-                    for (int i = 0; i < kept.length; i++) {
-                        if (kept[i]) {
-                            bits[i >>> 3] |= (byte) (1 << (i & 7));
-                            count++;
-                        }
+                    for (boolean k : kept) {
+                        count += k ? 1 : 0;
                     }
                     float[] values = new float[count];
                     for (int i = 0, j = 0; i < kept.length; i++) {
@@ -138,6 +135,17 @@ public final class CheckpointCodec {
             }
             throw new InvalidInputException("Checkpoint " + what + " cannot be decoded: " + e, e);
         }
+    }
+
+    /** A mask's bits, eight per byte, element i at bit (i mod 8) of byte i / 8: the stored bitmask. */
+    public static byte[] packBits(boolean[] kept) {
+        byte[] bits = new byte[(kept.length + 7) / 8];
+        for (int i = 0; i < kept.length; i++) {
+            if (kept[i]) {
+                bits[i >>> 3] |= (byte) (1 << (i & 7));
+            }
+        }
+        return bits;
     }
 
     public static String checksum(byte[] payload) {

@@ -190,14 +190,8 @@ public record TrainingState(String key, int step, int totalSteps, Weights weight
             integer(m.tensorNames().size());
             for (String name : m.tensorNames()) {
                 boolean[] bits = m.bits(name);
-                byte[] packed = new byte[(bits.length + 7) / 8];
-                for (int i = 0; i < bits.length; i++) {
-                    if (bits[i]) {
-                        packed[i >>> 3] |= (byte) (1 << (i & 7));
-                    }
-                }
                 text(name).integer(bits.length);
-                digest.update(packed);
+                digest.update(CheckpointCodec.packBits(bits));
             }
             return this;
         }
