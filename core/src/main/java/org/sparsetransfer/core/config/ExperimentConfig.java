@@ -102,11 +102,17 @@ public final class ExperimentConfig implements Serializable {
         public int taskTest = 10_000;
         public int fewshotPerClass = 10;
         /**
-         * Memory a task may hold for data, in MiB: today, a linear transfer's extracted features
-         * beyond it spill to the executor's local disk ({@code java.io.tmpdir}). How data is
-         * held, not what it is: no part of any id.
+         * Memory a task may hold for one split's data, in MiB: a training shard, an evaluation
+         * part or a transfer task's split of images, or a linear transfer's extracted features,
+         * beyond it spills to the executor's local disk ({@code java.io.tmpdir}) and is read back
+         * per batch. How data is held, not what it is: no part of any id.
          */
         public double bufferMb = 1024;
+
+        /** {@link #bufferMb} in bytes. */
+        public long bufferBytes() {
+            return (long) (bufferMb * 1024 * 1024);
+        }
     }
 
     /** Image datasets for RGB models (ResNets): the upstream dataset and the transfer suite's tasks root. */

@@ -11,7 +11,7 @@ import org.sparsetransfer.core.InvalidInputException;
  * to executors.
  */
 public record ImageSet(String name, int channels, int height, int width, int numClasses, byte[] pixels, int[] labels)
-        implements Serializable {
+        implements ImageSource, Serializable {
 
     public ImageSet {
         if (channels <= 0 || height <= 0 || width <= 0) {
@@ -21,12 +21,7 @@ public record ImageSet(String name, int channels, int height, int width, int num
             throw new InvalidInputException(name + ": " + pixels.length + " pixel bytes do not hold "
                     + labels.length + " images of " + channels + "x" + height + "x" + width);
         }
-        for (int i = 0; i < labels.length; i++) {
-            if (labels[i] < 0 || labels[i] >= numClasses) {
-                throw new InvalidInputException(name + ": label " + labels[i] + " of example " + i
-                        + " is out of range; expected 0.." + (numClasses - 1));
-            }
-        }
+        ImageSource.checkLabels(name, labels, numClasses);
     }
 
     /** Single-channel images. */
@@ -34,24 +29,23 @@ public record ImageSet(String name, int channels, int height, int width, int num
         this(name, 1, height, width, numClasses, pixels, labels);
     }
 
-    public int size() {
-        return labels.length;
-    }
-
-    public int imageBytes() {
-        return channels * height * width;
+    @Override
+    public void read(int index, byte[] into, int offset) {
+        int n = imageBytes();
+        System.arraycopy(pixels, Math.multiplyExact(index, n), into, offset, n);
     }
 
     /**
-     * The bytes of {@code images} images of {@code imageBytes} each, as an array length: a split
-     * held in memory is one array, so one over 2 GiB is refused with the settings that shrink it
-     * (never an overflowed size).
+     * The bytes of {@code images} images of {@code imageBytes} each, as an array length: a set
+     * held in memory is one array, so one over 2 GiB is refused (never an overflowed size). Splits
+     * read from the datasets table never get here: one over the data buffer spills
+     * ({@link ImageWriter}).
      */
     public static int byteCount(String name, long images, int imageBytes) {
         long bytes = images * imageBytes;
         if (bytes > MAX_BYTES) {
             throw new InvalidInputException(String.format("%s: %d images of %d bytes are %.2f GiB, more than the 2 GiB one split "
-                    + "can hold in memory; lower data.images.resize (the stored side) or the split's size in the config (e.g. data.images.upstream_train)",
+                    + "can hold in memory; lower its size or read it through an ImageWriter, which spills to a file",
                     name, images, imageBytes, bytes / (double) (1L << 30)));
         }
         return (int) bytes;
@@ -81,18 +75,9 @@ public record ImageSet(String name, int channels, int height, int width, int num
         return new ImageSet(invertedName, channels, height, width, numClasses, px, labels);
     }
 
-    /** The same images under other labels (e.g. classes renumbered within a subset). */
+    @Override
     public ImageSet relabelled(String newName, int newNumClasses, int[] newLabels) {
         return new ImageSet(newName, channels, height, width, newNumClasses, pixels, newLabels);
-    }
-
-    /** Number of examples per class. */
-    public int[] classCounts() {
-        int[] counts = new int[numClasses];
-        for (int label : labels) {
-            counts[label]++;
-        }
-        return counts;
     }
 
     @Override

@@ -3,7 +3,7 @@ package org.sparsetransfer.core.experiment;
 import ai.djl.ndarray.NDManager;
 import java.io.Serializable;
 import org.sparsetransfer.core.config.ExperimentConfig;
-import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.train.TrainingData;
 import org.sparsetransfer.core.vision.Augmentation;
 import org.sparsetransfer.core.vision.AugmentedImages;
@@ -23,7 +23,7 @@ public record InputPipeline(boolean augmented, int crop, Resampling.Filter filte
     }
 
     /** {@code images} as training and evaluation data on {@code manager}. */
-    public TrainingData open(NDManager manager, ImageSet images) {
+    public TrainingData open(NDManager manager, ImageSource images) {
         if (!augmented) {
             return TrainingData.upload(manager, images);
         }

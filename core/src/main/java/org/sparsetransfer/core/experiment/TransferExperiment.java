@@ -12,7 +12,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.Set;
 import org.sparsetransfer.core.config.ExperimentConfig;
-import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
+import org.sparsetransfer.core.data.SpillDirectory;
 import org.sparsetransfer.core.model.Architecture;
 import org.sparsetransfer.core.model.Network;
 import org.sparsetransfer.core.model.TorchThreads;
@@ -198,10 +199,10 @@ public final class TransferExperiment {
      * A split's features, batch by batch: on the heap if the split's fit data.buffer_mb, else
      * spilled to a file in the JVM's temporary directory (an executor's local disk).
      */
-    private FeatureCache.Split features(Network backbone, ImageSet split) throws IOException {
+    private FeatureCache.Split features(Network backbone, ImageSource split) throws IOException {
         try (TrainingData images = inputs.open(backbone.manager(), split)) {
             FeatureCache.Split.Writer writer = FeatureCache.Split.writer(images.size(), images.labelValues(), images.numClasses(),
-                    (long) (config.data.bufferMb * 1024 * 1024), Path.of(System.getProperty("java.io.tmpdir"), "sparse-transfer-features"));
+                    config.data.bufferBytes(), SpillDirectory.of("features"));
             int batch = images.evaluationBatch();
             try {
                 for (int from = 0; from < images.size(); from += batch) {

@@ -7,6 +7,7 @@ import java.util.Set;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.config.RunLength;
 import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.model.Architecture;
 import org.sparsetransfer.core.model.Network;
 import org.sparsetransfer.core.model.PrunablePolicy;
@@ -103,12 +104,12 @@ public final class UpstreamExperiment {
      * Runs trainings in this JVM, one worker per shard in turn ({@code localSteps} between
      * averagings when there are several); worker 0 reports progress.
      */
-    public LocalSgd.Trainer inProcess(List<ImageSet> shards, int localSteps, TrainingLoop.Progress progress) {
+    public LocalSgd.Trainer inProcess(List<? extends ImageSource> shards, int localSteps, TrainingLoop.Progress progress) {
         return inProcess(shards, localSteps, LocalSgd.StatePolicy.NONE, progress);
     }
 
     /** As {@link #inProcess(List, int, TrainingLoop.Progress)}, saving and resuming training states as {@code states} says. */
-    public LocalSgd.Trainer inProcess(List<ImageSet> shards, int localSteps, LocalSgd.StatePolicy states,
+    public LocalSgd.Trainer inProcess(List<? extends ImageSource> shards, int localSteps, LocalSgd.StatePolicy states,
             TrainingLoop.Progress progress) {
         int workers = shards.size();
         return (schedule, pruner, settings, start, startMask, teacher, keepAtStep) -> LocalSgd.train(schedule, workers, localSteps,
@@ -137,7 +138,7 @@ public final class UpstreamExperiment {
      * @param run the training's settings: its (global) batch and seed, which this worker's derive from
      */
     public LocalSgd.RoundState trainRound(LocalSgd.RoundInput input, TrainingLoop.Settings run, int worker, int workers,
-            ImageSet shard, Weights teacher, TrainingLoop.Progress progress) throws Exception {
+            ImageSource shard, Weights teacher, TrainingLoop.Progress progress) throws Exception {
         TrainingLoop.Settings settings = new TrainingLoop.Settings(DataParallelPlan.workerBatch(run.batchSize(), workers),
                 run.momentum(), run.weightDecay(), DataParallelPlan.workerSeed(run.seed(), worker));
         return TorchThreads.exclusive(() -> {
@@ -285,7 +286,7 @@ public final class UpstreamExperiment {
      * Per-class counts of trained weights' predictions on {@code part} (a part of a validation or
      * test split: the evaluations of a split's parts sum into its scores, see {@link ClassCounts}).
      */
-    public ClassCounts count(Weights weights, Mask mask, ImageSet part) throws Exception {
+    public ClassCounts count(Weights weights, Mask mask, ImageSource part) throws Exception {
         return TorchThreads.exclusive(() -> {
             try (Network net = Network.classifier(architecture, part.numClasses(), config.seed, device);
                     TrainingData data = upload(net, part)) {
@@ -458,7 +459,7 @@ public final class UpstreamExperiment {
         return config.seed * 31 + method.ordinal() * 1_000_003L + Math.round(sparsity * 1e4);
     }
 
-    private TrainingData upload(Network net, ImageSet images) {
+    private TrainingData upload(Network net, ImageSource images) {
         return inputs.open(net.manager(), images);
     }
 

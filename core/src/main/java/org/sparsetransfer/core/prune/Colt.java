@@ -3,6 +3,7 @@ package org.sparsetransfer.core.prune;
 import java.util.ArrayList;
 import java.util.List;
 import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.data.Sampling;
 import org.sparsetransfer.core.model.Weights;
 
@@ -70,8 +71,8 @@ public final class Colt {
      * The upstream training set split into {@code k} segments: by disjoint class ranges (labels
      * renumbered from 0 within each), or a seeded random split of the examples over all classes.
      */
-    public static List<ImageSet> segments(ImageSet train, int k, boolean byClasses, long seed) {
-        List<ImageSet> segments = new ArrayList<>();
+    public static List<ImageSource> segments(ImageSet train, int k, boolean byClasses, long seed) {
+        List<ImageSource> segments = new ArrayList<>();
         List<int[]> members = segmentMembers(train.labels(), train.numClasses(), k, byClasses, seed);
         for (int i = 0; i < k; i++) {
             segments.add(asSegment(train.subset(train.name() + "/" + segmentName(train.numClasses(), k, byClasses, i), members.get(i)),
@@ -108,7 +109,7 @@ public final class Colt {
      * training set: with class segments, labels renumbered from 0 within the segment's classes.
      * {@code part} must hold the full split's labels.
      */
-    public static ImageSet asSegment(ImageSet part, int k, boolean byClasses, int index) {
+    public static ImageSource asSegment(ImageSource part, int k, boolean byClasses, int index) {
         if (!byClasses) {
             return part;
         }

@@ -7,6 +7,7 @@ import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.DemoSources;
 import org.sparsetransfer.core.data.ImageOps;
 import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.data.Sampling;
 
 /**
@@ -30,7 +31,7 @@ public final class TaskRegistry {
     }
 
     /** A task's splits. {@code val} is null for downstream tasks. */
-    public record Splits(ImageSet train, ImageSet val, ImageSet test) implements java.io.Serializable {}
+    public record Splits(ImageSource train, ImageSource val, ImageSource test) {}
 
     /** A downstream task. */
     public record Task(String name, Metric metric, String description) {}

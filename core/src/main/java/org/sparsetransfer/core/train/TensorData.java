@@ -36,9 +36,14 @@ public final class TensorData implements TrainingData {
         raw.put(images.pixels()).flip();
         NDArray bytes = manager.create(raw, new Shape(images.size(), images.channels(), images.height(), images.width()),
                 DataType.UINT8);
+        return new TensorData(scale(bytes), images.labels(), images.numClasses());
+    }
+
+    /** Pixels (uint8) as normalized floats; closes {@code bytes}. */
+    static NDArray scale(NDArray bytes) {
         NDArray scaled = bytes.toType(DataType.FLOAT32, false).divi(255f).subi(MEAN).divi(STD);
         bytes.close();
-        return new TensorData(scaled, images.labels(), images.numClasses());
+        return scaled;
     }
 
     @Override

@@ -3,6 +3,7 @@ package org.sparsetransfer.core.train;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
 
 /**
  * Labelled examples as the training loop and the evaluator take them: training batches by
@@ -35,9 +36,13 @@ public interface TrainingData extends AutoCloseable {
     @Override
     void close();
 
-    /** Uploads 1-channel images once, scaled to [-1, 1] (the small CNN's input). */
-    static TrainingData upload(NDManager manager, ImageSet images) {
-        return TensorData.upload(manager, images);
+    /**
+     * Unaugmented images scaled to [-1, 1] (the small CNN's input): a set on the heap is uploaded
+     * once; any other source (spilled to a file: larger than the data buffer) is read and scaled
+     * per batch. Both give the same floats.
+     */
+    static TrainingData upload(NDManager manager, ImageSource images) {
+        return images instanceof ImageSet onHeap ? TensorData.upload(manager, onHeap) : new StreamedImages(manager, images);
     }
 
     /** Inputs already on the engine (e.g. extracted features), with their labels. */

@@ -5,17 +5,18 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.nio.FloatBuffer;
-import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.train.TrainingData;
 
 /**
  * RGB images kept as bytes on the Java side and turned into normalized float batches on demand:
  * training batches through {@link Augmentation#train} (a fresh random crop and flip per example,
  * seeded by run, pass and example), evaluation ranges through {@link Augmentation#test}. Only a
- * batch's floats ever reach the engine, so a set larger than device memory still trains.
+ * batch's floats ever reach the engine, so a set larger than device memory still trains; each
+ * image is read from its source when its batch needs it, so a spilled set trains in a batch's memory.
  */
 public final class AugmentedImages implements TrainingData {
-    private final ImageSet images;
+    private final ImageSource images;
     private final NDManager manager;
     private final NDArray labels;
     private final int crop;
@@ -26,7 +27,7 @@ public final class AugmentedImages implements TrainingData {
      * @param images RGB images as stored by ingest ({@link Augmentation#store}: squares of the evaluation resize)
      * @param crop the training crop and evaluation centre crop, in pixels
      */
-    public AugmentedImages(NDManager manager, ImageSet images, int crop, Resampling.Filter filter,
+    public AugmentedImages(NDManager manager, ImageSource images, int crop, Resampling.Filter filter,
             Augmentation.Normalization normalization) {
         if (images.channels() != 3) {
             throw new IllegalArgumentException(images.name() + " has " + images.channels() + " channels; augmentation takes RGB");
@@ -92,9 +93,8 @@ public final class AugmentedImages implements TrainingData {
     }
 
     private RgbImage image(int index) {
-        int n = images.imageBytes();
-        byte[] planes = new byte[n];
-        System.arraycopy(images.pixels(), index * n, planes, 0, n);
+        byte[] planes = new byte[images.imageBytes()];
+        images.read(index, planes, 0);
         return new RgbImage(images.width(), images.height(), planes);
     }
 

@@ -254,7 +254,7 @@ class SemanticsTest {
                 ImageSet train = Synthetic.squares("colt", 120, 9, demo.seed, 0);
                 ExperimentConfig.ColtRecipe recipe = demo.pruning.colt;
                 for (boolean byClasses : new boolean[] {true, false}) {
-                    for (ImageSet segment : Colt.segments(train, recipe.segments, byClasses, demo.data.splitSeed)) {
+                    for (org.sparsetransfer.core.data.ImageSource segment : Colt.segments(train, recipe.segments, byClasses, demo.data.splitSeed)) {
                         t.add("segment", segment);
                     }
                 }

@@ -76,14 +76,14 @@ class ImpPlanAndColtTest {
     @Test
     void classSegmentsAreDisjointAndRelabelled() {
         ImageSet train = Synthetic.squares("t", 500, 9, 3, 0);
-        List<ImageSet> parts = Colt.segments(train, 2, true, 0);
+        List<org.sparsetransfer.core.data.ImageSource> parts = Colt.segments(train, 2, true, 0);
         assertEquals(4, parts.get(0).numClasses());
         assertEquals(5, parts.get(1).numClasses());
         assertEquals(train.size(), parts.get(0).size() + parts.get(1).size());
         int[] counts = train.classCounts();
         assertEquals(counts[4] + counts[5] + counts[6] + counts[7] + counts[8], parts.get(1).size());
         assertEquals(counts[4], parts.get(1).classCounts()[0], "class 4 becomes label 0 of segment 1");
-        List<ImageSet> random = Colt.segments(train, 2, false, 0);
+        List<org.sparsetransfer.core.data.ImageSource> random = Colt.segments(train, 2, false, 0);
         assertEquals(9, random.get(0).numClasses());
         assertEquals(250, random.get(0).size());
     }

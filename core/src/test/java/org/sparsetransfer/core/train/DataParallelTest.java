@@ -29,7 +29,7 @@ import org.sparsetransfer.core.task.TaskRegistry;
  * Local SGD without Spark: the round plan, weight averaging, one worker in rounds equal to one
  * uninterrupted run, and a real two-worker run that learns and keeps its mask.
  */
-class DataParallelTest {
+public class DataParallelTest {
 
     @Test
     void roundsKeepTheSchedulesStepsAndEndAtPruningSteps() {
@@ -165,7 +165,7 @@ class DataParallelTest {
     }
 
     /** {@code base}'s steps and learning rates, pruning to the given sparsity before each given step. */
-    static TrainingSchedule pruningAt(TrainingSchedule base, java.util.Map<Integer, Double> targets) {
+    public static TrainingSchedule pruningAt(TrainingSchedule base, java.util.Map<Integer, Double> targets) {
         return new TrainingSchedule() {
             @Override
             public int totalSteps() {

@@ -6,7 +6,7 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.sparsetransfer.core.config.ExperimentConfig;
-import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
 import org.sparsetransfer.core.model.Weights;
@@ -74,7 +74,7 @@ public final class DataParallelTraining {
     /** Worker {@code worker}'s share of a round, on an executor. */
     private static LocalSgd.RoundState trainShard(ExperimentConfig config, TrainingLoop.Settings settings, LocalSgd.RoundInput input,
             UpstreamData.TrainingRows rows, int worker, int workers, Weights teacher, String stage) throws Exception {
-        ImageSet shard = rows.shard(worker, workers);
+        ImageSource shard = rows.shard(worker, workers);
         return UpstreamExperiment.forModel(config, shard.numClasses(), Devices.forTask()).trainRound(input, settings, worker, workers,
                 shard, teacher, worker == 0 ? line -> StageContext.log(stage, line) : TrainingLoop.Progress.SILENT);
     }

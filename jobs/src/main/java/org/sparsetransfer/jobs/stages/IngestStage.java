@@ -11,7 +11,7 @@ import org.apache.spark.util.CollectionAccumulator;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.DemoSources;
 import org.sparsetransfer.core.io.FileSource;
-import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.vision.IngestPlan;
 import org.sparsetransfer.core.vision.Resampling;
@@ -58,9 +58,9 @@ public final class IngestStage {
 
     private static void ingestDemo(StageContext ctx, List<String> missing, String dataHash) {
         DemoSources sources = new DemoData(ctx.config().data, line -> StageContext.log(NAME, line)).sources(ctx.files());
-        Map<String, Map<String, ImageSet>> built = new LinkedHashMap<>();
+        Map<String, Map<String, ImageSource>> built = new LinkedHashMap<>();
         for (String dataset : missing) {
-            Map<String, ImageSet> splits = new LinkedHashMap<>();
+            Map<String, ImageSource> splits = new LinkedHashMap<>();
             if (dataset.equals(TaskRegistry.UPSTREAM)) {
                 TaskRegistry.Splits s = TaskRegistry.upstream(sources, ctx.config().data);
                 splits.put("train", s.train());

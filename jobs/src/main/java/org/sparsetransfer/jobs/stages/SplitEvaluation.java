@@ -11,7 +11,7 @@ import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
 import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.core.prune.Mask;
-import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.train.ClassCounts;
 
 /**
@@ -87,7 +87,7 @@ public final class SplitEvaluation {
     }
 
     private static ClassCounts count(Model model, UpstreamData data, Part part) throws Exception {
-        ImageSet images = data.part(part.split(), part.index(), part.parts());
+        ImageSource images = data.part(part.split(), part.index(), part.parts());
         return UpstreamExperiment.forModel(model.config(), images.numClasses(), Devices.forTask()).count(model.weights(), model.mask(),
                 images);
     }

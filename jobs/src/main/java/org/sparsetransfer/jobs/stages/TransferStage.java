@@ -15,7 +15,7 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.SoftwareVersion;
 import org.sparsetransfer.core.checkpoint.CheckpointCodec;
 import org.sparsetransfer.core.config.ExperimentConfig;
-import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.experiment.FeatureCache;
 import org.sparsetransfer.core.experiment.TransferExperiment;
 import org.sparsetransfer.core.prune.PruningMethod;
@@ -233,9 +233,10 @@ public final class TransferStage {
         return results;
     }
 
-    private static ImageSet split(Run run, String split) throws Exception {
-        return ExecutorCache.get(List.of(run.task(), split, run.taskFiles()),
-                () -> DatasetTable.readFiles(run.task(), split, run.taskFiles()));
+    private static ImageSource split(Run run, String split) throws Exception {
+        long buffer = run.config().data.bufferBytes();
+        return ExecutorCache.get(List.of(run.task(), split, run.taskFiles(), buffer),
+                () -> DatasetTable.readFiles(run.task(), split, run.taskFiles(), buffer));
     }
 
     private static Row row(RunResult result, String settings, ExperimentConfig config) {

@@ -5,7 +5,7 @@ import java.util.List;
 import java.util.Map;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ExperimentConfig;
-import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.prune.Colt;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.DataParallelPlan;
@@ -15,9 +15,10 @@ import org.sparsetransfer.jobs.tables.DatasetTable;
  * Where the upstream dataset's rows are stored (its Delta data files) and how many each split
  * holds: all a training task receives about its data. The driver resolves it from table
  * metadata and never reads an image; a task reads only the rows it trains or scores on (its
- * shard or part) from the files itself, cached per executor JVM (see {@link ExecutorCache}).
+ * shard or part) from the files itself, cached per executor JVM (see {@link ExecutorCache}); a
+ * shard or part over {@code bufferBytes} ({@code data.buffer_mb}) spills to local disk.
  */
-public record UpstreamData(String dataset, List<String> files, long trainSize, long valSize, long testSize)
+public record UpstreamData(String dataset, List<String> files, long trainSize, long valSize, long testSize, long bufferBytes)
         implements Serializable {
 
     /** The config's upstream dataset as stored in the warehouse's datasets table. */
@@ -30,7 +31,8 @@ public record UpstreamData(String dataset, List<String> files, long trainSize, l
                         + " is not in the datasets table; run the ingest command with this config first");
             }
         }
-        return new UpstreamData(dataset, ctx.datasets().files(dataset), counts.get("train"), counts.get("val"), counts.get("test"));
+        return new UpstreamData(dataset, ctx.datasets().files(dataset), counts.get("train"), counts.get("val"), counts.get("test"),
+                ctx.config().data.bufferBytes());
     }
 
     /** The training split's size as the trainings count it (a split held in memory has an int size). */
@@ -51,10 +53,10 @@ public record UpstreamData(String dataset, List<String> files, long trainSize, l
      * Part {@code part} of {@code parts} of a split (every {@code parts}-th row in the stored order,
      * as {@link DataParallelPlan#shard} deals them), read on this executor without the other parts' images.
      */
-    ImageSet part(String split, int part, int parts) throws Exception {
-        return ExecutorCache.get(List.of(dataset, split, files, part, parts), () -> {
+    ImageSource part(String split, int part, int parts) throws Exception {
+        return ExecutorCache.get(List.of(dataset, split, files, part, parts, bufferBytes), () -> {
             DatasetTable.SplitIndex index = index(split);
-            return DatasetTable.readRows(dataset, split, files, index, DataParallelPlan.shard(index.size(), parts, part));
+            return DatasetTable.readRows(dataset, split, files, index, DataParallelPlan.shard(index.size(), parts, part), bufferBytes);
         });
     }
 
@@ -102,17 +104,18 @@ public record UpstreamData(String dataset, List<String> files, long trainSize, l
          * order), read from the files without holding the other workers' images: the split's
          * labels and order are read first, then only the shard's rows.
          */
-        ImageSet shard(int worker, int workers) throws Exception {
+        ImageSource shard(int worker, int workers) throws Exception {
             return ExecutorCache.get(List.of(this, worker, workers), () -> {
                 DatasetTable.SplitIndex index = data.trainIndex();
                 if (segment < 0) {
                     return DatasetTable.readRows(data.dataset(), "train", data.files(), index,
-                            DataParallelPlan.shard(index.size(), workers, worker));
+                            DataParallelPlan.shard(index.size(), workers, worker), data.bufferBytes());
                 }
                 int[] members = Colt.segmentMembers(index.labels(), index.numClasses(), coltSegments, byClasses, splitSeed).get(segment);
                 int[] positions = java.util.Arrays.stream(DataParallelPlan.shard(members.length, workers, worker)).map(i -> members[i])
                         .toArray();
-                return Colt.asSegment(DatasetTable.readRows(data.dataset(), "train", data.files(), index, positions), coltSegments,
+                return Colt.asSegment(DatasetTable.readRows(data.dataset(), "train", data.files(), index, positions, data.bufferBytes()),
+                        coltSegments,
                         byClasses, segment);
             });
         }

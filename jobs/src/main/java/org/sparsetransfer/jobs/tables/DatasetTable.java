@@ -3,6 +3,7 @@ package org.sparsetransfer.jobs.tables;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.lit;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -14,7 +15,9 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 import org.sparsetransfer.core.InvalidInputException;
-import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
+import org.sparsetransfer.core.data.ImageWriter;
+import org.sparsetransfer.core.data.SpillDirectory;
 
 /**
  * The ingested datasets: one row per image (dataset, split, idx, label, shape, pixels),
@@ -78,13 +81,12 @@ public final class DatasetTable {
     }
 
     /** Replaces {@code dataset} with the given splits in one commit. */
-    public void write(String dataset, String dataHash, Map<String, ImageSet> splits) {
+    public void write(String dataset, String dataHash, Map<String, ? extends ImageSource> splits) {
         List<Row> rows = new ArrayList<>();
         splits.forEach((split, images) -> {
-            int n = images.imageBytes();
             for (int i = 0; i < images.size(); i++) {
-                byte[] px = new byte[n];
-                System.arraycopy(images.pixels(), i * n, px, 0, n);
+                byte[] px = new byte[images.imageBytes()];
+                images.read(i, px, 0);
                 rows.add(RowFactory.create(dataset, split, i, images.labels()[i], images.numClasses(),
                         images.height(), images.width(), px, dataHash));
             }
@@ -122,44 +124,64 @@ public final class DatasetTable {
         return files;
     }
 
-    /** One split of {@code dataset} read straight from its data files (see {@link #files}), in its stored order. */
-    public static ImageSet readFiles(String dataset, String split, List<String> files) {
-        List<ImageRow> rows = new ArrayList<>();
-        for (String file : files) {
-            TableFiles.forEachRow(file, "split", split, g -> rows.add(imageRow(g)));
-        }
-        rows.sort(Comparator.comparingInt(ImageRow::idx));
-        return assemble(dataset, split, rows);
+    /**
+     * One split of {@code dataset} read straight from its data files (see {@link #files}), in its
+     * stored order; held on the heap if it fits {@code bufferBytes}, else spilled to local disk.
+     */
+    public static ImageSource readFiles(String dataset, String split, List<String> files, long bufferBytes) throws IOException {
+        SplitIndex index = readIndex(dataset, split, files);
+        return readRows(dataset, split, files, index, java.util.stream.IntStream.range(0, index.size()).toArray(), bufferBytes);
     }
 
     /**
      * The rows of one split at {@code positions} of its stored order (as {@link #readIndex} gives
      * it), in the order given: a data-parallel worker's shard, read without keeping the rest of
-     * the split.
+     * the split. Rows stream from the files' row groups into an {@link ImageWriter}, one image at
+     * a time: on the heap if the rows fit {@code bufferBytes}, else into a local file
+     * ({@link SpillDirectory}), so a task's memory stays bounded for any split size.
      */
-    public static ImageSet readRows(String dataset, String split, List<String> files, SplitIndex index, int[] positions) {
-        java.util.HashMap<Integer, Integer> wanted = new java.util.HashMap<>();
+    public static ImageSource readRows(String dataset, String split, List<String> files, SplitIndex index, int[] positions,
+            long bufferBytes) throws IOException {
+        if (positions.length == 0) {
+            throw missing(dataset, split);
+        }
+        // Where each stored position goes in the result (-1: not wanted); the index is sorted by idx.
+        int[] target = new int[index.size()];
+        java.util.Arrays.fill(target, -1);
         for (int at = 0; at < positions.length; at++) {
-            if (wanted.put(index.idx()[positions[at]], at) != null) {
+            if (target[positions[at]] >= 0) {
                 throw new IllegalArgumentException(dataset + "/" + split + ": position " + positions[at] + " asked for twice");
             }
+            target[positions[at]] = at;
         }
-        ImageRow[] picked = new ImageRow[positions.length];
-        for (String file : files) {
-            TableFiles.forEachRow(file, "split", split, g -> {
-                Integer at = wanted.get(g.getInteger("idx", 0));
-                if (at != null) {
-                    picked[at] = imageRow(g);
-                }
-            });
-        }
-        for (int at = 0; at < picked.length; at++) {
-            if (picked[at] == null) {
-                throw new IllegalStateException(dataset + "/" + split + ": row idx " + index.idx()[positions[at]]
-                        + " is in the split's index but not in its files; the table changed while it was read");
+        try (ImageWriter writer = new ImageWriter(dataset, positions.length, bufferBytes, SpillDirectory.of("images"))) {
+            long[] found = {0};
+            for (String file : files) {
+                TableFiles.forEachRow(file, "split", split, g -> {
+                    int position = java.util.Arrays.binarySearch(index.idx(), g.getInteger("idx", 0));
+                    int at = position < 0 ? -1 : target[position];
+                    if (at >= 0) {
+                        try {
+                            writer.put(at, g.getInteger("label", 0), g.getInteger("num_classes", 0), channels(g),
+                                    g.getInteger("height", 0), g.getInteger("width", 0), g.getBinary("pixels", 0).getBytes());
+                        } catch (IOException e) {
+                            throw new java.io.UncheckedIOException("cannot spill images of " + dataset + "/" + split, e);
+                        }
+                        found[0]++;
+                    }
+                });
             }
+            if (found[0] != positions.length) {
+                throw new IllegalStateException(dataset + "/" + split + ": " + found[0] + " of the " + positions.length
+                        + " rows in the split's index are in its files; the table changed while it was read");
+            }
+            return writer.finish();
         }
-        return assemble(dataset, split, List.of(picked));
+    }
+
+    /** A stored image's channel count: its byte length over height x width. */
+    private static int channels(org.apache.parquet.example.data.Group g) {
+        return g.getBinary("pixels", 0).length() / (g.getInteger("height", 0) * g.getInteger("width", 0));
     }
 
     /** A split's stored order: its rows' {@code idx} ascending, with their labels; position p is the p-th image. */
@@ -187,35 +209,11 @@ public final class DatasetTable {
                 numClasses[0]);
     }
 
-    private static ImageRow imageRow(org.apache.parquet.example.data.Group g) {
-        return new ImageRow(g.getInteger("idx", 0), g.getInteger("label", 0), g.getInteger("num_classes", 0),
-                g.getInteger("height", 0), g.getInteger("width", 0), g.getBinary("pixels", 0).getBytes());
-    }
-
     private Dataset<Row> rows(String dataset) {
         if (!DeltaTables.exists(spark, path)) {
             throw new InvalidInputException("No datasets table under " + path + "; run the ingest command first");
         }
         return DeltaTables.read(spark, path, SCHEMA).where(col("dataset").equalTo(lit(dataset)));
-    }
-
-    /** One stored image; rows are assembled in list order. */
-    private record ImageRow(int idx, int label, int numClasses, int height, int width, byte[] pixels) {}
-
-    private static ImageSet assemble(String dataset, String split, List<ImageRow> rows) {
-        if (rows.isEmpty()) {
-            throw missing(dataset, split);
-        }
-        ImageRow first = rows.get(0);
-        int n = first.pixels().length;
-        byte[] pixels = new byte[ImageSet.byteCount(dataset + "/" + split, rows.size(), n)];
-        int[] labels = new int[rows.size()];
-        for (int i = 0; i < rows.size(); i++) {
-            labels[i] = rows.get(i).label();
-            System.arraycopy(rows.get(i).pixels(), 0, pixels, i * n, n);
-        }
-        return new ImageSet(dataset, n / (first.height() * first.width()), first.height(), first.width(), first.numClasses(),
-                pixels, labels);
     }
 
     private static InvalidInputException missing(String dataset, String split) {

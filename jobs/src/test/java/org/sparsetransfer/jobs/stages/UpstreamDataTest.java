@@ -22,6 +22,8 @@ import org.apache.spark.api.java.JavaSparkContext;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.ImageSet;
+import org.sparsetransfer.core.data.ImageSource;
+import org.sparsetransfer.core.data.SpilledImages;
 import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
 import org.sparsetransfer.core.model.Weights;
@@ -40,6 +42,7 @@ import org.sparsetransfer.jobs.tables.Warehouse;
  * its stored order, and a data-parallel worker exactly its shard (of the split or of a COLT
  * segment), the same images the shard of the whole split held in memory would have; and an
  * evaluation over parts of the validation and test splits scores exactly as one over each whole split.
+ * Reads with a data buffer smaller than their rows spill to a local file and give the same images.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class UpstreamDataTest {
@@ -55,6 +58,8 @@ class UpstreamDataTest {
     private SparkSession spark;
     private ImageSet train;
     private UpstreamData data;
+    /** The same table read with a data buffer smaller than two images: every read spills to a local file. */
+    private UpstreamData spilling;
 
     @BeforeAll
     void storeADatasetInSeveralFiles() {
@@ -79,7 +84,8 @@ class UpstreamDataTest {
         List<String> files = table.files("d");
         assertEquals(3, files.size(), "three data files");
         Map<String, Long> counts = table.splitCounts("d");
-        data = new UpstreamData("d", files, counts.get("train"), counts.get("val"), counts.get("test"));
+        data = new UpstreamData("d", files, counts.get("train"), counts.get("val"), counts.get("test"), 1L << 30);
+        spilling = new UpstreamData("d", files, counts.get("train"), counts.get("val"), counts.get("test"), PIXELS + 1);
     }
 
     @AfterAll
@@ -89,31 +95,48 @@ class UpstreamDataTest {
 
     @Test
     void aSplitIsReadFromTheFilesInItsStoredOrder() throws Exception {
-        ImageSet read = whole("train");
+        ImageSource read = whole("train", data);
+        assertTrue(read instanceof ImageSet, "a split within the buffer is read onto the heap");
         assertArrayEquals(train.labels(), read.labels());
-        assertArrayEquals(train.pixels(), read.pixels());
-        assertEquals(VAL, whole("val").size());
-        assertEquals(TEST, whole("test").size());
-        ImageSet oneWorker = UpstreamData.TrainingRows.wholeSplit(data).shard(0, 1);
-        assertArrayEquals(train.labels(), oneWorker.labels(), "one worker's shard is the split in its stored order");
-        assertArrayEquals(train.pixels(), oneWorker.pixels());
+        assertArrayEquals(train.pixels(), pixels(read));
+        assertEquals(VAL, whole("val", data).size());
+        assertEquals(TEST, whole("test", data).size());
+        for (UpstreamData source : List.of(data, spilling)) {
+            ImageSource oneWorker = UpstreamData.TrainingRows.wholeSplit(source).shard(0, 1);
+            assertArrayEquals(train.labels(), oneWorker.labels(), "one worker's shard is the split in its stored order");
+            assertArrayEquals(train.pixels(), pixels(oneWorker));
+        }
         DatasetTable.SplitIndex index = DatasetTable.readIndex("d", "train", data.files());
         assertArrayEquals(train.labels(), index.labels(), "the index reads labels without the images");
         assertEquals(CLASSES, index.numClasses());
     }
 
     @Test
+    void aSplitOverTheBufferSpillsToALocalFileThatHoldsTheSameImages() throws Exception {
+        ImageSource spilled = whole("train", spilling);
+        assertTrue(spilled instanceof SpilledImages, "a split over the buffer spills: " + spilled);
+        Path file = ((SpilledImages) spilled).file();
+        assertEquals((long) TRAIN * PIXELS, java.nio.file.Files.size(file));
+        assertArrayEquals(train.labels(), spilled.labels());
+        assertArrayEquals(train.pixels(), pixels(spilled));
+        ((SpilledImages) spilled).delete();
+        assertTrue(!java.nio.file.Files.exists(file), "deleting a spilled set removes its file");
+    }
+
+    @Test
     void eachWorkerReadsExactlyItsShardAndTheShardsCoverTheSplitOnce() throws Exception {
         int workers = 3;
-        int covered = 0;
-        for (int w = 0; w < workers; w++) {
-            ImageSet shard = UpstreamData.TrainingRows.wholeSplit(data).shard(w, workers);
-            ImageSet expected = train.subset("expected", DataParallelPlan.shard(TRAIN, workers, w));
-            assertArrayEquals(expected.labels(), shard.labels(), "worker " + w);
-            assertArrayEquals(expected.pixels(), shard.pixels(), "worker " + w);
-            covered += shard.size();
+        for (UpstreamData source : List.of(data, spilling)) {
+            int covered = 0;
+            for (int w = 0; w < workers; w++) {
+                ImageSource shard = UpstreamData.TrainingRows.wholeSplit(source).shard(w, workers);
+                ImageSet expected = train.subset("expected", DataParallelPlan.shard(TRAIN, workers, w));
+                assertArrayEquals(expected.labels(), shard.labels(), "worker " + w);
+                assertArrayEquals(expected.pixels(), pixels(shard), "worker " + w);
+                covered += shard.size();
+            }
+            assertEquals(TRAIN, covered);
         }
-        assertEquals(TRAIN, covered);
     }
 
     @Test
@@ -121,7 +144,7 @@ class UpstreamDataTest {
         for (String split : List.of("classes", "random")) {
             ExperimentConfig config = ConfigLoader.load(Path.of("../conf/tiny.yaml"));
             config.pruning.colt.split = split;
-            List<ImageSet> segments = Colt.segments(train, config.pruning.colt.segments, split.equals("classes"), config.data.splitSeed);
+            List<ImageSource> segments = Colt.segments(train, config.pruning.colt.segments, split.equals("classes"), config.data.splitSeed);
             // The sizes a COLT recipe in epochs is scheduled with, read from the index alone.
             long[] sizes = data.coltSegmentSizes(config);
             assertEquals(segments.size(), sizes.length);
@@ -131,11 +154,13 @@ class UpstreamDataTest {
             for (int k = 0; k < segments.size(); k++) {
                 int total = 0;
                 for (int w = 0; w < 2; w++) {
-                    ImageSet shard = UpstreamData.TrainingRows.coltSegment(data, config, k).shard(w, 2);
-                    ImageSet expected = segments.get(k).subset("expected", DataParallelPlan.shard(segments.get(k).size(), 2, w));
+                    // Worker 1 reads with a buffer smaller than its shard: a spilled segment carries the segment's labels too.
+                    ImageSource shard = UpstreamData.TrainingRows.coltSegment(w == 0 ? data : spilling, config, k).shard(w, 2);
+                    ImageSet expected = ((ImageSet) segments.get(k)).subset("expected",
+                            DataParallelPlan.shard(segments.get(k).size(), 2, w));
                     assertEquals(expected.numClasses(), shard.numClasses(), split + " segment " + k);
                     assertArrayEquals(expected.labels(), shard.labels(), split + " segment " + k + " worker " + w);
-                    assertArrayEquals(expected.pixels(), shard.pixels(), split + " segment " + k + " worker " + w);
+                    assertArrayEquals(expected.pixels(), pixels(shard), split + " segment " + k + " worker " + w);
                     total += shard.size();
                 }
                 assertEquals(segments.get(k).size(), total);
@@ -147,7 +172,7 @@ class UpstreamDataTest {
     @Test
     void anEvaluationOverPartsOfTheSplitsScoresExactlyAsOneOverEachWholeSplit() throws Exception {
         ExperimentConfig config = ConfigLoader.load(Path.of("../conf/tiny.yaml"));
-        UpstreamExperiment whole = new UpstreamExperiment(config, new TaskRegistry.Splits(null, whole("val"), whole("test")),
+        UpstreamExperiment whole = new UpstreamExperiment(config, new TaskRegistry.Splits(null, whole("val", data), whole("test", data)),
                 Device.cpu());
         Weights weights = whole.initialWeights();
         Mask mask = MagnitudePruner.forCriterion("global").prune(weights, whole.denseMask(weights), 0.5);
@@ -159,12 +184,15 @@ class UpstreamDataTest {
         for (int parts : new int[] {1, 3}) {
             int covered = 0;
             for (int p = 0; p < parts; p++) {
-                ImageSet part = data.part("val", p, parts);
-                assertArrayEquals(whole("val").subset("expected", DataParallelPlan.shard(VAL, parts, p)).pixels(), part.pixels());
+                ImageSource part = data.part("val", p, parts);
+                assertArrayEquals(((ImageSet) whole("val", data)).subset("expected", DataParallelPlan.shard(VAL, parts, p)).pixels(),
+                        pixels(part));
                 covered += part.size();
             }
             assertEquals(VAL, covered);
-            TrainedModel scored = SplitEvaluation.score(jsc, "evaluation test", config, data, weights, mask, parts, 7, 70L, 1.5);
+            // Parts read with a buffer smaller than two images spill, and score the same.
+            TrainedModel scored = SplitEvaluation.score(jsc, "evaluation test", config, parts == 1 ? data : spilling, weights, mask,
+                    parts, 7, 70L, 1.5);
             assertEquals(expected.val(), scored.val(), parts + " parts");
             assertEquals(expected.test(), scored.test(), parts + " parts");
             assertEquals(7, scored.trainSteps());
@@ -174,7 +202,16 @@ class UpstreamDataTest {
     }
 
     /** A whole split as the table's files hold it, in its stored order. */
-    private ImageSet whole(String split) throws Exception {
-        return DatasetTable.readFiles(data.dataset(), split, data.files());
+    private static ImageSource whole(String split, UpstreamData source) throws Exception {
+        return DatasetTable.readFiles(source.dataset(), split, source.files(), source.bufferBytes());
+    }
+
+    /** Every image's bytes, in order. */
+    private static byte[] pixels(ImageSource images) {
+        byte[] all = new byte[images.size() * images.imageBytes()];
+        for (int i = 0; i < images.size(); i++) {
+            images.read(i, all, i * images.imageBytes());
+        }
+        return all;
     }
 }

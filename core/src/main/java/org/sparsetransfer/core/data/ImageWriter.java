@@ -1,0 +1,132 @@
+package org.sparsetransfer.core.data;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.BitSet;
+
+/**
+ * Collects a split's images as they are read, each at its position (rows arrive in file order,
+ * not in the split's order): into one heap array while the whole split fits {@code bufferBytes}
+ * (and a Java array), else into a new file under {@code spillDir}, written by position, so no
+ * more than one image is held at a time. {@link #finish} gives an {@link ImageSet} or
+ * {@link SpilledImages}; both read back the same bytes. The image size is the first image's.
+ */
+public final class ImageWriter implements AutoCloseable {
+    private final String name;
+    private final int count;
+    private final long bufferBytes;
+    private final Path spillDir;
+    private final int[] labels;
+    private final BitSet written;
+    private int channels;
+    private int height;
+    private int width;
+    private int numClasses = -1;
+    private byte[] pixels;
+    private Path file;
+    private FileChannel out;
+    private boolean finished;
+
+    public ImageWriter(String name, int count, long bufferBytes, Path spillDir) {
+        if (count <= 0) {
+            throw new IllegalArgumentException(name + ": no images to write");
+        }
+        this.name = name;
+        this.count = count;
+        this.bufferBytes = bufferBytes;
+        this.spillDir = spillDir;
+        this.labels = new int[count];
+        this.written = new BitSet(count);
+    }
+
+    /** Image {@code position} of the split, of {@code channels}x{@code height}x{@code width} bytes. */
+    public void put(int position, int label, int classes, int channels, int height, int width, byte[] image) throws IOException {
+        if (position < 0 || position >= count) {
+            throw new IllegalArgumentException(name + ": no position " + position + " among " + count + " images");
+        }
+        if (numClasses < 0) {
+            open(classes, channels, height, width);
+        }
+        if (channels != this.channels || height != this.height || width != this.width || classes != numClasses) {
+            throw new IllegalStateException(String.format("%s: image %d is %dx%dx%d of %d classes after images of %dx%dx%d of %d classes",
+                    name, position, channels, height, width, classes, this.channels, this.height, this.width, numClasses));
+        }
+        int n = channels * height * width;
+        if (image.length != n) {
+            throw new IllegalStateException(name + ": image " + position + " has " + image.length + " bytes, not " + n);
+        }
+        if (written.get(position)) {
+            throw new IllegalArgumentException(name + ": image " + position + " written twice");
+        }
+        if (out == null) {
+            System.arraycopy(image, 0, pixels, position * n, n);
+        } else {
+            ByteBuffer bytes = ByteBuffer.wrap(image);
+            long at = (long) position * n;
+            while (bytes.hasRemaining()) {
+                out.write(bytes, at + bytes.position());
+            }
+        }
+        labels[position] = label;
+        written.set(position);
+    }
+
+    private void open(int classes, int channels, int height, int width) throws IOException {
+        if (channels <= 0 || height <= 0 || width <= 0) {
+            throw new org.sparsetransfer.core.InvalidInputException(name + ": image size must be positive, got " + channels + "x"
+                    + height + "x" + width);
+        }
+        this.numClasses = classes;
+        this.channels = channels;
+        this.height = height;
+        this.width = width;
+        long bytes = (long) count * channels * height * width;
+        if (bytes <= bufferBytes && bytes <= Integer.MAX_VALUE - 8) {
+            pixels = new byte[(int) bytes];
+        } else {
+            Files.createDirectories(spillDir);
+            file = Files.createTempFile(spillDir, "images-", ".u8");
+            out = FileChannel.open(file, StandardOpenOption.WRITE);
+        }
+    }
+
+    /** Whether the images go to a file rather than the heap (known after the first {@link #put}). */
+    public boolean spills() {
+        return out != null;
+    }
+
+    /** The images, once every position was written. */
+    public ImageSource finish() throws IOException {
+        if (written.cardinality() != count) {
+            throw new IllegalStateException(name + ": image " + written.nextClearBit(0) + " of " + count + " was never written");
+        }
+        ImageSource images;
+        if (out == null) {
+            images = new ImageSet(name, channels, height, width, numClasses, pixels, labels);
+        } else {
+            out.close();
+            images = new SpilledImages(file, name, channels, height, width, numClasses, labels);
+        }
+        finished = true;
+        return images;
+    }
+
+    /** Deletes a spilled file unless {@link #finish} handed it over (a read that failed). */
+    @Override
+    public void close() {
+        if (finished || file == null) {
+            return;
+        }
+        try {
+            out.close();
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete spilled images " + file, e);
+        }
+    }
+}
