@@ -95,12 +95,17 @@ class ImagePipelineTest {
         Warehouse warehouse = Warehouse.parse(out);
         Map<String, Long> counts = new TreeMap<>();
         for (Row r : spark.read().format("delta").load(warehouse.datasets())
-                .selectExpr("dataset", "split", "height", "width", "length(pixels) AS bytes").collectAsList()) {
+                .selectExpr("dataset", "split", "height", "width", "length(pixels) AS bytes", "encoding").collectAsList()) {
             counts.merge(r.getString(0) + "/" + r.getString(1), 1L, Long::sum);
             assertEquals(36, r.getInt(2));
             assertEquals(36, r.getInt(3));
-            assertEquals(3 * 36 * 36, r.getInt(4), "RGB stored at data.images.resize");
+            assertEquals("jpeg", r.getString(5), "image datasets are stored as JPEG by default");
+            assertTrue(r.getInt(4) < 3 * 36 * 36, "an encoded image is smaller than its " + 3 * 36 * 36 + " raw bytes: " + r.getInt(4));
         }
+        // Each stored image decodes to RGB at data.images.resize.
+        byte[] one = (byte[]) spark.read().format("delta").load(warehouse.datasets()).select("pixels").first().get(0);
+        org.sparsetransfer.core.vision.RgbImage stored = org.sparsetransfer.core.vision.ImageEncoding.JPEG.decode(one, 36, 36, "a stored image");
+        assertEquals(3 * 36 * 36, stored.planes().length);
         assertEquals(Map.of("upstream/train", 128L, "upstream/val", 32L, "upstream/test", 40L, "cifar10/train", 200L,
                 "cifar10/test", 100L), counts);
         List<Row> skipped = spark.read().format("delta").load(warehouse.skippedImages()).collectAsList();

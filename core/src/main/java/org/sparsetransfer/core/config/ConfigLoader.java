@@ -393,6 +393,8 @@ public final class ConfigLoader {
             positive(source, "data.images.upstream_train", im.upstreamTrain);
             positive(source, "data.images.upstream_val", im.upstreamVal);
             org.sparsetransfer.core.vision.Resampling.Filter.parse(im.interpolation, "data.images.interpolation in " + source);
+            org.sparsetransfer.core.vision.ImageEncoding.parse(im.storage, "data.images.storage in " + source);
+            positive(source, "data.images.loader_threads", im.loaderThreads);
             if (im.imageSize < 32 || im.resize < im.imageSize) {
                 throw bad(source, "data.images.image_size / resize", im.imageSize + " / " + im.resize,
                         "image_size at least 32 (the ResNets downsample 32 times) and resize at least image_size");

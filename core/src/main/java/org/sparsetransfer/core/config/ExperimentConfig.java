@@ -138,6 +138,16 @@ public final class ExperimentConfig implements Serializable {
         public int resize = 256;
         /** Resampling filter of every resize (ingest, crops): bilinear (torchvision's default) or bicubic (RigL's, timm's). */
         public String interpolation = "bilinear";
+        /**
+         * How ingest stores the resized images: jpeg (quality 90, several times smaller than raw), png
+         * (lossless) or raw (channel-planar bytes); see {@link org.sparsetransfer.core.vision.ImageEncoding}.
+         */
+        public String storage = "jpeg";
+        /**
+         * Threads per training or evaluation task that decode and transform a batch's images
+         * (any count gives the same batches). How data is loaded, not what it is: no part of any id.
+         */
+        public int loaderThreads = 2;
     }
 
     /** Dense upstream training. */

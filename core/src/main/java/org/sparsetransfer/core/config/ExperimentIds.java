@@ -26,7 +26,7 @@ public final class ExperimentIds {
     /** Data keys that say where files are or how data is held, not what the data is. */
     private static final List<String> LOCATION_KEYS = List.of("dir", "fetch", "fashion_mnist", "mnist", "digits", "buffer_mb");
     /** Image dataset keys that say where trees are, not what they hold. */
-    private static final List<String> IMAGE_LOCATION_KEYS = List.of("upstream", "tasks_root");
+    private static final List<String> IMAGE_LOCATION_KEYS = List.of("upstream", "tasks_root", "loader_threads");
 
     private final ExperimentConfig config;
     private final ExperimentConfig defaults = new ExperimentConfig();
@@ -41,6 +41,11 @@ public final class ExperimentIds {
         LOCATION_KEYS.forEach(data::remove);
         if (data.get("images") instanceof ObjectNode images) {
             IMAGE_LOCATION_KEYS.forEach(images::remove);
+        }
+        if (config.data.source.equals("images")) {
+            // How the images are stored changes what trains (JPEG is lossy): named even at its default,
+            // so warehouses ingested before images were stored encoded are not mistaken for it.
+            (data.get("images") instanceof ObjectNode images ? images : data.putObject("images")).put("storage", config.data.images.storage);
         }
         Semantics.addTo(data, Semantics.DATA);
         return hash("data", data);

@@ -8,13 +8,18 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.BitSet;
+import org.sparsetransfer.core.vision.EncodedImages;
+import org.sparsetransfer.core.vision.ImageEncoding;
 
 /**
  * Collects a split's images as they are read, each at its position (rows arrive in file order,
- * not in the split's order): into one heap array while the whole split fits {@code bufferBytes}
- * (and a Java array), else into a new file under {@code spillDir}, written by position, so no
- * more than one image is held at a time. {@link #finish} gives an {@link ImageSet} or
- * {@link SpilledImages}; both read back the same bytes. The image size is the first image's.
+ * not in the split's order). Raw images ({@link #put}) go into one heap array while the whole
+ * split fits {@code bufferBytes} (and a Java array), else into a new file under {@code spillDir},
+ * written by position, so no more than one image is held at a time; {@link #finish} gives an
+ * {@link ImageSet} or {@link SpilledImages}. Encoded images ({@link #putEncoded}) stay encoded:
+ * on the heap until their bytes pass the buffer, then appended to a file with each one's offset
+ * ({@link EncodedImages}). Either way the images read back the same. The image size is the
+ * first image's.
  */
 public final class ImageWriter implements AutoCloseable {
     private final String name;
@@ -31,6 +36,13 @@ public final class ImageWriter implements AutoCloseable {
     private Path file;
     private FileChannel out;
     private boolean finished;
+    // Encoded images: their encoding, and each one's bytes on the heap or its place in the file.
+    private ImageEncoding encoding;
+    private byte[][] records;
+    private long heapBytes;
+    private long[] offsets;
+    private int[] lengths;
+    private long fileEnd;
 
     public ImageWriter(String name, int count, long bufferBytes, Path spillDir) {
         if (count <= 0) {
@@ -52,16 +64,10 @@ public final class ImageWriter implements AutoCloseable {
         if (numClasses < 0) {
             open(classes, channels, height, width);
         }
-        if (channels != this.channels || height != this.height || width != this.width || classes != numClasses) {
-            throw new IllegalStateException(String.format("%s: image %d is %dx%dx%d of %d classes after images of %dx%dx%d of %d classes",
-                    name, position, channels, height, width, classes, this.channels, this.height, this.width, numClasses));
-        }
+        check(position, classes, channels, height, width, ImageEncoding.RAW);
         int n = channels * height * width;
         if (image.length != n) {
             throw new IllegalStateException(name + ": image " + position + " has " + image.length + " bytes, not " + n);
-        }
-        if (written.get(position)) {
-            throw new IllegalArgumentException(name + ": image " + position + " written twice");
         }
         if (out == null) {
             System.arraycopy(image, 0, pixels, position * n, n);
@@ -74,6 +80,76 @@ public final class ImageWriter implements AutoCloseable {
         }
         labels[position] = label;
         written.set(position);
+    }
+
+    /** Image {@code position} of the split as its stored {@code encoding} (an RGB JPEG or PNG of {@code height} x {@code width}). */
+    public void putEncoded(int position, int label, int classes, int height, int width, ImageEncoding encoding, byte[] bytes)
+            throws IOException {
+        if (encoding == ImageEncoding.RAW) {
+            put(position, label, classes, 3, height, width, bytes);
+            return;
+        }
+        if (position < 0 || position >= count) {
+            throw new IllegalArgumentException(name + ": no position " + position + " among " + count + " images");
+        }
+        if (numClasses < 0) {
+            if (height <= 0 || width <= 0) {
+                throw new org.sparsetransfer.core.InvalidInputException(name + ": image size must be positive, got " + height + "x" + width);
+            }
+            this.numClasses = classes;
+            this.channels = 3;
+            this.height = height;
+            this.width = width;
+            this.encoding = encoding;
+            this.records = new byte[count][];
+        }
+        check(position, classes, 3, height, width, encoding);
+        labels[position] = label;
+        written.set(position);
+        if (out == null) {
+            records[position] = bytes;
+            heapBytes += bytes.length;
+            if (heapBytes > bufferBytes) {
+                spillEncoded(); // this image included
+            }
+        } else {
+            append(position, bytes);
+        }
+    }
+
+    /** Moves the encoded images held so far into a new file; later ones are appended to it. */
+    private void spillEncoded() throws IOException {
+        Files.createDirectories(spillDir);
+        file = Files.createTempFile(spillDir, "images-", "." + encoding.key());
+        out = FileChannel.open(file, StandardOpenOption.WRITE);
+        offsets = new long[count];
+        lengths = new int[count];
+        for (int p = written.nextSetBit(0); p >= 0; p = written.nextSetBit(p + 1)) {
+            append(p, records[p]);
+        }
+        records = null;
+    }
+
+    private void append(int position, byte[] bytes) throws IOException {
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+        while (buffer.hasRemaining()) {
+            out.write(buffer, fileEnd + buffer.position());
+        }
+        offsets[position] = fileEnd;
+        lengths[position] = bytes.length;
+        fileEnd += bytes.length;
+    }
+
+    private void check(int position, int classes, int channels, int height, int width, ImageEncoding encoding) {
+        ImageEncoding expected = this.encoding == null ? ImageEncoding.RAW : this.encoding;
+        if (channels != this.channels || height != this.height || width != this.width || classes != numClasses || encoding != expected) {
+            throw new IllegalStateException(String.format("%s: image %d is %dx%dx%d %s of %d classes after images of %dx%dx%d %s of %d classes",
+                    name, position, channels, height, width, encoding.key(), classes, this.channels, this.height, this.width,
+                    expected.key(), numClasses));
+        }
+        if (written.get(position)) {
+            throw new IllegalArgumentException(name + ": image " + position + " written twice");
+        }
     }
 
     private void open(int classes, int channels, int height, int width) throws IOException {
@@ -106,7 +182,13 @@ public final class ImageWriter implements AutoCloseable {
             throw new IllegalStateException(name + ": image " + written.nextClearBit(0) + " of " + count + " was never written");
         }
         ImageSource images;
-        if (out == null) {
+        if (encoding != null) {
+            if (out != null) {
+                out.close();
+            }
+            images = out == null ? EncodedImages.onHeap(name, height, width, numClasses, labels, encoding, records)
+                    : EncodedImages.spilled(name, height, width, numClasses, labels, encoding, new SpillFile(file), offsets, lengths);
+        } else if (out == null) {
             images = new ImageSet(name, channels, height, width, numClasses, pixels, labels);
         } else {
             out.close();

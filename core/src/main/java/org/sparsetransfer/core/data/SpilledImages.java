@@ -1,13 +1,8 @@
 package org.sparsetransfer.core.data;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.lang.ref.Cleaner;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 
 /**
  * Images in a local file, image {@code i} at byte {@code i * imageBytes}, each read by position
@@ -18,9 +13,7 @@ import java.nio.file.StandardOpenOption;
  * simply drop it.
  */
 public final class SpilledImages implements ImageSource {
-    private static final Cleaner CLEANER = Cleaner.create();
-
-    private final Backing backing;
+    private final SpillFile backing;
     private final String name;
     private final int channels;
     private final int height;
@@ -29,14 +22,14 @@ public final class SpilledImages implements ImageSource {
     private final int[] labels;
 
     SpilledImages(Path file, String name, int channels, int height, int width, int numClasses, int[] labels) throws IOException {
-        this(new Backing(file), name, channels, height, width, numClasses, labels);
+        this(new SpillFile(file), name, channels, height, width, numClasses, labels);
         long expected = (long) labels.length * imageBytes();
-        if (backing.channel.size() != expected) {
-            throw new IllegalStateException(file + " holds " + backing.channel.size() + " bytes, not " + expected);
+        if (backing.size() != expected) {
+            throw new IllegalStateException(file + " holds " + backing.size() + " bytes, not " + expected);
         }
     }
 
-    private SpilledImages(Backing backing, String name, int channels, int height, int width, int numClasses, int[] labels) {
+    private SpilledImages(SpillFile backing, String name, int channels, int height, int width, int numClasses, int[] labels) {
         ImageSource.checkLabels(name, labels, numClasses);
         this.backing = backing;
         this.name = name;
@@ -79,24 +72,13 @@ public final class SpilledImages implements ImageSource {
 
     /** The file holding the images. */
     public Path file() {
-        return backing.file;
+        return backing.path();
     }
 
     @Override
     public void read(int index, byte[] into, int offset) {
         int n = imageBytes();
-        ByteBuffer target = ByteBuffer.wrap(into, offset, n);
-        long position = (long) index * n;
-        try {
-            while (target.hasRemaining()) {
-                int read = backing.channel.read(target, position + target.position() - offset);
-                if (read < 0) {
-                    throw new IOException("it ends before image " + index);
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot read spilled images " + backing.file + " of " + name, e);
-        }
+        backing.read(ByteBuffer.wrap(into, offset, n).slice(), (long) index * n);
     }
 
     @Override
@@ -109,34 +91,12 @@ public final class SpilledImages implements ImageSource {
 
     /** Closes and deletes the file now (every view of it stops working). */
     public void delete() {
-        backing.cleanable.clean();
+        backing.delete();
     }
 
     @Override
     public String toString() {
         return "SpilledImages[" + name + ", " + size() + " x " + channels + "x" + height + "x" + width + ", " + numClasses
-                + " classes, " + backing.file + "]";
-    }
-
-    /** The open file, shared by a set's relabelled views, closed and deleted once none is reachable. */
-    private static final class Backing {
-        final Path file;
-        final FileChannel channel;
-        final Cleaner.Cleanable cleanable;
-
-        Backing(Path file) throws IOException {
-            this.file = file;
-            this.channel = FileChannel.open(file, StandardOpenOption.READ);
-            FileChannel open = channel;
-            // The action must not reach this object, or it would never become unreachable.
-            this.cleanable = CLEANER.register(this, () -> {
-                try {
-                    open.close();
-                    Files.deleteIfExists(file);
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot delete spilled images " + file, e);
-                }
-            });
-        }
+                + " classes, " + backing.path() + "]";
     }
 }

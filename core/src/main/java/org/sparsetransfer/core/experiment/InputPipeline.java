@@ -12,14 +12,15 @@ import org.sparsetransfer.core.vision.Resampling;
 /**
  * How a config's images become network inputs: the demo's grayscale sets are uploaded once and
  * scaled to [-1, 1]; image datasets (RGB) are augmented per batch as in the paper, with the
- * training crop and evaluation centre crop of {@code data.images.image_size}.
+ * training crop and evaluation centre crop of {@code data.images.image_size}, each batch's
+ * images decoded (when stored encoded) and transformed on {@code data.images.loader_threads}.
  */
-public record InputPipeline(boolean augmented, int crop, Resampling.Filter filter) implements Serializable {
+public record InputPipeline(boolean augmented, int crop, Resampling.Filter filter, int loaderThreads) implements Serializable {
 
     public static InputPipeline of(ExperimentConfig config) {
         return config.data.source.equals("images") ? new InputPipeline(true, config.data.images.imageSize,
-                Resampling.Filter.parse(config.data.images.interpolation, "data.images.interpolation"))
-                : new InputPipeline(false, 0, Resampling.Filter.BILINEAR);
+                Resampling.Filter.parse(config.data.images.interpolation, "data.images.interpolation"), config.data.images.loaderThreads)
+                : new InputPipeline(false, 0, Resampling.Filter.BILINEAR, 1);
     }
 
     /** {@code images} as training and evaluation data on {@code manager}. */
@@ -27,6 +28,6 @@ public record InputPipeline(boolean augmented, int crop, Resampling.Filter filte
         if (!augmented) {
             return TrainingData.upload(manager, images);
         }
-        return new AugmentedImages(manager, images, crop, filter, Augmentation.Normalization.IMAGENET);
+        return new AugmentedImages(manager, images, crop, filter, Augmentation.Normalization.IMAGENET, loaderThreads);
     }
 }

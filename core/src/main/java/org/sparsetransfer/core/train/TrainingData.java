@@ -25,6 +25,13 @@ public interface TrainingData extends AutoCloseable {
      */
     NDArray[] batch(long[] indices, long seed, int epoch);
 
+    /**
+     * A hint that {@link #batch} will next be asked for these examples: data whose inputs take
+     * work to make (decoding, augmentation) starts on them in the background. The batch is the
+     * same with or without the hint.
+     */
+    default void prefetch(long[] indices, long seed, int epoch) {}
+
     /** Evaluation inputs and labels of examples {@code from} (inclusive) to {@code to} (exclusive). */
     NDArray[] range(int from, int to);
 

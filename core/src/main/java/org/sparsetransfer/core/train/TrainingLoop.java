@@ -120,16 +120,23 @@ public final class TrainingLoop {
         double lastAccuracy = Double.NaN;
 
         listener.afterSteps(0, network);
+        long[] indices = total > 0 ? order.next() : null;
+        int pass = order.pass();
         for (int step = 0; step < total; step++) {
             OptionalDouble pruneTo = schedule.pruneBefore(step);
             if (pruneTo.isPresent()) {
                 pruneTo(network, pruner, pruneTo.getAsDouble(), step, total);
             }
-            long[] indices = order.next();
             lr.step = step;
             try (NDScope scope = new NDScope()) {
                 scope.suppressNotUsedWarning();
-                NDArray[] xy = data.batch(indices, settings.seed(), order.pass());
+                NDArray[] xy = data.batch(indices, settings.seed(), pass);
+                // The next batch is known: its inputs are prepared (decoded, augmented) while this step computes.
+                if (step + 1 < total) {
+                    indices = order.next();
+                    pass = order.pass();
+                    data.prefetch(indices, settings.seed(), pass);
+                }
                 float stepLoss;
                 long correct;
                 NDArray targets = objective.targets(xy[0]);

@@ -85,7 +85,7 @@ class SpilledImagesTest {
         assertTrue(missing.getMessage().contains("image 0 of 5 was never written"), missing.getMessage());
         assertThrows(IllegalArgumentException.class, () -> writer.put(3, 1, 9, 1, 28, 28, one), "written twice");
         IllegalStateException size = assertThrows(IllegalStateException.class, () -> writer.put(1, 1, 9, 1, 14, 56, one));
-        assertTrue(size.getMessage().contains("1x14x56 of 9 classes after images of 1x28x28"), size.getMessage());
+        assertTrue(size.getMessage().contains("1x14x56 raw of 9 classes after images of 1x28x28 raw"), size.getMessage());
         writer.close();
         try (var left = Files.list(dir)) {
             assertEquals(0, left.count(), "an abandoned write deletes its file");

@@ -6,13 +6,13 @@ import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.util.CollectionAccumulator;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.DemoSources;
 import org.sparsetransfer.core.io.FileSource;
 import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.task.TaskRegistry;
+import org.sparsetransfer.core.vision.ImageEncoding;
 import org.sparsetransfer.core.vision.IngestPlan;
 import org.sparsetransfer.core.vision.Resampling;
 import org.sparsetransfer.jobs.data.DemoData;
@@ -131,12 +131,14 @@ public final class IngestStage {
         int classes = plan.numClasses();
         int[] val = plan.val();
         Resampling.Filter filter = Resampling.Filter.parse(ctx.config().data.images.interpolation, "data.images.interpolation");
+        ImageEncoding storage = ImageEncoding.parse(ctx.config().data.images.storage, "data.images.storage");
         return ctx.jsc().parallelize(units, partitions).flatMap(unit -> {
             List<Row> rows = new ArrayList<>();
             // Labels are in range by construction: folder indices, and CifarReader checks each record's label.
             IngestPlan.Decoded decoded = IngestPlan.decode(files, unit, side, filter, val);
             for (IngestPlan.Stored s : decoded.stored()) {
-                rows.add(RowFactory.create(dataset, s.split(), s.index(), s.label(), classes, side, side, s.image().planes(), dataHash));
+                rows.add(DatasetTable.row(dataset, s.split(), s.index(), s.label(), classes, side, side, storage.encode(s.image()),
+                        storage, dataHash));
             }
             decoded.skipped().forEach(skips::add);
             return rows.iterator();

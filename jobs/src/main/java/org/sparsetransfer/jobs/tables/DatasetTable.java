@@ -18,11 +18,13 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.data.ImageWriter;
 import org.sparsetransfer.core.data.SpillDirectory;
+import org.sparsetransfer.core.vision.ImageEncoding;
 
 /**
- * The ingested datasets: one row per image (dataset, split, idx, label, shape, pixels),
- * partitioned by dataset. Pixels are channel-planar bytes; the channel count is their length
- * over height x width (1 for the demo's sets, 3 for image datasets). A dataset is replaced as a whole, in one commit, so a reader never
+ * The ingested datasets: one row per image (dataset, split, idx, label, shape, pixels, encoding),
+ * partitioned by dataset. Raw pixels are channel-planar bytes, whose channel count is their length
+ * over height x width (1 for the demo's sets); image datasets' are RGB, stored as
+ * {@code data.images.storage} encodes them (JPEG by default) and decoded per batch. A dataset is replaced as a whole, in one commit, so a reader never
  * sees half of one; {@code data_hash} says which split rules produced it.
  */
 public final class DatasetTable {
@@ -35,7 +37,15 @@ public final class DatasetTable {
             .add("height", DataTypes.IntegerType, false)
             .add("width", DataTypes.IntegerType, false)
             .add("pixels", DataTypes.BinaryType, false)
-            .add("data_hash", DataTypes.StringType, false);
+            .add("data_hash", DataTypes.StringType, false)
+            // How pixels holds the image (ImageEncoding's key); null in tables written before images were stored encoded: raw.
+            .add("encoding", DataTypes.StringType, true);
+
+    /** One row of {@link #SCHEMA}: image {@code idx} of a split, {@code bytes} as {@code encoding} stores it. */
+    public static Row row(String dataset, String split, int idx, int label, int numClasses, int height, int width, byte[] bytes,
+            ImageEncoding encoding, String dataHash) {
+        return RowFactory.create(dataset, split, idx, label, numClasses, height, width, bytes, dataHash, encoding.key());
+    }
 
     /** The image files ingest skipped, per dataset (replaced with the dataset). */
     public static final StructType SKIPPED_SCHEMA = new StructType()
@@ -87,8 +97,8 @@ public final class DatasetTable {
             for (int i = 0; i < images.size(); i++) {
                 byte[] px = new byte[images.imageBytes()];
                 images.read(i, px, 0);
-                rows.add(RowFactory.create(dataset, split, i, images.labels()[i], images.numClasses(),
-                        images.height(), images.width(), px, dataHash));
+                rows.add(row(dataset, split, i, images.labels()[i], images.numClasses(), images.height(), images.width(), px,
+                        ImageEncoding.RAW, dataHash));
             }
         });
         replace(dataset, spark.createDataFrame(rows, SCHEMA).repartition(Math.max(1, rows.size() / 20_000)));
@@ -138,7 +148,8 @@ public final class DatasetTable {
      * it), in the order given: a data-parallel worker's shard, read without keeping the rest of
      * the split. Rows stream from the files' row groups into an {@link ImageWriter}, one image at
      * a time: on the heap if the rows fit {@code bufferBytes}, else into a local file
-     * ({@link SpillDirectory}), so a task's memory stays bounded for any split size.
+     * ({@link SpillDirectory}), so a task's memory stays bounded for any split size. Encoded
+     * images stay encoded (decoded per batch by the input pipeline).
      */
     public static ImageSource readRows(String dataset, String split, List<String> files, SplitIndex index, int[] positions,
             long bufferBytes) throws IOException {
@@ -162,8 +173,15 @@ public final class DatasetTable {
                     int at = position < 0 ? -1 : target[position];
                     if (at >= 0) {
                         try {
-                            writer.put(at, g.getInteger("label", 0), g.getInteger("num_classes", 0), channels(g),
-                                    g.getInteger("height", 0), g.getInteger("width", 0), g.getBinary("pixels", 0).getBytes());
+                            ImageEncoding encoding = encoding(g);
+                            byte[] bytes = g.getBinary("pixels", 0).getBytes();
+                            if (encoding == ImageEncoding.RAW) {
+                                writer.put(at, g.getInteger("label", 0), g.getInteger("num_classes", 0), channels(g),
+                                        g.getInteger("height", 0), g.getInteger("width", 0), bytes);
+                            } else {
+                                writer.putEncoded(at, g.getInteger("label", 0), g.getInteger("num_classes", 0), g.getInteger("height", 0),
+                                        g.getInteger("width", 0), encoding, bytes);
+                            }
                         } catch (IOException e) {
                             throw new java.io.UncheckedIOException("cannot spill images of " + dataset + "/" + split, e);
                         }
@@ -179,7 +197,13 @@ public final class DatasetTable {
         }
     }
 
-    /** A stored image's channel count: its byte length over height x width. */
+    /** How a row stores its image: its {@code encoding}, raw in files written before the column. */
+    private static ImageEncoding encoding(org.apache.parquet.example.data.Group g) {
+        return g.getType().containsField("encoding") && g.getFieldRepetitionCount("encoding") > 0
+                ? ImageEncoding.parse(g.getString("encoding", 0), "the datasets table's encoding column") : ImageEncoding.RAW;
+    }
+
+    /** A raw image's channel count: its byte length over height x width. */
     private static int channels(org.apache.parquet.example.data.Group g) {
         return g.getBinary("pixels", 0).length() / (g.getInteger("height", 0) * g.getInteger("width", 0));
     }

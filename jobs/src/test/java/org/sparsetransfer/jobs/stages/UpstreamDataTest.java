@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -24,6 +23,7 @@ import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.ImageSet;
 import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.data.SpilledImages;
+import org.sparsetransfer.core.vision.ImageEncoding;
 import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
 import org.sparsetransfer.core.model.Weights;
@@ -73,9 +73,10 @@ class UpstreamDataTest {
         List<Row> rows = new ArrayList<>();
         for (int i = 0; i < TRAIN; i++) {
             byte[] px = java.util.Arrays.copyOfRange(pixels, i * PIXELS, (i + 1) * PIXELS);
-            rows.add(RowFactory.create("d", "train", i, labels[i], CLASSES, SIDE, SIDE, px, "h"));
+            rows.add(DatasetTable.row("d", "train", i, labels[i], CLASSES, SIDE, SIDE, px, ImageEncoding.RAW, "h"));
             if (i < VAL + TEST) {
-                rows.add(RowFactory.create("d", i < VAL ? "val" : "test", i < VAL ? i : i - VAL, labels[i], CLASSES, SIDE, SIDE, px, "h"));
+                rows.add(DatasetTable.row("d", i < VAL ? "val" : "test", i < VAL ? i : i - VAL, labels[i], CLASSES, SIDE, SIDE, px,
+                        ImageEncoding.RAW, "h"));
             }
         }
         DatasetTable table = new DatasetTable(spark, new Warehouse(out));
