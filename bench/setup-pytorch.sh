@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs the PyTorch reference of `bin/sparse-transfer bench` (train_step_ratio_vs_pytorch):
-# Debian's python3-torch for the system python3 (/usr/bin/python3), and python3-torchvision for
-# bench/step_memory.py. Needs root (or sudo).
+# Installs the PyTorch references of `bin/sparse-transfer bench` (train_step_ratio_vs_pytorch,
+# input_ratio_vs_torchvision): Debian's python3-torch for the system python3 (/usr/bin/python3),
+# and python3-torchvision for bench/input_pipeline.py and bench/step_memory.py. Needs root (or sudo).
 set -euo pipefail
 if /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null; then
   echo "python3-torch is installed: $(/usr/bin/python3 -c 'import torch; print(torch.__version__)')"

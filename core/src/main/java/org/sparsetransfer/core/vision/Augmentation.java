@@ -123,14 +123,18 @@ public final class Augmentation {
         float[] out = new float[3 * size * size];
         int w = image.width();
         int h = image.height();
+        byte[] planes = image.planes();
+        float[] levels = new float[256];
         for (int c = 0; c < 3; c++) {
-            float mean = norm.mean()[c];
-            float std = norm.std()[c];
+            // The 256 values a channel's byte can take, computed as per pixel: the same floats, fewer divisions.
+            for (int v = 0; v < 256; v++) {
+                levels[v] = (v / 255f - norm.mean()[c]) / norm.std()[c];
+            }
             for (int y = 0; y < size; y++) {
+                int from = (c * h + top + y) * w + left;
+                int to = (c * size + y) * size;
                 for (int x = 0; x < size; x++) {
-                    int col = flip ? size - 1 - x : x;
-                    float value = (image.planes()[(c * h + top + y) * w + left + x] & 0xFF) / 255f;
-                    out[(c * size + y) * size + col] = (value - mean) / std;
+                    out[to + (flip ? size - 1 - x : x)] = levels[planes[from + x] & 0xFF];
                 }
             }
         }

@@ -97,13 +97,7 @@ public final class Resampling {
         }
         if (vertical) {
             for (int c = 0; c < 3; c++) {
-                int[] out = new int[width * outH];
-                for (int y = 0; y < outH; y++) {
-                    for (int x = 0; x < width; x++) {
-                        out[y * width + x] = rows.apply(planes[c], x - firstRow * width, width, y);
-                    }
-                }
-                planes[c] = out;
+                planes[c] = rows.applyToRows(planes[c], width, firstRow, outH);
             }
             height = outH;
         } else if (horizontal) {
@@ -173,15 +167,30 @@ public final class Resampling {
             return Math.min(255, Math.max(0, sum >> PRECISION_BITS));
         }
 
-        /** Output pixel {@code i} from {@code values[offset + (start + x) * stride]}, rounded and clipped to 0..255. */
-        int apply(int[] values, int offset, int stride, int i) {
-            int sum = 1 << (PRECISION_BITS - 1);
-            int[] k = weights[i];
-            int base = offset + start[i] * stride;
-            for (int x = 0; x < k.length; x++) {
-                sum += values[base + x * stride] * k[x];
+        /**
+         * The vertical pass: output row {@code i} of rows of {@code width} values (the first of
+         * them source row {@code firstRow}), rounded and clipped to 0..255. Whole rows are
+         * accumulated tap by tap, so memory is read in order (the same sums as tap by tap per pixel).
+         */
+        int[] applyToRows(int[] values, int width, int firstRow, int outRows) {
+            int[] out = new int[width * outRows];
+            int[] sum = new int[width];
+            for (int i = 0; i < outRows; i++) {
+                java.util.Arrays.fill(sum, 1 << (PRECISION_BITS - 1));
+                int[] k = weights[i];
+                for (int t = 0; t < k.length; t++) {
+                    int weight = k[t];
+                    int row = (start[i] + t - firstRow) * width;
+                    for (int x = 0; x < width; x++) {
+                        sum[x] += values[row + x] * weight;
+                    }
+                }
+                int at = i * width;
+                for (int x = 0; x < width; x++) {
+                    out[at + x] = Math.min(255, Math.max(0, sum[x] >> PRECISION_BITS));
+                }
             }
-            return Math.min(255, Math.max(0, sum >> PRECISION_BITS));
+            return out;
         }
     }
 }

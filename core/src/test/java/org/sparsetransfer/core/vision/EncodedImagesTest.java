@@ -121,6 +121,13 @@ class EncodedImagesTest {
             assertArrayEquals(one.batch(next, 7, 2)[0].toFloatArray(), three.batch(next, 7, 2)[0].toFloatArray(), "a prefetched batch");
             three.prefetch(next, 7, 2);
             assertArrayEquals(a[0].toFloatArray(), three.batch(batch, 7, 2)[0].toFloatArray(), "a batch other than the prefetched one");
+            // Inputs live in reused native buffers: one still open is never overwritten by later batches, a closed one's is reused.
+            float[] kept = a[0].toFloatArray();
+            for (int epoch = 3; epoch < 7; epoch++) {
+                one.batch(batch, 7, epoch)[0].close();
+                one.range(0, 8)[0].close();
+            }
+            assertArrayEquals(kept, a[0].toFloatArray(), "an open batch keeps its inputs");
         }
     }
 

@@ -29,14 +29,20 @@ final class ChildProcess {
      * under test whether started by the launcher or by the test runner).
      */
     static List<String> application(String... args) {
+        return java(List.of(), SparseTransferCli.class, args);
+    }
+
+    /** {@code main} in a fresh JVM with this JVM's flags, then {@code flags} (a later -Xmx wins), and its classpath. */
+    static List<String> java(List<String> flags, Class<?> main, String... args) {
         List<String> command = new ArrayList<>();
         command.add(ProcessHandle.current().info().command().orElse("java"));
         ManagementFactory.getRuntimeMXBean().getInputArguments().stream()
                 .filter(a -> !a.startsWith("-agentlib:jdwp") && !a.startsWith("-javaagent:"))
                 .forEach(command::add);
+        command.addAll(flags);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
-        command.add(SparseTransferCli.class.getName());
+        command.add(main.getName());
         command.addAll(List.of(args));
         return command;
     }

@@ -142,14 +142,19 @@ final class TrainStepBenchmark implements Benchmark {
 
     /** Null when the reference can run, else why not. */
     private static String pytorchMissing() throws InterruptedException {
+        return pytorchMissing("import torch");
+    }
+
+    /** Null when {@link #SCRIPT}'s directory is here and {@code imports} run in {@link #PYTHON}, else why not. */
+    static String pytorchMissing(String imports) throws InterruptedException {
         if (!Files.isRegularFile(SCRIPT)) {
             return SCRIPT + " not found (run bench from the repository root)";
         }
         try {
-            Process p = new ProcessBuilder(PYTHON, "-c", "import torch").redirectErrorStream(true).start();
+            Process p = new ProcessBuilder(PYTHON, "-c", imports).redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();
             if (p.waitFor() != 0) {
-                return "python3-torch is not installed (bench/setup-pytorch.sh installs it)";
+                return "python3-torch or python3-torchvision is not installed (bench/setup-pytorch.sh installs them)";
             }
         } catch (IOException e) {
             return PYTHON + " is not available";
