@@ -9,7 +9,7 @@ import org.sparsetransfer.core.InvalidInputException;
 public final class BenchSuite {
     /** In-process benchmarks first, then those that start whole pipelines and clusters (minutes each). */
     static final List<Benchmark> ALL = List.of(new TrainStepBenchmark(), new PruningThresholdBenchmark(), new CheckpointSizeBenchmark(),
-            new LinearTransferBenchmark(), new InputPipelineBenchmark(), new PipelineBenchmark(), new FanoutBenchmark(Path.of("")));
+            new LinearTransferBenchmark(), new InputPipelineBenchmark(), new DataScaleBenchmark(), new PipelineBenchmark(), new FanoutBenchmark(Path.of("")));
 
     private BenchSuite() {}
 
