@@ -56,6 +56,42 @@ public class DataParallelTest {
         assertEquals(7L, DataParallelPlan.workerSeed(7L, 0), "worker 0 shuffles with the run's seed");
     }
 
+    /** The shuffle: each pass (epoch) visits every example of the shard once; the same seed repeats it; passes differ. */
+    @Test
+    void eachPassVisitsEveryExampleOnceInAnOrderFromTheSeedAndThePass() {
+        int size = 120;
+        int batch = 8;
+        BatchOrder order = new BatchOrder(size, batch, 42);
+        BatchOrder again = new BatchOrder(size, batch, 42);
+        List<List<Long>> passes = new ArrayList<>();
+        for (int pass = 0; pass < 3; pass++) {
+            List<Long> visited = new ArrayList<>();
+            for (int b = 0; b < size / batch; b++) {
+                long[] next = order.next();
+                assertEquals(pass, order.pass());
+                assertArrayEquals(next, again.next(), "the same seed gives the same batches");
+                for (long i : next) {
+                    visited.add(i);
+                }
+            }
+            assertEquals(size, new java.util.HashSet<>(visited).size(), "pass " + pass + " visits every example once");
+            passes.add(visited);
+        }
+        assertTrue(!passes.get(0).equals(passes.get(1)) && !passes.get(1).equals(passes.get(2)), "each pass has its own order");
+        BatchOrder other = new BatchOrder(size, batch, 43);
+        assertTrue(!java.util.Arrays.equals(new BatchOrder(size, batch, 42).next(), other.next()), "another seed, another order");
+        // A batch that does not divide the shard: a pass visits each example at most once; the rest wait for the next pass.
+        BatchOrder uneven = new BatchOrder(10, 3, 1);
+        java.util.Set<Long> first = new java.util.HashSet<>();
+        for (int b = 0; b < 3; b++) {
+            for (long i : uneven.next()) {
+                assertTrue(first.add(i), "example " + i + " twice in one pass");
+            }
+        }
+        uneven.next();
+        assertEquals(1, uneven.pass(), "the fourth batch of 3 from 10 starts the next pass");
+    }
+
     @Test
     void skippingBatchesContinuesTheOrderAcrossPasses() {
         BatchOrder walked = new BatchOrder(10, 3, 5);

@@ -206,6 +206,12 @@ final class TrainStepBenchmark implements Benchmark {
             return batch;
         }
 
+        /** Passed on: the inputs a prefetch prepares in the background are not counted as time in the step. */
+        @Override
+        public void prefetch(long[] indices, long seed, int epoch) {
+            inner.prefetch(indices, seed, epoch);
+        }
+
         @Override
         public int size() {
             return inner.size();
