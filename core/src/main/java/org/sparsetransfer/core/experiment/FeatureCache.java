@@ -13,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.Callable;
+import org.sparsetransfer.core.data.SpillFile;
 import org.sparsetransfer.core.train.TrainingData;
 
 /**
@@ -89,12 +90,12 @@ public interface FeatureCache extends AutoCloseable {
      */
     final class Split implements AutoCloseable {
         private final float[] values;
-        private final Path file;
+        private final SpillFile file;
         private final int dimension;
         private final int[] labels;
         private final int numClasses;
 
-        private Split(float[] values, Path file, int dimension, int[] labels, int numClasses) {
+        private Split(float[] values, SpillFile file, int dimension, int[] labels, int numClasses) {
             this.values = values;
             this.file = file;
             this.dimension = dimension;
@@ -117,7 +118,7 @@ public interface FeatureCache extends AutoCloseable {
 
         /** The spilled file (null: on the heap). */
         Path file() {
-            return file;
+            return file == null ? null : file.path();
         }
 
         /** The features as training data on {@code manager}'s engine; closing it leaves the split. */
@@ -126,15 +127,11 @@ public interface FeatureCache extends AutoCloseable {
                     : new Spilled(manager, file, dimension, labels, numClasses);
         }
 
-        /** Deletes the spilled file, if any. */
+        /** Deletes the spilled file, if any (it is also deleted if the split is dropped unclosed). */
         @Override
         public void close() {
             if (file != null) {
-                try {
-                    Files.deleteIfExists(file);
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot delete spilled features " + file, e);
-                }
+                file.delete();
             }
         }
 
@@ -216,28 +213,24 @@ public interface FeatureCache extends AutoCloseable {
                 if (out != null) {
                     out.close();
                 }
-                return new Split(values, file, Math.max(dimension, 0), labels, numClasses);
+                return new Split(values, file == null ? null : new SpillFile(file), Math.max(dimension, 0), labels, numClasses);
             }
         }
 
         /** Spilled features: every batch read from the file by position (the OS's page cache, not the heap, caches them). */
         private static final class Spilled implements TrainingData {
             private final NDManager manager;
-            private final FileChannel in;
+            private final SpillFile in;
             private final int dimension;
             private final int[] labels;
             private final int numClasses;
 
-            Spilled(NDManager manager, Path file, int dimension, int[] labels, int numClasses) {
+            Spilled(NDManager manager, SpillFile file, int dimension, int[] labels, int numClasses) {
                 this.manager = manager;
                 this.dimension = dimension;
                 this.labels = labels;
                 this.numClasses = numClasses;
-                try {
-                    this.in = FileChannel.open(file, StandardOpenOption.READ);
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot read spilled features " + file, e);
-                }
+                this.in = file;
             }
 
             @Override
@@ -277,17 +270,7 @@ public interface FeatureCache extends AutoCloseable {
             }
 
             private void read(ByteBuffer into, long position) {
-                try {
-                    for (long at = position; into.hasRemaining(); ) {
-                        int n = in.read(into, at);
-                        if (n < 0) {
-                            throw new IOException("the file ends at " + at);
-                        }
-                        at += n;
-                    }
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot read spilled features", e);
-                }
+                in.read(into, position);
             }
 
             private NDArray[] arrays(ByteBuffer rows, int[] batchLabels) {
@@ -296,14 +279,9 @@ public interface FeatureCache extends AutoCloseable {
                 return new NDArray[] {inputs, manager.create(batchLabels).toType(DataType.INT64, false)};
             }
 
+            /** The file belongs to its split, which deletes it. */
             @Override
-            public void close() {
-                try {
-                    in.close();
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-            }
+            public void close() {}
         }
     }
 }
