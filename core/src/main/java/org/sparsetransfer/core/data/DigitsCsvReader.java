@@ -30,7 +30,7 @@ public final class DigitsCsvReader {
         } catch (IOException e) {
             throw IdxReader.unreadable(csv, e);
         }
-        byte[] pixels = new byte[lines.size() * PIXELS];
+        byte[] pixels = new byte[ImageSet.byteCount(name, lines.size(), PIXELS)];
         int[] labels = new int[lines.size()];
         for (int row = 0; row < lines.size(); row++) {
             String[] cells = lines.get(row).split(",");

@@ -13,7 +13,7 @@ public final class ImageOps {
         int srcH = source.height();
         int srcW = source.width();
         int n = source.size();
-        byte[] out = new byte[n * side * side];
+        byte[] out = new byte[ImageSet.byteCount(name, n, side * side)];
         float scaleY = (float) srcH / inner;
         float scaleX = (float) srcW / inner;
         byte[] in = source.pixels();
