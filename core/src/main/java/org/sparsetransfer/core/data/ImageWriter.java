@@ -58,11 +58,8 @@ public final class ImageWriter implements AutoCloseable {
 
     /** Image {@code position} of the split, of {@code channels}x{@code height}x{@code width} bytes. */
     public void put(int position, int label, int classes, int channels, int height, int width, byte[] image) throws IOException {
-        if (position < 0 || position >= count) {
-            throw new IllegalArgumentException(name + ": no position " + position + " among " + count + " images");
-        }
         if (numClasses < 0) {
-            open(classes, channels, height, width);
+            open(classes, channels, height, width, ImageEncoding.RAW);
         }
         check(position, classes, channels, height, width, ImageEncoding.RAW);
         int n = channels * height * width;
@@ -72,11 +69,7 @@ public final class ImageWriter implements AutoCloseable {
         if (out == null) {
             System.arraycopy(image, 0, pixels, position * n, n);
         } else {
-            ByteBuffer bytes = ByteBuffer.wrap(image);
-            long at = (long) position * n;
-            while (bytes.hasRemaining()) {
-                out.write(bytes, at + bytes.position());
-            }
+            writeAt((long) position * n, image);
         }
         labels[position] = label;
         written.set(position);
@@ -89,19 +82,8 @@ public final class ImageWriter implements AutoCloseable {
             put(position, label, classes, 3, height, width, bytes);
             return;
         }
-        if (position < 0 || position >= count) {
-            throw new IllegalArgumentException(name + ": no position " + position + " among " + count + " images");
-        }
         if (numClasses < 0) {
-            if (height <= 0 || width <= 0) {
-                throw new org.sparsetransfer.core.InvalidInputException(name + ": image size must be positive, got " + height + "x" + width);
-            }
-            this.numClasses = classes;
-            this.channels = 3;
-            this.height = height;
-            this.width = width;
-            this.encoding = encoding;
-            this.records = new byte[count][];
+            open(classes, 3, height, width, encoding);
         }
         check(position, classes, 3, height, width, encoding);
         labels[position] = label;
@@ -119,9 +101,7 @@ public final class ImageWriter implements AutoCloseable {
 
     /** Moves the encoded images held so far into a new file; later ones are appended to it. */
     private void spillEncoded() throws IOException {
-        Files.createDirectories(spillDir);
-        file = Files.createTempFile(spillDir, "images-", "." + encoding.key());
-        out = FileChannel.open(file, StandardOpenOption.WRITE);
+        openFile();
         offsets = new long[count];
         lengths = new int[count];
         for (int p = written.nextSetBit(0); p >= 0; p = written.nextSetBit(p + 1)) {
@@ -131,16 +111,23 @@ public final class ImageWriter implements AutoCloseable {
     }
 
     private void append(int position, byte[] bytes) throws IOException {
-        ByteBuffer buffer = ByteBuffer.wrap(bytes);
-        while (buffer.hasRemaining()) {
-            out.write(buffer, fileEnd + buffer.position());
-        }
+        writeAt(fileEnd, bytes);
         offsets[position] = fileEnd;
         lengths[position] = bytes.length;
         fileEnd += bytes.length;
     }
 
+    private void writeAt(long at, byte[] bytes) throws IOException {
+        ByteBuffer buffer = ByteBuffer.wrap(bytes);
+        while (buffer.hasRemaining()) {
+            out.write(buffer, at + buffer.position());
+        }
+    }
+
     private void check(int position, int classes, int channels, int height, int width, ImageEncoding encoding) {
+        if (position < 0 || position >= count) {
+            throw new IllegalArgumentException(name + ": no position " + position + " among " + count + " images");
+        }
         ImageEncoding expected = this.encoding == null ? ImageEncoding.RAW : this.encoding;
         if (channels != this.channels || height != this.height || width != this.width || classes != numClasses || encoding != expected) {
             throw new IllegalStateException(String.format("%s: image %d is %dx%dx%d %s of %d classes after images of %dx%dx%d %s of %d classes",
@@ -152,7 +139,8 @@ public final class ImageWriter implements AutoCloseable {
         }
     }
 
-    private void open(int classes, int channels, int height, int width) throws IOException {
+    /** Takes the split's image size from its first image, and where raw images go: the heap or a file. */
+    private void open(int classes, int channels, int height, int width, ImageEncoding encoding) throws IOException {
         if (channels <= 0 || height <= 0 || width <= 0) {
             throw new org.sparsetransfer.core.InvalidInputException(name + ": image size must be positive, got " + channels + "x"
                     + height + "x" + width);
@@ -161,14 +149,23 @@ public final class ImageWriter implements AutoCloseable {
         this.channels = channels;
         this.height = height;
         this.width = width;
+        if (encoding != ImageEncoding.RAW) {
+            this.encoding = encoding;
+            this.records = new byte[count][];
+            return;
+        }
         long bytes = (long) count * channels * height * width;
         if (bytes <= bufferBytes && bytes <= Integer.MAX_VALUE - 8) {
             pixels = new byte[(int) bytes];
         } else {
-            Files.createDirectories(spillDir);
-            file = Files.createTempFile(spillDir, "images-", ".u8");
-            out = FileChannel.open(file, StandardOpenOption.WRITE);
+            openFile();
         }
+    }
+
+    private void openFile() throws IOException {
+        Files.createDirectories(spillDir);
+        file = Files.createTempFile(spillDir, "images-", "." + (encoding == null ? "u8" : encoding.key()));
+        out = FileChannel.open(file, StandardOpenOption.WRITE);
     }
 
     /** Whether the images go to a file rather than the heap (known after the first {@link #put}). */

@@ -104,6 +104,20 @@ public final class Mask implements Serializable {
         return new Mask(part);
     }
 
+    /** Whether every element this mask prunes is exactly zero (either sign) in {@code weights}. */
+    public boolean holds(Weights weights) {
+        for (Map.Entry<String, boolean[]> entry : kept.entrySet()) {
+            boolean[] bits = entry.getValue();
+            float[] values = weights.get(entry.getKey()).values();
+            for (int i = 0; i < bits.length; i++) {
+                if (!bits[i] && values[i] != 0f) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
     /** The weights with pruned elements set to exactly zero. */
     public Weights apply(Weights weights) {
         Map<String, Tensor> out = new LinkedHashMap<>();

@@ -99,10 +99,7 @@ public final class AugmentedImages implements TrainingData {
             await(pending.filled());
             inputs = pending.buffer();
         } else {
-            if (pending != null) {
-                await(pending.filled()); // its buffer is free again only once the loaders are done with it
-                pending.buffer().free();
-            }
+            dropPending();
             inputs = buffers.take(indices.length);
             fillTraining(inputs, indices, seed, epoch);
         }
@@ -112,13 +109,19 @@ public final class AugmentedImages implements TrainingData {
 
     @Override
     public void prefetch(long[] indices, long seed, int epoch) {
-        if (pending != null) {
-            await(pending.filled());
-            pending.buffer().free();
-        }
+        dropPending();
         long[] copy = indices.clone();
         InputBuffer buffer = buffers.take(copy.length);
         pending = new Prefetched(copy, seed, epoch, buffer, loaders.submit(() -> fillTraining(buffer, copy, seed, epoch)));
+    }
+
+    /** Gives back the buffer of a prefetch nobody asked for, once the loaders are done with it. */
+    private void dropPending() {
+        if (pending != null) {
+            await(pending.filled());
+            pending.buffer().free();
+            pending = null;
+        }
     }
 
     /** Writes the examples' random crops and flips, normalized, into {@code inputs}, one after another. */

@@ -144,6 +144,8 @@ class SpilledImagesTest {
                 assertTrue(kept[i] || values[i] == 0f, name + "[" + i + "] stays pruned");
             }
         }
+        assertTrue(mask.holds(onDisk.weights()), "Mask.holds agrees");
+        assertTrue(!mask.holds(start), "the dense start has nonzero weights where the mask prunes");
         // Scored on spilled validation and test splits too.
         UpstreamExperiment scoring = new UpstreamExperiment(config, new TaskRegistry.Splits(null,
                 write((ImageSet) splits.val(), 1, reversed(200)), write((ImageSet) splits.test(), 1, reversed(200))), Device.cpu());

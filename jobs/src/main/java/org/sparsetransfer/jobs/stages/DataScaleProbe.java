@@ -19,7 +19,6 @@ import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.TransferExperiment;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
 import org.sparsetransfer.core.model.Weights;
-import org.sparsetransfer.core.prune.Mask;
 import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.ClassCounts;
@@ -117,7 +116,7 @@ public final class DataScaleProbe {
         System.out.printf(Locale.ROOT, "probe train_images=%d split_bytes=%d spilled=%b steps=%d train_s=%.1f sparsity=%.4f "
                         + "mask_exact=%b val_top1=%.4f train_split_top1=%.4f train_split_examples=%d count_s=%.1f heap_max=%d%n",
                 train.size(), (long) train.size() * train.imageBytes(), train instanceof SpilledImages, result.steps(), trainSeconds,
-                result.mask().sparsity(), maskExact(result.weights(), result.mask()), scored.val().top1(), whole.scores().top1(),
+                result.mask().sparsity(), result.mask().holds(result.weights()), scored.val().top1(), whole.scores().top1(),
                 whole.examples(), countSeconds, Runtime.getRuntime().maxMemory());
     }
 
@@ -154,18 +153,5 @@ public final class DataScaleProbe {
         config.transfer.linear.steps = Integer.parseInt(args[4]);
         config.trainingStates.everySteps = 0;
         return config;
-    }
-
-    private static boolean maskExact(Weights weights, Mask mask) {
-        for (String name : mask.tensorNames()) {
-            boolean[] kept = mask.bits(name);
-            float[] values = weights.get(name).values();
-            for (int i = 0; i < kept.length; i++) {
-                if (!kept[i] && values[i] != 0f) {
-                    return false;
-                }
-            }
-        }
-        return true;
     }
 }
