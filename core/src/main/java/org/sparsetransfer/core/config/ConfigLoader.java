@@ -31,7 +31,9 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.io.FileSource;
 import org.sparsetransfer.core.IoErrors;
 import org.sparsetransfer.core.model.Architecture;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.method.MethodRecipe;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.transfer.Regime;
 import org.yaml.snakeyaml.Yaml;
@@ -124,6 +126,7 @@ public final class ConfigLoader {
             // Jackson silently ignores a scalar where a merged section belongs: check shapes first.
             checkSections(tree, ExperimentConfig.class, "", source);
             config = mapper.readValue(yaml, ExperimentConfig.class);
+            readMethodSections(config, mapper, tree.path("pruning"), source);
             settleAlternatives(config, tree, "", source);
             resolveTransferRecipes(tree.path("transfer"), config.transfer, mapper, source);
         } catch (UnrecognizedPropertyException e) {
@@ -153,6 +156,43 @@ public final class ConfigLoader {
         }
         validate(config, source);
         return config;
+    }
+
+    /**
+     * Reads each {@code pruning.<key>} section through its method's recipe type (the registry
+     * says which keys there are), merged into the defaults; any other key of {@code pruning} is
+     * an error that lists the keys there are.
+     */
+    private static void readMethodSections(ExperimentConfig config, ObjectMapper mapper, JsonNode pruning, String source)
+            throws IOException {
+        for (Map.Entry<String, JsonNode> section : config.pruning.takeWritten().entrySet()) {
+            String key = section.getKey();
+            PruningMethod method = PruningMethods.all().stream().filter(m -> m.key().equals(key) && m.defaultRecipe() != null)
+                    .findFirst().orElse(null);
+            if (method == null) {
+                Set<String> known = new TreeSet<>(PruningMethods.recipeTypes().keySet());
+                for (Field field : ExperimentConfig.Pruning.class.getFields()) {
+                    if (!Modifier.isStatic(field.getModifiers())) {
+                        known.add(snake(field.getName()));
+                    }
+                }
+                throw new InvalidInputException("Unknown key '" + key + "' at pruning in " + source + "; expected one of " + known);
+            }
+            if (!section.getValue().isObject()) {
+                throw new InvalidInputException("Bad value at pruning." + key + " in " + source + ": " + section.getValue()
+                        + "; expected a section of key: value pairs");
+            }
+            MethodRecipe recipe;
+            try {
+                recipe = mapper.readerForUpdating(method.defaultRecipe()).readValue(section.getValue());
+            } catch (JsonMappingException e) {
+                e.prependPath(config.pruning, key);
+                e.prependPath(config, "pruning");
+                throw e;
+            }
+            config.pruning.setRecipe(key, recipe);
+            settleAlternatives(recipe, pruning.path(key), "pruning." + key + ".", source);
+        }
     }
 
     /**
@@ -213,6 +253,9 @@ public final class ConfigLoader {
         }
         if (List.class.isAssignableFrom(type)) {
             return "a list, e.g. [a, b]";
+        }
+        if (type.isEnum() && Choice.Named.class.isAssignableFrom(type)) {
+            return "one of " + java.util.Arrays.stream(type.getEnumConstants()).map(c -> ((Choice.Named) c).key()).toList();
         }
         return "a section of key: value pairs";
     }
@@ -332,7 +375,7 @@ public final class ConfigLoader {
     }
 
     private static boolean isSection(Class<?> type) {
-        return type.getName().startsWith(ExperimentConfig.class.getName() + "$");
+        return type.getName().startsWith(ExperimentConfig.class.getName() + "$") || MethodRecipe.class.isAssignableFrom(type);
     }
 
     private static Object get(Field field, Object owner) {
@@ -420,7 +463,7 @@ public final class ConfigLoader {
         ExperimentConfig.Pruning p = c.pruning;
         nonEmpty(source, "pruning.methods", p.methods);
         for (int i = 0; i < p.methods.size(); i++) {
-            PruningMethod.parse(p.methods.get(i), "pruning.methods[" + i + "] in " + source);
+            PruningMethods.byKey(p.methods.get(i), "pruning.methods[" + i + "] in " + source);
         }
         nonEmpty(source, "pruning.sparsities", p.sparsities);
         for (int i = 0; i < p.sparsities.size(); i++) {
@@ -429,37 +472,14 @@ public final class ConfigLoader {
                 throw bad(source, "pruning.sparsities[" + i + "]", s, "a sparsity in [0, 1), e.g. 0.9");
             }
         }
-        if (!List.of("global", "layerwise").contains(p.criterion)) {
-            throw bad(source, "pruning.criterion", p.criterion, "global or layerwise");
-        }
         positive(source, "pruning.batch_size", p.batchSize);
         momentum(source, "pruning.momentum", p.momentum);
         nonNegative(source, "pruning.weight_decay", p.weightDecay);
-        length(source, "pruning.oneshot", "steps", "epochs", p.oneshot.length(), false);
-        positive(source, "pruning.oneshot.lr", p.oneshot.lr);
-        ExperimentConfig.GmpStar g = p.gmpStar;
-        if (!(g.initialSparsity >= 0 && g.initialSparsity < 1)) {
-            throw bad(source, "pruning.gmp_star.initial_sparsity", g.initialSparsity, "a sparsity in [0, 1)");
-        }
-        length(source, "pruning.gmp_star", "warmup_steps", "warmup_epochs", g.warmup(), true);
-        nonNegative(source, "pruning.gmp_star.lr_min", g.lrMin);
-        gmpSteps(source, "pruning.gmp_star", g);
-        if (!(g.hardness >= 0 && g.hardness <= 1)) {
-            throw bad(source, "pruning.gmp_star.hardness", g.hardness, "a weight in [0, 1] (0 turns distillation off)");
-        }
-        positive(source, "pruning.gmp_star.temperature", g.temperature);
-        ExperimentConfig.Gmp classic = p.gmp;
-        gmpSteps(source, "pruning.gmp", classic);
-        if (!List.of("global", "layerwise").contains(classic.criterion)) {
-            throw bad(source, "pruning.gmp.criterion", classic.criterion, "global or layerwise");
-        }
-        ExperimentConfig.Imp imp = p.imp;
-        length(source, "pruning.imp", "rewind_step", "rewind_epoch", imp.rewindPoint(), true);
-        fraction(source, "pruning.imp.prune_fraction", imp.pruneFraction);
-        length(source, "pruning.imp", "retrain_steps", "retrain_epochs", imp.retrain(), false);
-        positive(source, "pruning.imp.finetune_lr", imp.finetuneLr);
-        if (!List.of("weight_rewind", "lr_rewind", "finetune", "linear_decay").contains(imp.mode)) {
-            throw bad(source, "pruning.imp.mode", imp.mode, "weight_rewind, lr_rewind, finetune or linear_decay");
+        for (PruningMethod method : PruningMethods.all()) {
+            if (method.defaultRecipe() != null) {
+                checkValues(p.recipes().get(method.key()), method.defaultRecipe(), "pruning." + method.key() + ".", source);
+            }
+            method.validate(c, source);
         }
         String pretrained = c.upstream.pretrained;
         if (pretrained != null) {
@@ -467,24 +487,7 @@ public final class ConfigLoader {
                 throw bad(source, "upstream.pretrained", pretrained, "the id of an imported " + c.model
                         + " (imported-" + c.model + "-<hash>, printed by import-weights --model " + c.model + ")");
             }
-            if (c.pruning.methods.contains("imp") && imp.rewindsWeights()) {
-                throw bad(source, "pruning.imp.mode", imp.mode, "lr_rewind, finetune or linear_decay with upstream.pretrained "
-                        + "(weight_rewind rewinds to the dense run's weights at rewind_step, and a pretrained model has no such run)");
-            }
         }
-        ExperimentConfig.ColtRecipe colt = p.colt;
-        if (colt.segments < 2 || colt.segments > 10) {
-            throw bad(source, "pruning.colt.segments", colt.segments, "2 to 10 (at most one per upstream class)");
-        }
-        if (!List.of("classes", "random").contains(colt.split)) {
-            throw bad(source, "pruning.colt.split", colt.split, "classes or random");
-        }
-        fraction(source, "pruning.colt.prune_fraction", colt.pruneFraction);
-        length(source, "pruning.colt", "train_steps", "train_epochs", colt.segmentTraining(), false);
-        length(source, "pruning.colt", "final_steps", "final_epochs", colt.finalTraining(), false);
-        positive(source, "pruning.colt.lr", colt.lr);
-        fraction(source, "pruning.colt.tolerance", colt.tolerance);
-        positive(source, "pruning.colt.max_rounds", colt.maxRounds);
 
         dataParallel(source, "upstream", c.upstream.dataParallel);
         dataParallel(source, "pruning", c.pruning.dataParallel);
@@ -494,7 +497,7 @@ public final class ConfigLoader {
             ExperimentConfig.RunSelector selector = c.fault.divergeTransfer.get(i);
             String key = "fault.diverge_transfer[" + i + "]";
             if (selector.method != null) {
-                PruningMethod.parse(selector.method, key + ".method in " + source);
+                PruningMethods.byKey(selector.method, key + ".method in " + source);
             }
             if (selector.sparsity != null && !(selector.sparsity >= 0 && selector.sparsity < 1)) {
                 throw bad(source, key + ".sparsity", selector.sparsity, "a sparsity in [0, 1)");
@@ -609,15 +612,8 @@ public final class ConfigLoader {
         }
     }
 
-    private static void gmpSteps(String source, String section, ExperimentConfig.GmpRecipe r) {
-        nonNegative(source, section + ".pruning_steps", r.pruningSteps);
-        length(source, section, "interval", "interval_epochs", r.interval(), false);
-        length(source, section, "recovery_steps", "recovery_epochs", r.recovery(), true);
-        positive(source, section + ".lr_max", r.lrMax);
-    }
-
     /** A run length given as {@code stepsKey} or {@code epochsKey}: positive (or zero where {@code zeroAllowed}), finite. */
-    private static void length(String source, String section, String stepsKey, String epochsKey, RunLength length,
+    public static void length(String source, String section, String stepsKey, String epochsKey, RunLength length,
             boolean zeroAllowed) {
         String expected = zeroAllowed ? "zero or more" : "a positive number";
         if (length.inEpochs()) {
@@ -635,69 +631,69 @@ public final class ConfigLoader {
         positive(source, section + ".data_parallel.local_steps", parallel.localSteps);
     }
 
-    private static void nonEmpty(String source, String key, List<?> values) {
+    public static void nonEmpty(String source, String key, List<?> values) {
         if (values == null || values.isEmpty()) {
             throw bad(source, key, values, "a non-empty list");
         }
     }
 
-    private static void positive(String source, String key, int value) {
+    public static void positive(String source, String key, int value) {
         if (value <= 0) {
             throw bad(source, key, value, "a positive number");
         }
     }
 
-    private static void nonNegative(String source, String key, int value) {
+    public static void nonNegative(String source, String key, int value) {
         if (value < 0) {
             throw bad(source, key, value, "zero or more");
         }
     }
 
-    private static void positive(String source, String key, float value) {
+    public static void positive(String source, String key, float value) {
         if (!(value > 0) || Float.isInfinite(value)) {
             throw bad(source, key, value, "a positive number");
         }
     }
 
-    private static void positive(String source, String key, double value) {
+    public static void positive(String source, String key, double value) {
         if (!(value > 0) || Double.isInfinite(value)) {
             throw bad(source, key, value, "a positive number");
         }
     }
 
-    private static void nonNegative(String source, String key, float value) {
+    public static void nonNegative(String source, String key, float value) {
         if (!(value >= 0) || Float.isInfinite(value)) {
             throw bad(source, key, value, "zero or more");
         }
     }
 
-    private static void nonNegative(String source, String key, double value) {
+    public static void nonNegative(String source, String key, double value) {
         if (!(value >= 0) || Double.isInfinite(value)) {
             throw bad(source, key, value, "zero or more");
         }
     }
 
-    private static void fraction(String source, String key, double value) {
+    public static void fraction(String source, String key, double value) {
         if (!(value > 0 && value < 1)) {
             throw bad(source, key, value, "a fraction in (0, 1)");
         }
     }
 
-    private static void momentum(String source, String key, float value) {
+    public static void momentum(String source, String key, float value) {
         if (!(value >= 0 && value < 1)) {
             throw bad(source, key, value, "a momentum in [0, 1)");
         }
     }
 
     private static boolean imageSource(ExperimentConfig c, String source) {
-        if (!List.of("demo", "images").contains(c.data.source)) {
-            throw bad(source, "data.source", c.data.source, "demo or images");
-        }
-        return c.data.source.equals("images");
+        return switch (c.data.source) {
+            case DEMO -> false;
+            case IMAGES -> true;
+        };
     }
 
 
-    private static InvalidInputException bad(String source, String key, Object value, String expected) {
+    public static InvalidInputException bad(String source, String key, Object value, String expected) {
         return new InvalidInputException("Bad value for " + key + " in " + source + ": " + value + "; expected " + expected);
     }
 

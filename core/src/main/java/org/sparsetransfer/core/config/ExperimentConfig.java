@@ -78,7 +78,7 @@ public final class ExperimentConfig implements Serializable {
     public static final class Data implements Serializable {
         private static final long serialVersionUID = 1L;
         /** demo (Fashion-MNIST upstream, MNIST-family tasks; fetched) or images (ImageFolder / CIFAR trees on disk, RGB models). */
-        public String source = "demo";
+        public DataSource source = DataSource.DEMO;
         /** The image datasets of source: images. */
         @JsonMerge
         public Images images = new Images();
@@ -187,164 +187,57 @@ public final class ExperimentConfig implements Serializable {
         public List<String> methods = new ArrayList<>(List.of("dense", "oneshot", "gmp_star"));
         public List<Double> sparsities = new ArrayList<>(List.of(0.8, 0.9, 0.95));
         /** global or layerwise magnitude. */
-        public String criterion = "global";
+        public org.sparsetransfer.core.prune.Criterion criterion = org.sparsetransfer.core.prune.Criterion.GLOBAL;
         public boolean pruneFirstLayer = false;
         public boolean pruneHead = false;
         public int batchSize = 128;
         public float momentum = 0.9f;
         public float weightDecay = 5e-4f;
-        /** One-shot, GMP and GMP* runs over several Spark tasks (local SGD); 1 worker trains in one task. */
+        /** Pruning trainings run over several Spark tasks (local SGD); 1 worker trains in one task. */
         @JsonMerge
         public DataParallel dataParallel = new DataParallel();
-        @JsonMerge
-        public OneShot oneshot = new OneShot();
-        @JsonMerge
-        public GmpStar gmpStar = new GmpStar();
-        @JsonMerge
-        public Gmp gmp = new Gmp();
-        @JsonMerge
-        public Imp imp = new Imp();
-        @JsonMerge
-        public ColtRecipe colt = new ColtRecipe();
-    }
+        /** Each registered method's recipe (section pruning.<key>), at its defaults until a config gives it. */
+        @com.fasterxml.jackson.annotation.JsonIgnore
+        private final LinkedHashMap<String, org.sparsetransfer.core.method.MethodRecipe> recipes =
+                org.sparsetransfer.core.method.PruningMethods.defaultRecipes();
+        /** Sections as written, until the loader reads each through its method's recipe type. */
+        @com.fasterxml.jackson.annotation.JsonIgnore
+        private LinkedHashMap<String, com.fasterxml.jackson.databind.JsonNode> written = new LinkedHashMap<>();
 
-    /**
-     * One-shot pruning then fine-tuning with a fixed mask (linear LR decay), for {@code steps}
-     * or {@code epochs}.
-     */
-    public static final class OneShot implements Serializable {
-        private static final long serialVersionUID = 1L;
-        @Alternative("epochs")
-        public Integer steps = 400;
-        @Alternative("steps")
-        public Double epochs;
-        public float lr = 0.01f;
-
-        public RunLength length() {
-            return RunLength.of(steps, epochs);
-        }
-    }
-
-    /** What classic GMP and GMP* share: the cubic schedule's pruning steps and the LR peak. */
-    public abstract static class GmpRecipe implements Serializable {
-        private static final long serialVersionUID = 1L;
-        /** Pruning intervals after the first pruning step. */
-        public int pruningSteps = 8;
-        /** The length of one interval: {@code interval} steps or {@code interval_epochs}. */
-        @Alternative("intervalEpochs")
-        public Integer interval = 50;
-        @Alternative("interval")
-        public Double intervalEpochs;
-        /** Training after the last pruning step: {@code recovery_steps} or {@code recovery_epochs}. */
-        @Alternative("recoveryEpochs")
-        public Integer recoverySteps = 200;
-        @Alternative("recoverySteps")
-        public Double recoveryEpochs;
-        public float lrMax = 0.02f;
-
-        public RunLength interval() {
-            return RunLength.of(interval, intervalEpochs);
+        /** The methods' recipes by key: each a section of the config (and of the ids' keys). */
+        @com.fasterxml.jackson.annotation.JsonAnyGetter
+        public Map<String, org.sparsetransfer.core.method.MethodRecipe> recipes() {
+            return recipes;
         }
 
-        public RunLength recovery() {
-            return RunLength.of(recoverySteps, recoveryEpochs);
-        }
-    }
-
-    /** GMP* recipe (docs/design.md, "Pruning methods"). */
-    public static final class GmpStar extends GmpRecipe {
-        private static final long serialVersionUID = 1L;
-        /** Dense training before the first pruning step: {@code warmup_steps} or {@code warmup_epochs}. */
-        @Alternative("warmupEpochs")
-        public Integer warmupSteps = 0;
-        @Alternative("warmupSteps")
-        public Double warmupEpochs;
-        public double initialSparsity = 0.7;
-        public float lrMin = 0.0f;
-        /** Weight of the distillation loss from the dense upstream model; 0 turns distillation off. */
-        public float hardness = 0.0f;
-        public float temperature = 2.0f;
-
-        public RunLength warmup() {
-            return RunLength.of(warmupSteps, warmupEpochs);
-        }
-    }
-
-    /** Classic GMP (Zhu and Gupta 2017): cubic from 0, no jump, no re-warm, one linear LR decay. */
-    public static final class Gmp extends GmpRecipe {
-        private static final long serialVersionUID = 1L;
-        /** Classic GMP prunes each layer to the same fraction. */
-        public String criterion = "layerwise";
-    }
-
-    /** Iterative magnitude pruning with rewinding (Frankle and Carbin; Renda et al.). */
-    public static final class Imp implements Serializable {
-        private static final long serialVersionUID = 1L;
-        /**
-         * Dense training step whose weights are the rewind point (0: the lottery ticket's init),
-         * or {@code rewind_epoch}: that many epochs into the dense run.
-         */
-        @Alternative("rewindEpoch")
-        public Integer rewindStep = 100;
-        @Alternative("rewindStep")
-        public Double rewindEpoch;
-        /** Fraction of the remaining weights each round prunes (rounds are evened out per target). */
-        public double pruneFraction = 0.3;
-        /** Retraining after each round: {@code retrain_steps} or {@code retrain_epochs}. */
-        @Alternative("retrainEpochs")
-        public Integer retrainSteps = 200;
-        @Alternative("retrainSteps")
-        public Double retrainEpochs;
-        /** weight_rewind, lr_rewind, finetune or linear_decay. */
-        public String mode = "weight_rewind";
-        /** Constant learning rate of the finetune mode. */
-        public float finetuneLr = 0.002f;
-
-        /** Whether rounds restart from the dense run's weights at rewind_step (weight_rewind), the only mode that needs them. */
-        public boolean rewindsWeights() {
-            return "weight_rewind".equals(mode);
+        @com.fasterxml.jackson.annotation.JsonAnySetter
+        void written(String key, com.fasterxml.jackson.databind.JsonNode value) {
+            written.put(key, value);
         }
 
-        /** Where the dense run is rewound to, in the dense run's steps or epochs. */
-        public RunLength rewindPoint() {
-            return RunLength.of(rewindStep, rewindEpoch);
+        /** The sections a YAML file gave beyond the fixed keys; the loader takes them (once). */
+        public LinkedHashMap<String, com.fasterxml.jackson.databind.JsonNode> takeWritten() {
+            LinkedHashMap<String, com.fasterxml.jackson.databind.JsonNode> taken = written;
+            written = new LinkedHashMap<>();
+            return taken;
         }
 
-        public RunLength retrain() {
-            return RunLength.of(retrainSteps, retrainEpochs);
-        }
-    }
-
-    /** Cyclic Overlapping Lottery Tickets (Hossain et al.). */
-    public static final class ColtRecipe implements Serializable {
-        private static final long serialVersionUID = 1L;
-        /** Number of data segments, and of models. */
-        public int segments = 2;
-        /** classes (disjoint class ranges) or random (a random split of the examples). */
-        public String split = "classes";
-        /** Fraction of the remaining weights each model prunes per round. */
-        public double pruneFraction = 0.15;
-        /** What each model trains on its segment per round: {@code train_steps} or {@code train_epochs} (passes over its segment). */
-        @Alternative("trainEpochs")
-        public Integer trainSteps = 150;
-        @Alternative("trainSteps")
-        public Double trainEpochs;
-        /** What the final ticket trains on the whole upstream dataset with a full head: {@code final_steps} or {@code final_epochs}. */
-        @Alternative("finalEpochs")
-        public Integer finalSteps = 400;
-        @Alternative("finalSteps")
-        public Double finalEpochs;
-        public float lr = 0.05f;
-        /** How close the shared mask must land to each target sparsity. */
-        public double tolerance = 0.005;
-        public int maxRounds = 40;
-
-        public RunLength segmentTraining() {
-            return RunLength.of(trainSteps, trainEpochs);
+        /** The recipe of the method {@code key}, of type {@code type}. */
+        public <R extends org.sparsetransfer.core.method.MethodRecipe> R recipe(String key, Class<R> type) {
+            return type.cast(recipes.get(key));
         }
 
-        public RunLength finalTraining() {
-            return RunLength.of(finalSteps, finalEpochs);
+        /** Replaces the recipe of method {@code key}. */
+        public void setRecipe(String key, org.sparsetransfer.core.method.MethodRecipe recipe) {
+            if (!recipes.containsKey(key)) {
+                throw new IllegalArgumentException("no pruning method with a recipe is called " + key);
+            }
+            recipes.put(key, recipe);
+        }
+
+        /** The target sparsities, ascending and distinct. */
+        public List<Double> targets() {
+            return sparsities.stream().distinct().sorted().toList();
         }
     }
 
@@ -369,7 +262,10 @@ public final class ExperimentConfig implements Serializable {
 
         /** The regime's own section ({@link #linear} or {@link #full}). */
         public Regime regime(org.sparsetransfer.core.transfer.Regime regime) {
-            return regime == org.sparsetransfer.core.transfer.Regime.LINEAR ? linear : full;
+            return switch (regime) {
+                case LINEAR -> linear;
+                case FULL -> full;
+            };
         }
 
         /** The recipe {@code task} trains with in {@code regime}: its per-task entry, else the regime's. */
@@ -387,9 +283,12 @@ public final class ExperimentConfig implements Serializable {
 
         /** The seeds for reports: one list when both regimes share it, else each regime's. */
         public String seedsDescription() {
-            List<Long> linearSeeds = seeds(org.sparsetransfer.core.transfer.Regime.LINEAR);
-            List<Long> fullSeeds = seeds(org.sparsetransfer.core.transfer.Regime.FULL);
-            return linearSeeds.equals(fullSeeds) ? linearSeeds.toString() : "linear " + linearSeeds + ", full " + fullSeeds;
+            List<org.sparsetransfer.core.transfer.Regime> all = List.of(org.sparsetransfer.core.transfer.Regime.values());
+            List<Long> first = seeds(all.get(0));
+            if (all.stream().allMatch(r -> seeds(r).equals(first))) {
+                return first.toString();
+            }
+            return String.join(", ", all.stream().map(r -> r.key() + " " + seeds(r)).toList());
         }
     }
 
@@ -413,14 +312,16 @@ public final class ExperimentConfig implements Serializable {
 
         /** This task's recipe for {@code regime}, or null. */
         public Regime get(org.sparsetransfer.core.transfer.Regime regime) {
-            return regime == org.sparsetransfer.core.transfer.Regime.LINEAR ? linear : full;
+            return switch (regime) {
+                case LINEAR -> linear;
+                case FULL -> full;
+            };
         }
 
         void set(org.sparsetransfer.core.transfer.Regime regime, Regime recipe) {
-            if (regime == org.sparsetransfer.core.transfer.Regime.LINEAR) {
-                linear = recipe;
-            } else {
-                full = recipe;
+            switch (regime) {
+                case LINEAR -> linear = recipe;
+                case FULL -> full = recipe;
             }
         }
     }

@@ -10,7 +10,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import org.sparsetransfer.core.checkpoint.CheckpointCodec;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 
 /**
  * Content-derived ids, as in OpenLTH: a stage's id hashes the hyperparameters that shape its
@@ -42,7 +43,7 @@ public final class ExperimentIds {
         if (data.get("images") instanceof ObjectNode images) {
             IMAGE_LOCATION_KEYS.forEach(images::remove);
         }
-        if (config.data.source.equals("images")) {
+        if (config.data.source == DataSource.IMAGES) {
             // How the images are stored changes what trains (JPEG is lossy): named even at its default,
             // so warehouses ingested before images were stored encoded are not mistaken for it.
             (data.get("images") instanceof ObjectNode images ? images : data.putObject("images")).put("storage", config.data.images.storage);
@@ -62,17 +63,20 @@ public final class ExperimentIds {
         return "dense-" + hash("upstream", key);
     }
 
-    /** A pruned checkpoint: the dense parent, the method's recipe and the target sparsity. */
+    /**
+     * A pruned checkpoint: the dense parent, the method's recipe, the pruning settings all methods
+     * share and the target sparsity. Other methods' sections never enter it, so adding a method
+     * (to the registry or to a config) changes no other method's ids.
+     */
     public String prunedId(PruningMethod method, double sparsity) {
-        if (method == PruningMethod.DENSE) {
+        if (method == PruningMethods.dense()) {
             return denseId();
         }
-        ObjectNode pruning = nonDefault(config.pruning, defaults.pruning);
-        pruning.remove("methods");
-        pruning.remove("sparsities");
-        for (PruningMethod other : PruningMethod.values()) {
-            if (other != method) {
-                pruning.remove(other.configKey());
+        ObjectNode pruning = sharedPruningSettings();
+        if (method.defaultRecipe() != null) {
+            ObjectNode own = nonDefault(config.pruning.recipes().get(method.key()), method.defaultRecipe());
+            if (!own.isEmpty()) {
+                pruning.set(method.key(), own);
             }
         }
         ObjectNode key = JSON.createObjectNode();
@@ -82,39 +86,50 @@ public final class ExperimentIds {
         key.set("pruning", pruning);
         if (method.chained()) {
             // A chain's checkpoint depends on the targets it passed through on the way.
-            key.set("chain", JSON.valueToTree(config.pruning.sparsities.stream().filter(s -> s <= sparsity).sorted().toList()));
+            key.set("chain", JSON.valueToTree(method.targets(config).stream().filter(s -> s <= sparsity).sorted().toList()));
         }
-        Semantics.addTo(key, Semantics.prune(method));
+        addSemantics(key, method);
         return String.format("%s-%04d-%s", method.key(), Math.round(sparsity * 10000), hash("prune", key));
     }
 
-    /** The dense weights at {@code pruning.imp.rewind_step} (or {@code rewind_epoch}): IMP's rewind point. */
-    public String rewindId() {
-        ObjectNode key = JSON.createObjectNode();
-        key.put("parent", denseId());
-        ExperimentConfig.Imp imp = config.pruning.imp;
-        if (imp.rewindStep != null) {
-            key.put("rewind_step", imp.rewindStep);
-        } else {
-            key.put("rewind_epoch", imp.rewindEpoch); // the dense parent's id fixes the epoch's steps
-        }
-        return "rewind-" + hash("rewind", key);
+    /** The pruning settings every method shares (batch, optimizer, criterion, ...): no method's section, no method list or targets. */
+    public ObjectNode sharedPruningSettings() {
+        ObjectNode common = nonDefault(config.pruning, defaults.pruning);
+        common.remove("methods");
+        common.remove("sparsities");
+        PruningMethods.all().forEach(m -> common.remove(m.key()));
+        return common;
     }
 
-    /** COLT's shared mask after round {@code round} (1-based). */
-    public String coltRoundId(int round) {
+    /** Adds the semantics version of {@code method}'s checkpoints to an id's key (from version 2 on). */
+    public void addSemantics(ObjectNode key, PruningMethod method) {
+        Semantics.addTo(key, Semantics.prune(method));
+    }
+
+    /** An id derived from the dense checkpoint: {@code prefix-hash} of the dense id and {@code fields} (IMP's rewind point). */
+    public String denseDerivedId(String prefix, ObjectNode fields) {
         ObjectNode key = JSON.createObjectNode();
         key.put("parent", denseId());
-        key.put("round", round);
-        key.set("colt", nonDefault(config.pruning.colt, defaults.pruning.colt));
-        ObjectNode common = nonDefault(config.pruning, defaults.pruning);
-        for (String section : List.of("methods", "sparsities", "oneshot", "gmp_star", "gmp", "imp", "colt")) {
-            common.remove(section);
-        }
-        key.set("pruning", common);
-        key.set("targets", JSON.valueToTree(config.pruning.sparsities.stream().sorted().toList()));
-        Semantics.addTo(key, Semantics.prune(PruningMethod.COLT));
-        return String.format("colt-round%02d-%s", round, hash("colt-round", key));
+        key.setAll(fields);
+        return prefix + "-" + hash(prefix, key);
+    }
+
+    /** The hash of a method's own intermediate checkpoint (e.g. a COLT round): {@code fields} and the dense parent. */
+    public String derivedHash(String stage, ObjectNode fields) {
+        ObjectNode key = JSON.createObjectNode();
+        key.put("parent", denseId());
+        key.setAll(fields);
+        return hash(stage, key);
+    }
+
+    /** An empty key for the methods' own id fields. */
+    public static ObjectNode newKey() {
+        return JSON.createObjectNode();
+    }
+
+    /** A value as the ids' JSON. */
+    public static JsonNode toJson(Object value) {
+        return JSON.valueToTree(value);
     }
 
     /** Identity of the transfer recipe (not the grid: tasks, regimes and seeds are row keys). */
@@ -140,7 +155,7 @@ public final class ExperimentIds {
     }
 
     /** Fields of {@code value} whose JSON differs from {@code defaultValue}'s, recursively. */
-    static ObjectNode nonDefault(Object value, Object defaultValue) {
+    public static ObjectNode nonDefault(Object value, Object defaultValue) {
         return diff((ObjectNode) JSON.valueToTree(value), (ObjectNode) JSON.valueToTree(defaultValue));
     }
 

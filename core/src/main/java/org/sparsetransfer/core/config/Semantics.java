@@ -3,7 +3,8 @@ package org.sparsetransfer.core.config;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.util.Map;
 import java.util.TreeMap;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 
 /**
  * What each stage's output means beyond its config: one version per stage, and per pruning
@@ -24,20 +25,26 @@ public final class Semantics {
     public static final String UPSTREAM = "upstream";
     public static final String TRANSFER = "transfer";
 
-    /** The current version of every stage; a pruning method's stage is {@code prune.<key>}. */
+    /**
+     * The current version of every stage; a pruning method's stage is {@code prune.<key>}, its
+     * version the method's own ({@link PruningMethod#semantics()}).
+     */
     // Version 2 of data, upstream and transfer: image resizing became Pillow's (antialiased), as torchvision uses it.
-    // Version 3 of upstream, 2 of every pruning method: one training path; a data-parallel worker's batch order
-    // continues across rounds from one seed per worker (worker 0's the run's), so its results changed. One-worker
-    // trainings give bitwise what they gave before (DataParallelTest), but a version covers both.
-    private static final Map<String, Integer> VERSIONS = Map.of(
-            DATA, 2,
-            UPSTREAM, 3,
-            prune(PruningMethod.ONESHOT), 2,
-            prune(PruningMethod.GMP_STAR), 2,
-            prune(PruningMethod.GMP), 2,
-            prune(PruningMethod.IMP), 2,
-            prune(PruningMethod.COLT), 2,
-            TRANSFER, 2);
+    // Version 3 of upstream: one training path; a data-parallel worker's batch order continues across rounds from one
+    // seed per worker (worker 0's the run's), so its results changed (pruning methods were at 2 for the same reason).
+    // Version 3 of oneshot, gmp_star, gmp, imp and colt: a run's seed derives from the method's key, no longer from
+    // its place in a list of methods.
+    private static final Map<String, Integer> VERSIONS = versionsOf(Map.of(DATA, 2, UPSTREAM, 3, TRANSFER, 2));
+
+    private static Map<String, Integer> versionsOf(Map<String, Integer> stages) {
+        Map<String, Integer> all = new TreeMap<>(stages);
+        for (PruningMethod method : PruningMethods.all()) {
+            if (method != PruningMethods.dense()) {
+                all.put(prune(method), method.semantics());
+            }
+        }
+        return Map.copyOf(all);
+    }
 
     private Semantics() {}
 

@@ -5,8 +5,9 @@ import java.util.List;
 import java.util.Locale;
 import java.util.OptionalLong;
 import org.sparsetransfer.core.config.ExperimentConfig;
-import org.sparsetransfer.core.prune.ImpPlan;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.method.MethodPlan;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.transfer.Regime;
 
@@ -26,10 +27,9 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
     }
 
     /** The plan of {@code config}; {@code upstreamTrain} is the number of upstream training examples. */
-    public static ExperimentPlan of(ExperimentConfig config, int upstreamTrain) {
-        UpstreamExperiment schedules = UpstreamExperiment.forPlanning(config, upstreamTrain);
+    public static ExperimentPlan of(ExperimentConfig config, long upstreamTrain) {
+        UpstreamSchedules schedules = new UpstreamSchedules(config, upstreamTrain);
         ExperimentConfig.Pruning p = config.pruning;
-        List<Double> targets = p.sparsities.stream().distinct().sorted().toList();
         List<Stage> stages = new ArrayList<>();
         int datasets = 1 + config.transfer.tasks.size();
         stages.add(new Stage("ingest", 0, 0, 0, false, datasets + " datasets (the upstream one and " + config.transfer.tasks.size() + " tasks)"));
@@ -45,36 +45,13 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         boolean bounded = false;
         int checkpoints = 1; // the dense model
         List<String> detail = new ArrayList<>();
-        for (String name : p.methods) {
-            PruningMethod method = PruningMethod.parse(name, "pruning.methods");
-            switch (method) {
-                case DENSE -> { }
-                case IMP -> {
-                    int rounds = ImpPlan.plan(targets, p.imp.pruneFraction).stream().mapToInt(r -> r.length).sum();
-                    runs += rounds;
-                    steps += (long) rounds * schedules.impRetrainSchedule().totalSteps();
-                    checkpoints += targets.size();
-                    detail.add("imp " + rounds + " rounds");
-                }
-                case COLT -> {
-                    long segmentRuns = (long) p.colt.maxRounds * p.colt.segments;
-                    runs += segmentRuns + targets.size();
-                    // Segments in epochs are sized here as equal shares of the split (class segments differ a little).
-                    steps += segmentRuns * schedules.coltSegmentSchedule(upstreamTrain / p.colt.segments).totalSteps()
-                            + (long) targets.size() * schedules.coltFinalSchedule().totalSteps();
-                    bounded = true;
-                    checkpoints += targets.size();
-                    detail.add("colt <= " + p.colt.maxRounds + " rounds x " + p.colt.segments + " segments + " + targets.size() + " tickets");
-                }
-                default -> {
-                    for (double s : targets) {
-                        runs++;
-                        steps += schedules.pruneSchedule(method, s).totalSteps();
-                    }
-                    checkpoints += targets.size();
-                    detail.add(method.key() + " x " + targets.size());
-                }
-            }
+        for (PruningMethod method : methods(config)) {
+            MethodPlan plan = method.plan(schedules);
+            runs += plan.runs();
+            steps += plan.steps();
+            bounded |= plan.upperBound();
+            checkpoints += method.targets(config).size();
+            detail.add(plan.detail());
         }
         stages.add(new Stage("prune", runs, steps, p.batchSize, bounded, String.join(", ", detail)));
 
@@ -155,43 +132,20 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
      * Each configured pruning method's lengths, for the console: epochs with the steps they come
      * to on an upstream training split of {@code upstreamTrain} examples (the dry run prints it).
      */
-    public static String formatPruning(ExperimentConfig config, int upstreamTrain) {
-        UpstreamExperiment schedules = UpstreamExperiment.forPlanning(config, upstreamTrain);
-        ExperimentConfig.Pruning p = config.pruning;
+    public static String formatPruning(ExperimentConfig config, long upstreamTrain) {
+        UpstreamSchedules schedules = new UpstreamSchedules(config, upstreamTrain);
         StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "Pruning lengths (%,d upstream training images, batch %d):%n",
-                upstreamTrain, p.batchSize));
-        for (String name : p.methods) {
-            PruningMethod method = PruningMethod.parse(name, "pruning.methods");
-            String line = switch (method) {
-                case DENSE -> null;
-                case ONESHOT -> "fine-tuning " + length(p.oneshot.length(), schedules.pruneSchedule(method, 0.5).totalSteps());
-                case GMP, GMP_STAR -> {
-                    ExperimentConfig.GmpRecipe recipe = method == PruningMethod.GMP ? p.gmp : p.gmpStar;
-                    String warmup = method == PruningMethod.GMP_STAR
-                            ? "warm-up " + length(p.gmpStar.warmup(), schedules.pruningSteps(p.gmpStar.warmup())) + ", " : "";
-                    yield warmup + recipe.pruningSteps + " intervals of " + length(recipe.interval(),
-                            schedules.pruningSteps(recipe.interval())) + ", recovery " + length(recipe.recovery(),
-                            schedules.pruningSteps(recipe.recovery()));
-                }
-                case IMP -> "rewind point " + length(p.imp.rewindPoint(), schedules.impRewindStep()) + " into the dense run, "
-                        + length(p.imp.retrain(), schedules.impRetrainSchedule().totalSteps()) + " of retraining per round";
-                case COLT -> {
-                    long segment = upstreamTrain / p.colt.segments;
-                    yield length(p.colt.segmentTraining(), schedules.coltSegmentSchedule(segment).totalSteps()) + " per segment and round"
-                            + (p.colt.segmentTraining().inEpochs() ? String.format(Locale.ROOT, " (segments of about %,d images)", segment) : "")
-                            + ", ticket " + length(p.colt.finalTraining(), schedules.coltFinalSchedule().totalSteps());
-                }
-            };
-            if (line != null) {
-                out.append("  ").append(method.key()).append(": ").append(line).append('\n');
-            }
+                upstreamTrain, config.pruning.batchSize));
+        for (PruningMethod method : methods(config)) {
+            out.append("  ").append(method.key()).append(": ").append(method.plan(schedules).lengths()).append('\n');
         }
         return out.toString();
     }
 
-    private static String length(org.sparsetransfer.core.config.RunLength length, long steps) {
-        return length.inEpochs() ? String.format(Locale.ROOT, "%s = %,d steps", length.describe(), steps)
-                : String.format(Locale.ROOT, "%,d steps", steps);
+    /** The config's pruning methods that make checkpoints of their own (the dense baseline left out), in config order. */
+    public static List<PruningMethod> methods(ExperimentConfig config) {
+        return config.pruning.methods.stream().map(name -> PruningMethods.byKey(name, "pruning.methods"))
+                .filter(m -> m != PruningMethods.dense()).toList();
     }
 
     /** The plan as a table for the console. */

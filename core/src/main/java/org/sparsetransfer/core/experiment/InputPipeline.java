@@ -18,7 +18,7 @@ import org.sparsetransfer.core.vision.Resampling;
 public record InputPipeline(boolean augmented, int crop, Resampling.Filter filter, int loaderThreads) implements Serializable {
 
     public static InputPipeline of(ExperimentConfig config) {
-        return config.data.source.equals("images") ? new InputPipeline(true, config.data.images.imageSize,
+        return config.data.source == org.sparsetransfer.core.config.DataSource.IMAGES ? new InputPipeline(true, config.data.images.imageSize,
                 Resampling.Filter.parse(config.data.images.interpolation, "data.images.interpolation"), config.data.images.loaderThreads)
                 : new InputPipeline(false, 0, Resampling.Filter.BILINEAR, 1);
     }

@@ -67,9 +67,10 @@ public final class TransferExperiment {
     public Outcome run(Weights upstream, Mask mask, String taskName, TaskRegistry.Splits task, Regime regime, long seed,
             FeatureCache features, LocalSgd.StatePolicy states, TrainingLoop.Progress progress) throws Exception {
         ExperimentConfig.Regime recipe = config.transfer.recipe(taskName, regime);
-        return TorchThreads.exclusive(() -> regime == Regime.LINEAR
-                ? linear(upstream, mask, task, recipe, seed, features, states, progress)
-                : full(upstream, mask, task, recipe, seed, states, progress));
+        return TorchThreads.exclusive(() -> switch (regime) {
+            case LINEAR -> linear(upstream, mask, task, recipe, seed, features, states, progress);
+            case FULL -> full(upstream, mask, task, recipe, seed, states, progress);
+        });
     }
 
     /** One transfer run that saves no states, extracting its own features. */

@@ -5,19 +5,13 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.sparsetransfer.core.config.ExperimentConfig;
-import org.sparsetransfer.core.config.RunLength;
-import org.sparsetransfer.core.data.ImageSet;
 import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.model.Architecture;
 import org.sparsetransfer.core.model.Network;
 import org.sparsetransfer.core.model.PrunablePolicy;
 import org.sparsetransfer.core.model.TorchThreads;
 import org.sparsetransfer.core.model.Weights;
-import org.sparsetransfer.core.prune.GmpSchedule;
-import org.sparsetransfer.core.prune.MagnitudePruner;
 import org.sparsetransfer.core.prune.Mask;
-import org.sparsetransfer.core.prune.OneShotSchedule;
-import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.ClassCounts;
 import org.sparsetransfer.core.train.DataParallelPlan;
@@ -28,15 +22,14 @@ import org.sparsetransfer.core.train.Scores;
 import org.sparsetransfer.core.train.TrainingData;
 import org.sparsetransfer.core.train.TrainingLoop;
 import org.sparsetransfer.core.train.TrainingSchedule;
-import org.sparsetransfer.core.train.TrainingSchedule.LearningRate;
 
 /**
- * Upstream work on one dataset: dense training from scratch, and each pruning method. Every
- * training is a {@link TrainingSchedule} run by {@link LocalSgd} over N workers (N = 1 included:
- * there is one training path), whose rounds each worker runs with {@link #trainRound}; this class
- * chooses schedules and hyperparameters, and does the between-training mask work of IMP. How a
- * round's workers run is a {@link LocalSgd.Trainer}: {@link #inProcess} here, Spark tasks in
- * {@code jobs}.
+ * Upstream model work on one dataset: dense training, a worker's share of any training's round
+ * ({@link #trainRound}), scoring, and the model's initialization, masks and heads. Every training
+ * is a {@link TrainingSchedule} run by {@link LocalSgd} over N workers (N = 1 included: there is
+ * one training path); how a round's workers run is a {@link LocalSgd.Trainer}: {@link #inProcess}
+ * here, Spark tasks in {@code jobs}. Schedules come from {@link UpstreamSchedules}, the pruning
+ * methods' algorithms from their plug-ins ({@link org.sparsetransfer.core.method.PruningMethod}).
  */
 public final class UpstreamExperiment {
     private final ExperimentConfig config;
@@ -44,7 +37,7 @@ public final class UpstreamExperiment {
     private final Architecture architecture;
     private final InputPipeline inputs;
     private final Device device;
-    private final int trainSize;
+    private final UpstreamSchedules schedules;
     private final int numClasses;
 
     /** A dense run, and its weights after {@code rewindStep} steps when asked for. */
@@ -62,13 +55,13 @@ public final class UpstreamExperiment {
         this.architecture = Architecture.byName(config.model, config.data.images.imageSize);
         this.inputs = InputPipeline.of(config);
         this.device = device;
-        this.trainSize = trainSize;
+        this.schedules = new UpstreamSchedules(config, trainSize);
         this.numClasses = numClasses;
     }
 
-    /** The schedules of an upstream dataset of {@code trainSize} examples, without data or device: for planning only. */
-    public static UpstreamExperiment forPlanning(ExperimentConfig config, int trainSize) {
-        return new UpstreamExperiment(config, null, null, trainSize, 0);
+    /** The schedules of this experiment's training split. */
+    public UpstreamSchedules schedules() {
+        return schedules;
     }
 
     /**
@@ -77,27 +70,6 @@ public final class UpstreamExperiment {
      */
     public static UpstreamExperiment forModel(ExperimentConfig config, int numClasses, Device device) {
         return new UpstreamExperiment(config, null, device, 0, numClasses);
-    }
-
-    /** Steps of the dense run. */
-    public int denseSteps() {
-        return Math.multiplyExact(config.upstream.epochs, TrainingSchedule.stepsPerEpoch(trainSize, config.upstream.batchSize));
-    }
-
-    /** A pruning recipe's length in steps: its epochs count passes over the upstream training split at the pruning batch. */
-    public int pruningSteps(RunLength length) {
-        return length.steps(trainSize, config.pruning.batchSize);
-    }
-
-    /** The dense run's schedule: linear decay from upstream.lr to 0. */
-    public TrainingSchedule denseSchedule() {
-        return TrainingSchedule.fixedMask(denseSteps(), LearningRate.linear(config.upstream.lr, 0f));
-    }
-
-    /** The dense run's optimizer and batching settings. */
-    public TrainingLoop.Settings denseSettings() {
-        ExperimentConfig.Upstream u = config.upstream;
-        return new TrainingLoop.Settings(u.batchSize, u.momentum, u.weightDecay, config.seed);
     }
 
     /**
@@ -112,9 +84,9 @@ public final class UpstreamExperiment {
     public LocalSgd.Trainer inProcess(List<? extends ImageSource> shards, int localSteps, LocalSgd.StatePolicy states,
             TrainingLoop.Progress progress) {
         int workers = shards.size();
-        return (schedule, pruner, settings, start, startMask, teacher, keepAtStep) -> LocalSgd.train(schedule, workers, localSteps,
-                settings.batchSize(), pruner, start, startMask, keepAtStep, states.saving(schedule, workers, localSteps, settings,
-                        pruner, start, startMask, teacher, keepAtStep), input -> {
+        return (schedule, updater, settings, start, startMask, teacher, keepAtStep) -> LocalSgd.train(schedule, workers, localSteps,
+                settings.batchSize(), updater, start, startMask, keepAtStep, states.saving(schedule, workers, localSteps, settings,
+                        updater, start, startMask, teacher, keepAtStep), input -> {
                     LocalSgd.RoundSum sum = new LocalSgd.RoundSum();
                     for (int w = 0; w < workers; w++) {
                         sum.add(trainRound(input, settings, w, workers, shards.get(w), teacher,
@@ -133,14 +105,16 @@ public final class UpstreamExperiment {
      * Worker {@code worker}'s share of one round (see {@link DataParallelPlan}) on its
      * {@code shard}: the round's start weights under its mask, trained for the round's steps from
      * the round's momentum buffers, continuing the worker's batch order where the previous round
-     * left it, with no pruning inside the round; distills from {@code teacher} when not null.
+     * left it, with no pruning inside the round; distills from {@code teacher} when not null. A
+     * {@link LocalSgd.RoundInput#gradientOnly} round trains nothing and returns the gradient of its
+     * next batch as the state's weights.
      *
      * @param run the training's settings: its (global) batch and seed, which this worker's derive from
      */
     public LocalSgd.RoundState trainRound(LocalSgd.RoundInput input, TrainingLoop.Settings run, int worker, int workers,
             ImageSource shard, Weights teacher, TrainingLoop.Progress progress) throws Exception {
-        TrainingLoop.Settings settings = new TrainingLoop.Settings(DataParallelPlan.workerBatch(run.batchSize(), workers),
-                run.momentum(), run.weightDecay(), DataParallelPlan.workerSeed(run.seed(), worker));
+        TrainingLoop.Settings settings = run.forWorker(DataParallelPlan.workerBatch(run.batchSize(), workers),
+                DataParallelPlan.workerSeed(run.seed(), worker));
         return TorchThreads.exclusive(() -> {
             try (Network net = Network.classifier(architecture, shard.numClasses(), settings.seed(), device);
                     TrainingData data = upload(net, shard)) {
@@ -149,10 +123,14 @@ public final class UpstreamExperiment {
                     net.setMask(input.mask());
                 }
                 TrainingLoop loop = new TrainingLoop(settings, progress);
+                if (input.gradientOnly()) {
+                    return new LocalSgd.RoundState(loop.gradient(net, data, input.firstStep()), null);
+                }
                 TrainingLoop.RoundResult result;
                 if (teacher != null) {
                     try (Network t = teacher(teacher, shard.numClasses(), settings.seed())) {
-                        result = loop.withObjective(distillation(t)).runRound(net, data, input.schedule(), input.firstStep(),
+                        result = loop.withObjective(Objective.distillation(t, settings.distillation().hardness(),
+                                settings.distillation().temperature())).runRound(net, data, input.schedule(), input.firstStep(),
                                 input.runSteps(), input.momentum());
                     }
                 } else {
@@ -165,24 +143,7 @@ public final class UpstreamExperiment {
 
     /** The dense run from {@code init}, keeping its weights after {@code keepAtStep} steps when that is not -1. */
     public LocalSgd.Result trainDense(LocalSgd.Trainer trainer, Weights init, int keepAtStep) throws Exception {
-        return trainer.train(denseSchedule(), null, denseSettings(), init, null, null, keepAtStep);
-    }
-
-    /**
-     * The dense run's weights after its first {@code rewindStep} steps (IMP's rewind point, when
-     * the dense checkpoint exists without it): only those steps are trained, with the dense run's
-     * learning rates and batches, so the weights are the ones the whole run passes through.
-     */
-    public Weights denseRewind(LocalSgd.Trainer trainer, Weights init, int rewindStep) throws Exception {
-        if (rewindStep == 0) {
-            return init;
-        }
-        TrainingSchedule dense = denseSchedule();
-        float[] rates = new float[rewindStep];
-        for (int s = 0; s < rewindStep; s++) {
-            rates[s] = dense.learningRate(s);
-        }
-        return trainer.train(TrainingSchedule.ofRates(rates), null, denseSettings(), init, null, null, -1).weights();
+        return schedules.trainDense(trainer, init, keepAtStep);
     }
 
     /** Trains the dense model in this JVM from an initialization seeded by the config's seed. */
@@ -213,50 +174,6 @@ public final class UpstreamExperiment {
                 return null;
             }
         });
-    }
-
-    /** The schedule of a single-run pruning method (one-shot, GMP*, classic GMP) to {@code sparsity}. */
-    public TrainingSchedule pruneSchedule(PruningMethod method, double sparsity) {
-        ExperimentConfig.Pruning p = config.pruning;
-        return switch (method) {
-            case ONESHOT -> new OneShotSchedule(sparsity, pruningSteps(p.oneshot.length()), LearningRate.linear(p.oneshot.lr, 0f));
-            case GMP_STAR -> cubic(GmpSchedule.star(sparsity), p.gmpStar)
-                    .initialSparsity(p.gmpStar.initialSparsity)
-                    .warmupSteps(pruningSteps(p.gmpStar.warmup()))
-                    .learningRate(p.gmpStar.lrMax, p.gmpStar.lrMin)
-                    .build();
-            case GMP -> cubic(GmpSchedule.classic(sparsity), p.gmp).learningRate(p.gmp.lrMax, 0f).build();
-            default -> throw new IllegalArgumentException(method.key() + " is not a single-run pruning method");
-        };
-    }
-
-    /** How a single-run pruning method ranks weights (classic GMP has its own criterion). */
-    public MagnitudePruner pruner(PruningMethod method) {
-        return MagnitudePruner.forCriterion(method == PruningMethod.GMP ? config.pruning.gmp.criterion : config.pruning.criterion);
-    }
-
-    /** Optimizer and batching settings of a pruning run, with its own seed. */
-    public TrainingLoop.Settings pruneSettings(PruningMethod method, double sparsity) {
-        ExperimentConfig.Pruning p = config.pruning;
-        return new TrainingLoop.Settings(p.batchSize, p.momentum, p.weightDecay, runSeed(method, sparsity));
-    }
-
-    /** Whether a pruning run distills from the dense model (GMP* with hardness > 0). */
-    public boolean distills(PruningMethod method) {
-        return method == PruningMethod.GMP_STAR && config.pruning.gmpStar.hardness > 0;
-    }
-
-    /** One-shot, GMP* or classic GMP from the dense weights (under {@code denseMask}) to {@code sparsity}. */
-    public LocalSgd.Result prune(PruningMethod method, double sparsity, Weights dense, Mask denseMask, LocalSgd.Trainer trainer)
-            throws Exception {
-        return trainer.train(pruneSchedule(method, sparsity), pruner(method), pruneSettings(method, sparsity), dense, denseMask,
-                distills(method) ? dense : null, -1);
-    }
-
-    /** As {@link #prune(PruningMethod, double, Weights, Mask, LocalSgd.Trainer)}, in this JVM, scored. */
-    public TrainedModel prune(PruningMethod method, double sparsity, Weights dense, TrainingLoop.Progress progress)
-            throws Exception {
-        return score(prune(method, sparsity, dense, denseMask(dense), inProcess(progress)), progress);
     }
 
     /** The mask a pruning run starts from: every prunable tensor, nothing pruned. */
@@ -311,132 +228,21 @@ public final class UpstreamExperiment {
         return teacher;
     }
 
-    private Objective distillation(Network teacher) {
-        return Objective.distillation(teacher, config.pruning.gmpStar.hardness, config.pruning.gmpStar.temperature);
-    }
-
-    private GmpSchedule.Builder cubic(GmpSchedule.Builder builder, ExperimentConfig.GmpRecipe recipe) {
-        return builder.pruningSteps(recipe.pruningSteps).interval(pruningSteps(recipe.interval()))
-                .recoverySteps(pruningSteps(recipe.recovery()));
-    }
-
     /**
-     * IMP rounds from {@code start} under {@code startMask} through {@code rounds} (sparsity after
-     * each round): prune by global magnitude, reset by the retraining mode, retrain (each round a
-     * training of its own, from zero momentum).
-     *
-     * @param rewind the weights after the rewind step of dense training (weight_rewind only; null otherwise)
+     * A model of {@code classes} outputs: {@code backbone}'s feature tensors and a head
+     * initialized from {@code seed} (COLT's segment models; the head's init is part of theta_0).
      */
-    public LocalSgd.Result impRounds(Weights start, Mask startMask, Weights rewind, double[] rounds, LocalSgd.Trainer trainer,
-            TrainingLoop.Progress progress) throws Exception {
-        MagnitudePruner pruner = MagnitudePruner.forCriterion(config.pruning.criterion);
-        TrainingLoop.Settings settings = impSettings(rounds[rounds.length - 1]);
-        TrainingSchedule retrain = impRetrainSchedule();
-        Weights weights = start;
-        Mask mask = startMask;
-        LocalSgd.Result total = null;
-        for (int r = 0; r < rounds.length; r++) {
-            mask = pruner.prune(weights, mask, rounds[r]);
-            progress.log(String.format("round %d/%d: pruned to sparsity %.4f, %s", r + 1, rounds.length, mask.sparsity(),
-                    config.pruning.imp.mode.replace('_', ' ')));
-            LocalSgd.Result result = trainer.train(retrain, null, settings, impRewinds() ? rewind : weights, mask, null, -1);
-            weights = result.weights();
-            total = total == null ? result : total.then(result);
-        }
-        return total;
-    }
-
-    /** As {@link #impRounds(Weights, Mask, Weights, double[], LocalSgd.Trainer, TrainingLoop.Progress)}, in this JVM, scored. */
-    public TrainedModel impRounds(Weights start, Mask startMask, Weights rewind, double[] rounds, TrainingLoop.Progress progress)
-            throws Exception {
-        return score(impRounds(start, startMask != null ? startMask : denseMask(start), rewind, rounds, inProcess(progress),
-                progress), progress);
-    }
-
-    /** What an IMP round retrains after pruning: imp.retrain_steps with the learning rate of imp.mode. */
-    public TrainingSchedule impRetrainSchedule() {
-        ExperimentConfig.Imp imp = config.pruning.imp;
-        // LR at the rewind step of the dense run's linear decay: where rewinding resumes the schedule.
-        float lrAtRewind = config.upstream.lr * (1f - Math.min(1f, impRewindStep() / (float) denseSteps()));
-        LearningRate lr = switch (imp.mode) {
-            case "weight_rewind", "lr_rewind" -> LearningRate.linear(lrAtRewind, 0f);
-            case "finetune" -> (step, total) -> imp.finetuneLr;
-            case "linear_decay" -> LearningRate.linear(config.upstream.lr, 0f);
-            default -> throw new IllegalArgumentException("unknown IMP mode " + imp.mode);
-        };
-        return TrainingSchedule.fixedMask(pruningSteps(imp.retrain()), lr);
-    }
-
-    /** The dense run's step whose weights IMP rewinds to (rewind_epoch counts the dense run's epochs). */
-    public int impRewindStep() {
-        return config.pruning.imp.rewindPoint().steps(trainSize, config.upstream.batchSize);
-    }
-
-    /** Whether IMP rounds retrain from the rewind point (weight_rewind) rather than from the current weights. */
-    public boolean impRewinds() {
-        return config.pruning.imp.rewindsWeights();
-    }
-
-    /** Optimizer settings of the IMP rounds that end at {@code finalSparsity}. */
-    public TrainingLoop.Settings impSettings(double finalSparsity) {
-        ExperimentConfig.Pruning p = config.pruning;
-        return new TrainingLoop.Settings(p.batchSize, p.momentum, p.weightDecay, runSeed(PruningMethod.IMP, finalSparsity));
-    }
-
-    /**
-     * COLT: segment {@code index}'s model (its start from {@link #coltSegmentStart}) trained under
-     * the shared mask on its segment of {@code segmentSize} examples; returns its weights.
-     */
-    public Weights coltSegment(Weights segmentStart, Mask shared, long segmentSize, int index, LocalSgd.Trainer trainer)
-            throws Exception {
-        return trainer.train(coltSegmentSchedule(segmentSize), null, coltSegmentSettings(index), segmentStart, shared, null, -1)
-                .weights();
-    }
-
-    /**
-     * A COLT segment model's weights before training: theta_0's backbone and the segment's own
-     * seeded head of {@code segmentClasses} classes (its init is part of theta_0: seeded per
-     * segment, so rewinding restores it).
-     */
-    public Weights coltSegmentStart(Weights theta0, int segmentClasses, int index) throws Exception {
+    public Weights withHead(Weights backbone, int classes, long seed) throws Exception {
         return TorchThreads.exclusive(() -> {
-            try (Network net = Network.classifier(architecture, segmentClasses, coltSegmentSettings(index).seed(), device)) {
-                net.load(theta0, net::isFeatureParameter);
+            try (Network net = Network.classifier(architecture, classes, seed, device)) {
+                net.load(backbone, net::isFeatureParameter);
                 return net.weights();
             }
         });
     }
 
-    /** What a COLT segment model trains per round on its segment of {@code segmentSize} examples (train_epochs are passes over it). */
-    public TrainingSchedule coltSegmentSchedule(long segmentSize) {
-        return TrainingSchedule.fixedMask(config.pruning.colt.segmentTraining().steps(segmentSize, config.pruning.batchSize),
-                LearningRate.linear(config.pruning.colt.lr, 0f));
-    }
-
-    /** Optimizer settings of COLT segment {@code index} (its seed also initializes its head). */
-    public TrainingLoop.Settings coltSegmentSettings(int index) {
-        ExperimentConfig.Pruning p = config.pruning;
-        return new TrainingLoop.Settings(p.batchSize, p.momentum, p.weightDecay, config.seed * 7919 + 101 + index);
-    }
-
-    /** COLT's upstream model: the ticket (theta_0 under the mask) trained on all upstream data with a full head. */
-    public LocalSgd.Result coltFinal(Weights theta0, Mask mask, LocalSgd.Trainer trainer) throws Exception {
-        return trainer.train(coltFinalSchedule(), null, coltFinalSettings(mask.sparsity()), theta0, mask, null, -1);
-    }
-
-    /** The COLT ticket's training on all upstream data. */
-    public TrainingSchedule coltFinalSchedule() {
-        return TrainingSchedule.fixedMask(pruningSteps(config.pruning.colt.finalTraining()), LearningRate.linear(config.pruning.colt.lr, 0f));
-    }
-
-    /** Optimizer settings of the COLT ticket's training at {@code sparsity}. */
-    public TrainingLoop.Settings coltFinalSettings(double sparsity) {
-        ExperimentConfig.Pruning p = config.pruning;
-        return new TrainingLoop.Settings(p.batchSize, p.momentum, p.weightDecay, runSeed(PruningMethod.COLT, sparsity));
-    }
-
-    /** The tensors COLT masks: the prunable ones of the backbone (heads differ per segment). */
-    public Set<String> coltTensors() throws Exception {
+    /** The prunable tensors of the backbone (heads left out: COLT's segment models have their own). */
+    public Set<String> backboneTensors() throws Exception {
         return TorchThreads.exclusive(() -> {
             try (Network net = Network.classifier(architecture, numClasses, config.seed, device)) {
                 Set<String> names = new LinkedHashSet<>();
@@ -452,11 +258,6 @@ public final class UpstreamExperiment {
 
     private Set<String> prunable(Network net) {
         return net.prunableTensors(new PrunablePolicy(config.pruning.pruneFirstLayer, config.pruning.pruneHead));
-    }
-
-    /** Each (method, sparsity) run shuffles differently but reproducibly. */
-    private long runSeed(PruningMethod method, double sparsity) {
-        return config.seed * 31 + method.ordinal() * 1_000_003L + Math.round(sparsity * 1e4);
     }
 
     private TrainingData upload(Network net, ImageSource images) {

@@ -13,7 +13,8 @@ import org.sparsetransfer.core.model.Weights;
  * k-th smallest score found by selection (O(n)), and ties at the threshold are pruned in index
  * order until the count is met, so ties never overshoot the target.
  */
-public final class MagnitudePruner {
+public final class MagnitudePruner implements MaskUpdater {
+    private static final long serialVersionUID = 1L;
     /** One threshold over all prunable tensors, or the same fraction in each tensor. */
     public enum Scope { GLOBAL, LAYERWISE }
 
@@ -28,9 +29,22 @@ public final class MagnitudePruner {
         return scope;
     }
 
-    /** The pruner a config's criterion names: "global" or "layerwise". */
-    public static MagnitudePruner forCriterion(String criterion) {
-        return new MagnitudePruner("layerwise".equals(criterion) ? Scope.LAYERWISE : Scope.GLOBAL);
+    /** The pruner of a config's criterion. */
+    public static MagnitudePruner of(Criterion criterion) {
+        return new MagnitudePruner(switch (criterion) {
+            case GLOBAL -> Scope.GLOBAL;
+            case LAYERWISE -> Scope.LAYERWISE;
+        });
+    }
+
+    @Override
+    public Mask update(int step, double target, Weights weights, Mask current, Weights gradient) {
+        return prune(weights, current, target);
+    }
+
+    @Override
+    public String describe() {
+        return scope.name();
     }
 
     public Mask prune(Weights weights, Mask current, double sparsity) {

@@ -138,6 +138,33 @@ public final class Mask implements Serializable {
         return new Weights(out);
     }
 
+    /**
+     * The weights (or momentum buffers) with the elements this mask keeps and {@code before}
+     * pruned set to zero: connections a mask update makes active start from zero. Tensors
+     * {@code before} lacks count as dense before.
+     */
+    public Weights zeroActivated(Mask before, Weights weights) {
+        Map<String, Tensor> out = new LinkedHashMap<>(weights.tensors());
+        kept.forEach((name, bits) -> {
+            boolean[] old = before.kept.get(name);
+            Tensor t = weights.tensors().get(name);
+            if (old == null || t == null) {
+                return;
+            }
+            float[] v = null;
+            for (int i = 0; i < bits.length; i++) {
+                if (bits[i] && !old[i]) {
+                    v = v == null ? t.values().clone() : v;
+                    v[i] = 0f;
+                }
+            }
+            if (v != null) {
+                out.put(name, new Tensor(t.shape(), v));
+            }
+        });
+        return new Weights(out);
+    }
+
     @Override
     public boolean equals(Object o) {
         if (!(o instanceof Mask m) || !kept.keySet().equals(m.kept.keySet())) {

@@ -21,12 +21,12 @@ public final class TaskRegistry {
 
     /** The upstream dataset's name in the datasets table: Fashion-MNIST for the demo, the image tree for data.source images. */
     public static String upstreamDataset(ExperimentConfig config) {
-        return config.data.source.equals("images") ? org.sparsetransfer.core.vision.IngestPlan.UPSTREAM : UPSTREAM;
+        return config.data.source == org.sparsetransfer.core.config.DataSource.IMAGES ? org.sparsetransfer.core.vision.IngestPlan.UPSTREAM : UPSTREAM;
     }
 
     /** The metric of {@code task} among the config's tasks (the demo's, or the 12-task transfer suite's); unknown tasks are named with {@code where}. */
     public static Metric metric(ExperimentConfig config, String task, String where) {
-        return config.data.source.equals("images") ? org.sparsetransfer.core.vision.TransferSuite.get(task, where).metric()
+        return config.data.source == org.sparsetransfer.core.config.DataSource.IMAGES ? org.sparsetransfer.core.vision.TransferSuite.get(task, where).metric()
                 : get(task, where).metric();
     }
 
@@ -111,7 +111,7 @@ public final class TaskRegistry {
      * where it is only known once the data is read (digits8x8's stratified split).
      */
     public static java.util.OptionalLong plannedTrainSize(ExperimentConfig config, String task) {
-        if (config.data.source.equals("images")) {
+        if (config.data.source == org.sparsetransfer.core.config.DataSource.IMAGES) {
             return java.util.OptionalLong.of(org.sparsetransfer.core.vision.TransferSuite.get(task, "transfer.tasks").publishedTrain());
         }
         return switch (get(task, "transfer.tasks").name()) {

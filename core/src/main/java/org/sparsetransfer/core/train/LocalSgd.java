@@ -6,16 +6,18 @@ import java.util.List;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.model.WeightSum;
 import org.sparsetransfer.core.model.Weights;
-import org.sparsetransfer.core.prune.MagnitudePruner;
 import org.sparsetransfer.core.prune.Mask;
+import org.sparsetransfer.core.prune.MaskUpdater;
 
 /**
  * The one way an upstream training runs: a schedule as local SGD over N workers, cut into the
  * rounds of a {@link DataParallelPlan}. Dense training and every pruning method's trainings run
  * here, one worker or many; only how a round's workers run differs ({@link Workers}: in this JVM
  * for core's own use, as Spark tasks in {@code jobs}). Between rounds the workers' weights and
- * momentum buffers are averaged, and before a pruning step the averaged weights are pruned, so
- * all workers share one exact mask.
+ * momentum buffers are averaged, and before a mask update (prune, regrow, lift; a
+ * {@link MaskUpdater}) the averaged weights are updated, so all workers share one exact mask; an
+ * updater that reads gradients gets the dense gradient of the averaged model on one global batch,
+ * computed by the workers ({@link RoundInput#gradientOnly}).
  */
 public final class LocalSgd {
     private LocalSgd() {}
@@ -26,7 +28,20 @@ public final class LocalSgd {
      * firstStep + learningRates.length) of {@code runSteps} and their learning rates.
      */
     public record RoundInput(int firstStep, int runSteps, Weights weights, Weights momentum, Mask mask,
-            float[] learningRates) implements Serializable {
+            float[] learningRates, boolean gradientOnly) implements Serializable {
+        public RoundInput(int firstStep, int runSteps, Weights weights, Weights momentum, Mask mask, float[] learningRates) {
+            this(firstStep, runSteps, weights, momentum, mask, learningRates, false);
+        }
+
+        /**
+         * No training: each worker returns, as its state's weights, the gradient of the loss at
+         * {@code weights} (under {@code mask}) on the batch its step {@code firstStep} would take,
+         * pruned elements included; the average is the global batch's gradient.
+         */
+        public static RoundInput gradient(int step, int runSteps, Weights weights, Mask mask) {
+            return new RoundInput(step, runSteps, weights, null, mask, new float[0], true);
+        }
+
         /** The round's steps with their learning rates, and no pruning inside. */
         public TrainingSchedule schedule() {
             return TrainingSchedule.ofRates(learningRates);
@@ -44,7 +59,9 @@ public final class LocalSgd {
 
         public RoundSum add(RoundState state) {
             weights.add(state.weights());
-            momentum.add(state.momentum());
+            if (state.momentum() != null) { // a gradient round has none
+                momentum.add(state.momentum());
+            }
             return this;
         }
 
@@ -63,13 +80,13 @@ public final class LocalSgd {
 
     /**
      * One training however it is distributed: {@code schedule} from {@code start} under
-     * {@code startMask} (null: dense), pruning with {@code pruner} where the schedule says,
+     * {@code startMask} (null: dense), updating the mask with {@code updater} where the schedule says,
      * distilling from {@code teacher} when not null, keeping the weights after {@code keepAtStep}
      * steps when it is not -1.
      */
     @FunctionalInterface
     public interface Trainer {
-        Result train(TrainingSchedule schedule, MagnitudePruner pruner, TrainingLoop.Settings settings, Weights start, Mask startMask,
+        Result train(TrainingSchedule schedule, MaskUpdater updater, TrainingLoop.Settings settings, Weights start, Mask startMask,
                 Weights teacher, int keepAtStep) throws Exception;
     }
 
@@ -101,11 +118,11 @@ public final class LocalSgd {
 
         /** The saving of one training of this scope. */
         public Saving saving(TrainingSchedule schedule, int workers, int localSteps, TrainingLoop.Settings settings,
-                MagnitudePruner pruner, Weights start, Mask startMask, Weights teacher, int keepAtStep) {
+                MaskUpdater updater, Weights start, Mask startMask, Weights teacher, int keepAtStep) {
             if (everySteps == 0) {
                 return Saving.NONE;
             }
-            return new Saving(store, TrainingState.key(scope, schedule, workers, localSteps, settings, pruner, start, startMask, teacher,
+            return new Saving(store, TrainingState.key(scope, schedule, workers, localSteps, settings, updater, start, startMask, teacher,
                     keepAtStep), everySteps);
         }
     }
@@ -129,7 +146,7 @@ public final class LocalSgd {
      * @param batch the schedule's (global) batch; each worker takes {@link DataParallelPlan#workerBatch} of it
      * @param keepAtStep a step whose averaged weights to keep (IMP's rewind point), or -1
      */
-    public static Result train(TrainingSchedule schedule, int workers, int localSteps, int batch, MagnitudePruner pruner,
+    public static Result train(TrainingSchedule schedule, int workers, int localSteps, int batch, MaskUpdater updater,
             Weights start, Mask startMask, int keepAtStep, Saving saving, Workers run, TrainingLoop.Progress progress)
             throws Exception {
         long begin = System.nanoTime();
@@ -185,11 +202,24 @@ public final class LocalSgd {
                 continue;
             }
             if (round.pruneBefore().isPresent()) {
-                if (pruner == null) {
-                    throw new IllegalArgumentException("the schedule prunes before step " + round.firstStep() + " but no pruner was given");
+                if (updater == null) {
+                    throw new IllegalArgumentException("the schedule updates the mask before step " + round.firstStep()
+                            + " but no mask updater was given");
                 }
-                mask = pruner.prune(weights, mask, round.pruneBefore().getAsDouble());
-                progress.log(String.format("step %d/%d  pruned to sparsity %.4f (target %.4f)", round.firstStep(), total,
+                if (mask == null) {
+                    throw new IllegalArgumentException("a schedule with mask updates needs a start mask (dense to start)");
+                }
+                Weights gradient = null;
+                if (updater.needsGradient()) {
+                    RoundSum gradients = run.train(RoundInput.gradient(round.firstStep(), total, weights, mask));
+                    gradient = gradients.weights().average();
+                }
+                Mask before = mask;
+                mask = updater.update(round.firstStep(), round.pruneBefore().getAsDouble(), weights, before, gradient);
+                // Connections the update makes active start from zero weight (pruned, they are zero already; the
+                // workers apply the new mask on load) and from zero momentum.
+                momentum = momentum == null ? null : mask.zeroActivated(before, momentum);
+                progress.log(String.format("step %d/%d  mask updated: sparsity %.4f (target %.4f)", round.firstStep(), total,
                         mask.sparsity(), round.pruneBefore().getAsDouble()));
             }
             RoundSum sum = run.train(new RoundInput(round.firstStep(), total, weights, momentum, mask, plan.learningRates(round)));

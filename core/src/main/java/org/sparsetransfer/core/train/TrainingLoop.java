@@ -10,14 +10,17 @@ import java.util.OptionalDouble;
 import org.sparsetransfer.core.model.Network;
 import org.sparsetransfer.core.model.TorchThreads;
 import org.sparsetransfer.core.model.Weights;
-import org.sparsetransfer.core.prune.MagnitudePruner;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.sparsetransfer.core.model.Tensor;
 import org.sparsetransfer.core.prune.Mask;
+import org.sparsetransfer.core.prune.MaskUpdater;
 
 /**
  * The one training loop: SGD with momentum over shuffled mini-batches, driven by a
- * {@link TrainingSchedule}. Before a pruning step it recomputes the network's mask by
- * magnitude; after every optimizer step it re-applies the mask, so pruned weights stay
- * exactly zero. Callers hold {@link TorchThreads#exclusive} (one trainer per JVM).
+ * {@link TrainingSchedule}. Before a step the schedule names it lets a {@link MaskUpdater}
+ * recompute the network's mask; after every optimizer step it re-applies the mask, so pruned
+ * weights stay exactly zero. Callers hold {@link TorchThreads#exclusive} (one trainer per JVM).
  */
 public final class TrainingLoop {
     private static final int LOG_LINES = 5;
@@ -26,13 +29,33 @@ public final class TrainingLoop {
     private final Objective objective;
     private final StepListener listener;
 
-    /** Optimizer and batching hyperparameters. */
-    public record Settings(int batchSize, float momentum, float weightDecay, long seed) implements java.io.Serializable {
+    /** Optimizer and batching hyperparameters, and how the run distills when it has a teacher. */
+    public record Settings(int batchSize, float momentum, float weightDecay, long seed, Distillation distillation)
+            implements java.io.Serializable {
         public Settings {
             if (batchSize <= 0) {
                 throw new IllegalArgumentException("batch size must be positive, got " + batchSize);
             }
         }
+
+        public Settings(int batchSize, float momentum, float weightDecay, long seed) {
+            this(batchSize, momentum, weightDecay, seed, Distillation.NONE);
+        }
+
+        /** These settings, distilling as {@code how} says from a teacher the training is given. */
+        public Settings distilling(Distillation how) {
+            return new Settings(batchSize, momentum, weightDecay, seed, how);
+        }
+
+        /** These settings with another batch and seed (a data-parallel worker's). */
+        public Settings forWorker(int workerBatch, long workerSeed) {
+            return new Settings(workerBatch, momentum, weightDecay, workerSeed, distillation);
+        }
+    }
+
+    /** Knowledge distillation's weight of the teacher's loss and its temperature (Hinton et al. 2015). */
+    public record Distillation(float hardness, float temperature) implements java.io.Serializable {
+        public static final Distillation NONE = new Distillation(0f, 2f);
     }
 
     /** What a run did. */
@@ -76,8 +99,42 @@ public final class TrainingLoop {
     /** One data-parallel round's outcome: the run, and the momentum buffers it ended with (by parameter name). */
     public record RoundResult(Result result, Weights momentum) {}
 
-    public Result run(Network network, TrainingData data, TrainingSchedule schedule, MagnitudePruner pruner) {
-        return train(network, data, schedule, pruner, 0, schedule.totalSteps(), null, false).result();
+    /** A whole run in this network; an updater that needs gradients runs through {@link LocalSgd}, which computes them. */
+    public Result run(Network network, TrainingData data, TrainingSchedule schedule, MaskUpdater updater) {
+        if (updater != null && updater.needsGradient()) {
+            throw new IllegalArgumentException(updater.describe() + " reads gradients; train it through LocalSgd");
+        }
+        return train(network, data, schedule, updater, 0, schedule.totalSteps(), null, false).result();
+    }
+
+    /**
+     * The gradient of the loss at the network's weights on the batch its step {@code step} would
+     * take (the order {@link #runRound} continues), for every trained parameter, pruned elements
+     * included (the mask multiplies weights after steps, not inside the graph). Nothing is updated.
+     */
+    public Weights gradient(Network network, TrainingData data, int step) {
+        int batch = Math.min(settings.batchSize(), data.size());
+        BatchOrder order = new BatchOrder(data.size(), batch, settings.seed());
+        order.skip(step);
+        long[] indices = order.next();
+        Map<String, Tensor> gradients = new LinkedHashMap<>();
+        try (NDScope scope = new NDScope()) {
+            scope.suppressNotUsedWarning();
+            NDArray[] xy = data.batch(indices, settings.seed(), order.pass());
+            NDArray targets = objective.targets(xy[0]);
+            try (GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+                NDArray logits = network.forward(xy[0], true);
+                collector.backward(objective.loss(logits, xy[1], targets));
+            }
+            network.parameters().forEach((name, p) -> {
+                if (p.requiresGradient()) {
+                    try (NDArray grad = p.getArray().getGradient()) {
+                        gradients.put(name, new Tensor(grad.getShape().getShape(), grad.toFloatArray()));
+                    }
+                }
+            });
+        }
+        return new Weights(gradients);
     }
 
     /**
@@ -96,7 +153,7 @@ public final class TrainingLoop {
         return train(network, data, round, null, firstStep, runSteps, momentum, true);
     }
 
-    private RoundResult train(Network network, TrainingData data, TrainingSchedule schedule, MagnitudePruner pruner,
+    private RoundResult train(Network network, TrainingData data, TrainingSchedule schedule, MaskUpdater updater,
             int firstStep, int runSteps, Weights startMomentum, boolean exportMomentum) {
         TorchThreads.disableGrad();
         int total = schedule.totalSteps();
@@ -125,7 +182,7 @@ public final class TrainingLoop {
         for (int step = 0; step < total; step++) {
             OptionalDouble pruneTo = schedule.pruneBefore(step);
             if (pruneTo.isPresent()) {
-                pruneTo(network, pruner, pruneTo.getAsDouble(), step, total);
+                updateMask(network, updater, pruneTo.getAsDouble(), step, total);
             }
             lr.step = step;
             try (NDScope scope = new NDScope()) {
@@ -186,12 +243,12 @@ public final class TrainingLoop {
                 exportMomentum ? sgd.buffers(network) : null);
     }
 
-    private void pruneTo(Network network, MagnitudePruner pruner, double sparsity, int step, int total) {
+    private void updateMask(Network network, MaskUpdater updater, double sparsity, int step, int total) {
         Mask current = network.mask();
         if (current == null) {
             throw new IllegalStateException("a pruning schedule needs the network's mask set (dense to start)");
         }
-        Mask next = pruner.prune(network.weights(), current, sparsity);
+        Mask next = updater.update(step, sparsity, network.weights(), current, null);
         network.setMask(next);
         progress.log(String.format("step %d/%d  pruned to sparsity %.4f (target %.4f)", step, total, next.sparsity(), sparsity));
     }

@@ -17,8 +17,8 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.checkpoint.CheckpointCodec;
 import org.sparsetransfer.core.model.Tensor;
 import org.sparsetransfer.core.model.Weights;
-import org.sparsetransfer.core.prune.MagnitudePruner;
 import org.sparsetransfer.core.prune.Mask;
+import org.sparsetransfer.core.prune.MaskUpdater;
 
 /**
  * A training's state after {@code step} of its {@code totalSteps} steps, saved inside long
@@ -112,12 +112,12 @@ public record TrainingState(String key, int step, int totalSteps, Weights weight
     /**
      * What identifies one training, as a hash: its {@code scope} (what it makes, e.g. a
      * checkpoint id, which covers model and data), its schedule (every step's learning rate and
-     * pruning), how it is distributed, its optimizer settings and seed, its pruner, its starting
+     * pruning), how it is distributed, its optimizer settings and seed, its mask updater, its starting
      * weights and mask, its teacher and its kept step. A state is only ever resumed by the
      * training that saved it; any change starts afresh.
      */
     public static String key(String scope, TrainingSchedule schedule, int workers, int localSteps, TrainingLoop.Settings settings,
-            MagnitudePruner pruner, Weights start, Mask startMask, Weights teacher, int keepAtStep) {
+            MaskUpdater updater, Weights start, Mask startMask, Weights teacher, int keepAtStep) {
         MessageDigest digest = sha256();
         Hashing hash = new Hashing(digest);
         hash.text(scope).integer(schedule.totalSteps());
@@ -127,8 +127,12 @@ public record TrainingState(String key, int step, int totalSteps, Weights weight
         }
         hash.integer(workers).integer(workers > 1 ? localSteps : 0).integer(settings.batchSize())
                 .integer(Float.floatToRawIntBits(settings.momentum())).integer(Float.floatToRawIntBits(settings.weightDecay()))
-                .longValue(settings.seed()).text(pruner == null ? "-" : pruner.scope().name()).integer(keepAtStep);
+                .longValue(settings.seed()).text(updater == null ? "-" : updater.describe()).integer(keepAtStep);
         hash.weights(start).mask(startMask).weights(teacher);
+        if (teacher != null) {
+            hash.integer(Float.floatToRawIntBits(settings.distillation().hardness()))
+                    .integer(Float.floatToRawIntBits(settings.distillation().temperature()));
+        }
         return HexFormat.of().formatHex(digest.digest()).substring(0, 32);
     }
 

@@ -1,10 +1,9 @@
 package org.sparsetransfer.core.transfer;
 
-import java.util.Arrays;
-import org.sparsetransfer.core.InvalidInputException;
+import org.sparsetransfer.core.config.Choice;
 
 /** How a checkpoint is fine-tuned on a downstream task (Iofinova et al. 2022). */
-public enum Regime {
+public enum Regime implements Choice.Named {
     /** Frozen backbone: features extracted once, a new linear head trained on them. */
     LINEAR("linear"),
     /** All layers trained with a new head; the upstream mask is re-applied after every step. */
@@ -16,13 +15,12 @@ public enum Regime {
         this.key = key;
     }
 
+    @Override
     public String key() {
         return key;
     }
 
     public static Regime parse(String name, String where) {
-        return Arrays.stream(values()).filter(r -> r.key.equals(name)).findFirst()
-                .orElseThrow(() -> new InvalidInputException("Unknown transfer regime '" + name + "' at " + where
-                        + "; expected one of " + Arrays.stream(values()).map(Regime::key).toList()));
+        return Choice.parse(Regime.class, name, where, "transfer regime");
     }
 }

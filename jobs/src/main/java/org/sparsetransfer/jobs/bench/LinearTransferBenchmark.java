@@ -46,7 +46,7 @@ final class LinearTransferBenchmark implements Benchmark {
         int test = quick ? 64 : 1000;
         ExperimentConfig config = new ExperimentConfig();
         config.model = "resnet18";
-        config.data.source = "images";
+        config.data.source = org.sparsetransfer.core.config.DataSource.IMAGES;
         config.data.images.imageSize = 32;
         config.data.images.resize = 36;
         config.transfer.linear.steps = quick ? 5 : 60;

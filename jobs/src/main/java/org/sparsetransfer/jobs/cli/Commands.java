@@ -2,13 +2,14 @@ package org.sparsetransfer.jobs.cli;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.EnumSet;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.experiment.ExperimentPlan;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.sparsetransfer.jobs.stages.IngestStage;
 import org.sparsetransfer.jobs.stages.Pipeline;
 import org.sparsetransfer.jobs.stages.PruneStage;
@@ -71,26 +72,26 @@ public final class Commands {
 
         @Override
         Collection<String> lockScopes(ExperimentConfig config) {
-            return selected(config).stream().map(PruneStage::lockScope).toList();
+            return selected(config).stream().map(key -> PruneStage.lockScope(PruningMethods.byKey(key, "--method"))).toList();
         }
 
-        private Set<PruningMethod> selected(ExperimentConfig config) {
-            Set<PruningMethod> configured = PruneStage.methods(config);
+        private Set<String> selected(ExperimentConfig config) {
+            Set<String> configured = new LinkedHashSet<>(PruneStage.methods(config).stream().map(PruningMethod::key).toList());
             if (methods.isEmpty()) {
                 return configured;
             }
-            Set<PruningMethod> chosen = EnumSet.noneOf(PruningMethod.class);
+            Set<String> chosen = new LinkedHashSet<>();
             for (String name : methods) {
-                PruningMethod method = PruningMethod.parse(name, "--method");
-                if (method == PruningMethod.DENSE) {
+                PruningMethod method = PruningMethods.byKey(name, "--method");
+                if (method == PruningMethods.dense()) {
                     throw new InvalidInputException("--method dense: the dense model is the upstream checkpoint (the upstream "
                             + "command trains it); choose one of " + configured);
                 }
-                if (!configured.contains(method)) {
+                if (!configured.contains(method.key())) {
                     throw new InvalidInputException("--method " + name + " is not among the config's pruning.methods "
                             + config.pruning.methods + "; add it there or choose one of them");
                 }
-                chosen.add(method);
+                chosen.add(method.key());
             }
             return chosen;
         }
@@ -187,7 +188,7 @@ public final class Commands {
                 return super.call();
             }
             ExperimentConfig config = config(org.sparsetransfer.jobs.storage.Storage.forSparkConf(sparkConf()));
-            int upstreamTrain = config.data.source.equals("images") ? config.data.images.upstreamTrain : config.data.upstreamTrain;
+            int upstreamTrain = config.data.source == org.sparsetransfer.core.config.DataSource.IMAGES ? config.data.images.upstreamTrain : config.data.upstreamTrain;
             System.out.println("Plan of " + config.name + " (" + config.model + ", " + (options.config == null ? "embedded demo" : options.config)
                     + "); nothing is run:");
             System.out.print(ExperimentPlan.of(config, upstreamTrain).format());

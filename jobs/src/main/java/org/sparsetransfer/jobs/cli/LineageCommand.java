@@ -2,6 +2,8 @@ package org.sparsetransfer.jobs.cli;
 
 import static org.apache.spark.sql.functions.abs;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.isnan;
+import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.lit;
 
 import java.util.ArrayList;
@@ -16,7 +18,8 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.config.ExperimentIds;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.tables.CheckpointTable;
 import org.sparsetransfer.jobs.tables.DeltaTables;
@@ -61,19 +64,19 @@ public final class LineageCommand implements Callable<Integer> {
         }
         Warehouse warehouse = Warehouse.parse(out);
         // Everything that needs no Spark is checked before it starts (a minute on a cluster).
-        PruningMethod named = method == null ? null : PruningMethod.parse(method, "--method");
+        PruningMethod named = method == null ? null : PruningMethods.byKey(method, "--method");
         if (named != null && !(sparsity >= 0 && sparsity < 1)) {
             throw new InvalidInputException("--sparsity " + sparsity + " is not a sparsity; give one in [0, 1), e.g. 0.9");
         }
-        if (named == PruningMethod.DENSE && sparsity != 0) {
+        if (named == PruningMethods.dense() && sparsity != 0) {
             throw new InvalidInputException("--method dense is the dense model, at sparsity 0; give --sparsity 0, or another method");
         }
         org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer lineage", master, java.util.Map.of());
         Storage storage = Storage.forSparkConf(sparkConf);
         ExperimentConfig experiment = config == null ? null
                 : ConfigLoader.load(new org.sparsetransfer.jobs.storage.HadoopFileSource(storage), config);
-        if (experiment != null && named != PruningMethod.DENSE && experiment.pruning.sparsities.stream().noneMatch(s -> s.equals(sparsity))) {
-            throw new InvalidInputException("--sparsity " + sparsity + " is not among the sparsities " + experiment.pruning.sparsities
+        if (experiment != null && named != PruningMethods.dense() && named.targets(experiment).stream().noneMatch(s -> s.equals(sparsity))) {
+            throw new InvalidInputException("--sparsity " + sparsity + " is not among the sparsities " + named.targets(experiment)
                     + " of " + config + "; give one of them");
         }
         String configuredId = named != null && experiment != null ? new ExperimentIds(experiment).prunedId(named, sparsity) : null;
@@ -118,7 +121,7 @@ public final class LineageCommand implements Callable<Integer> {
     private String find(SparkSession spark, Warehouse warehouse, PruningMethod m) {
         List<Row> matches = DeltaTables.read(spark, warehouse.checkpoints(), CheckpointTable.SCHEMA)
                 .where(col("method").equalTo(lit(m.key())).and(abs(col("target_sparsity").minus(lit(sparsity))).lt(1e-9))
-                        .and(col("stage").isin("upstream", "prune", "imp", "colt_ticket")))
+                        .and(not(isnan(col("upstream_top1"))))) // a trained model, not a step of a schedule (a rewind point, a round's mask)
                 .select("id").collectAsList();
         if (matches.isEmpty()) {
             throw new InvalidInputException("No " + m.key() + " checkpoint at sparsity " + sparsity + " in " + warehouse.checkpoints()

@@ -15,7 +15,7 @@ import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.TransferExperiment;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.jobs.stages.CheckpointRecord;
-import org.sparsetransfer.jobs.stages.PruneStage;
+import org.sparsetransfer.jobs.stages.SparkPruningRun;
 import org.sparsetransfer.jobs.stages.TransferStage;
 import org.sparsetransfer.jobs.stages.UpstreamStage;
 import org.sparsetransfer.jobs.tables.CheckpointTable;
@@ -38,8 +38,7 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
             Mask.class,
             UpstreamStage.Job.class,
             UpstreamStage.PretrainedJob.class,
-            PruneStage.ModelJob.class,
-            PruneStage.ColtInit.class,
+            SparkPruningRun.ModelJob.class,
             org.sparsetransfer.core.model.WeightSum.class,
             org.sparsetransfer.core.train.LocalSgd.RoundInput.class,
             org.sparsetransfer.core.train.LocalSgd.RoundSum.class,

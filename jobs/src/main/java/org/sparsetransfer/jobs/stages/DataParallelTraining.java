@@ -35,7 +35,7 @@ public final class DataParallelTraining {
     static LocalSgd.Trainer trainer(JavaSparkContext jsc, String stage, ExperimentConfig config,
             ExperimentConfig.DataParallel parallel, UpstreamData.TrainingRows rows, LocalSgd.StatePolicy states) {
         int workers = parallel.workers;
-        return (schedule, pruner, settings, start, startMask, teacher, keepAtStep) -> {
+        return (schedule, updater, settings, start, startMask, teacher, keepAtStep) -> {
             Broadcast<Weights> teacherWeights = jsc.broadcast(teacher);
             List<Integer> workerIds = new ArrayList<>();
             for (int i = 0; i < workers; i++) {
@@ -44,8 +44,8 @@ public final class DataParallelTraining {
             JavaRDD<Integer> tasks = TrainingResources.apply(jsc.parallelize(workerIds, workers), stage);
             int depth = TrainingJobs.treeDepth(workers);
             try {
-                return LocalSgd.train(schedule, workers, parallel.localSteps, settings.batchSize(), pruner, start, startMask,
-                        keepAtStep, states.saving(schedule, workers, parallel.localSteps, settings, pruner, start, startMask, teacher,
+                return LocalSgd.train(schedule, workers, parallel.localSteps, settings.batchSize(), updater, start, startMask,
+                        keepAtStep, states.saving(schedule, workers, parallel.localSteps, settings, updater, start, startMask, teacher,
                                 keepAtStep), input -> {
                             Broadcast<LocalSgd.RoundInput> round = jsc.broadcast(input);
                             try {
@@ -67,8 +67,7 @@ public final class DataParallelTraining {
 
     /** The dense model's initialization (theta_0), made on an executor, where the engine and the data's classes are. */
     static Weights initialWeights(JavaSparkContext jsc, ExperimentConfig config, UpstreamData data) {
-        return TrainingJobs.onExecutor(jsc, new PruneStage.ModelJob(config, data, null), j -> UpstreamExperiment.forModel(j.config(),
-                j.data().trainIndex().numClasses(), Devices.forTask()).initialWeights());
+        return TrainingJobs.onExecutor(jsc, new SparkPruningRun.ModelJob(config, data, null), j -> j.experiment().initialWeights());
     }
 
     /** Worker {@code worker}'s share of a round, on an executor. */

@@ -19,7 +19,11 @@ import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.TransferExperiment;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
 import org.sparsetransfer.core.model.Weights;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.experiment.UpstreamSchedules;
+import org.sparsetransfer.core.prune.Criterion;
+import org.sparsetransfer.core.prune.MagnitudePruner;
+import org.sparsetransfer.core.prune.OneShotSchedule;
+import org.sparsetransfer.core.train.TrainingSchedule;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.ClassCounts;
 import org.sparsetransfer.core.train.LocalSgd;
@@ -100,13 +104,15 @@ public final class DataScaleProbe {
         Map<String, Long> counts = table.splitCounts("d");
         UpstreamData data = new UpstreamData("d", table.files("d"), counts.get("train"), counts.get("val"), counts.get("test"),
                 config.data.bufferBytes());
-        config.pruning.oneshot.steps = steps;
         UpstreamExperiment experiment = UpstreamExperiment.forModel(config, CLASSES, Device.cpu());
         Weights start = experiment.initialWeights();
         LocalSgd.Trainer trainer = DataParallelTraining.trainer(jsc, "probe", config, config.upstream.dataParallel,
                 UpstreamData.TrainingRows.wholeSplit(data), LocalSgd.StatePolicy.NONE);
         long t0 = System.nanoTime();
-        LocalSgd.Result result = experiment.prune(PruningMethod.ONESHOT, 0.5, start, experiment.denseMask(start), trainer);
+        // One-shot pruning to 0.5, then fine-tuning: a training that prunes and keeps a mask, as a pruning stage does.
+        LocalSgd.Result result = trainer.train(new OneShotSchedule(0.5, steps, TrainingSchedule.LearningRate.linear(0.01f, 0f)),
+                MagnitudePruner.of(Criterion.GLOBAL), new UpstreamSchedules(config, data.trainExamples()).pruneSettings("probe", 0.5),
+                start, experiment.denseMask(start), null, -1);
         double trainSeconds = (System.nanoTime() - t0) / 1e9;
         TrainedModel scored = DataParallelTraining.score(jsc, "probe", config, data, result);
         ImageSource train = data.part("train", 0, 1);
@@ -145,7 +151,7 @@ public final class DataScaleProbe {
     private static ExperimentConfig config(String[] args) {
         ExperimentConfig config = new ExperimentConfig();
         config.model = "resnet18";
-        config.data.source = "images";
+        config.data.source = org.sparsetransfer.core.config.DataSource.IMAGES;
         config.data.images.imageSize = Integer.parseInt(args[2]);
         config.data.bufferMb = Double.parseDouble(args[3]);
         config.pruning.batchSize = 32;

@@ -18,7 +18,8 @@ import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.ImageSource;
 import org.sparsetransfer.core.experiment.FeatureCache;
 import org.sparsetransfer.core.experiment.TransferExperiment;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.experiment.ExperimentPlan;
+import org.sparsetransfer.core.method.PruningMethod;
 import org.sparsetransfer.core.task.Metric;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.LocalSgd;
@@ -162,7 +163,11 @@ public final class TransferStage {
     static List<Shard> shards(List<Run> runs) {
         Map<List<Object>, List<Run>> groups = new LinkedHashMap<>();
         for (Run run : runs) {
-            List<Object> key = run.regime() == Regime.LINEAR ? List.of(run.source().id(), run.task()) : List.of(run.index());
+            // Linear runs of one checkpoint and task share its extracted features.
+            List<Object> key = switch (run.regime()) {
+                case LINEAR -> List.of(run.source().id(), run.task());
+                case FULL -> List.of(run.index());
+            };
             groups.computeIfAbsent(key, k -> new ArrayList<>()).add(run);
         }
         return groups.values().stream().map(Shard::new).toList();
@@ -184,12 +189,9 @@ public final class TransferStage {
     static List<CheckpointRecord> checkpoints(StageContext ctx) {
         List<String> ids = new ArrayList<>();
         ids.add(ctx.ids().denseId());
-        for (String name : ctx.config().pruning.methods) {
-            PruningMethod method = PruningMethod.parse(name, "pruning.methods");
-            if (method != PruningMethod.DENSE) {
-                for (double sparsity : ctx.config().pruning.sparsities) {
-                    ids.add(ctx.ids().prunedId(method, sparsity));
-                }
+        for (PruningMethod method : ExperimentPlan.methods(ctx.config())) {
+            for (double sparsity : method.targets(ctx.config())) {
+                ids.add(ctx.ids().prunedId(method, sparsity));
             }
         }
         Map<String, CheckpointRecord> found = new LinkedHashMap<>();

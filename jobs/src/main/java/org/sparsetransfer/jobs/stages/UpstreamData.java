@@ -6,7 +6,9 @@ import java.util.Map;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.data.ImageSource;
+import org.sparsetransfer.core.method.PruningRun;
 import org.sparsetransfer.core.prune.Colt;
+import org.sparsetransfer.core.prune.SegmentSplit;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.DataParallelPlan;
 import org.sparsetransfer.jobs.tables.DatasetTable;
@@ -70,29 +72,28 @@ public record UpstreamData(String dataset, List<String> files, long trainSize, l
         };
     }
 
-    /** The sizes of the training split's COLT segments as the config defines them, from the split's index (on an executor). */
-    long[] coltSegmentSizes(ExperimentConfig config) throws Exception {
+    /** The sizes of {@code rows}' segments (all of them), from the split's index (on an executor). */
+    long[] segmentSizes(TrainingRows rows) throws Exception {
         DatasetTable.SplitIndex index = trainIndex();
-        ExperimentConfig.ColtRecipe colt = config.pruning.colt;
-        return Colt.segmentMembers(index.labels(), index.numClasses(), colt.segments, colt.split.equals("classes"),
-                config.data.splitSeed).stream().mapToLong(members -> members.length).toArray();
+        return Colt.segmentMembers(index.labels(), index.numClasses(), rows.segments(), rows.byClasses(), rows.splitSeed()).stream()
+                .mapToLong(members -> members.length).toArray();
     }
 
     /**
-     * What one data-parallel training trains on: the whole training split, or one COLT segment of
-     * it. A worker reads only its own shard of it ({@link #shard}).
+     * What one data-parallel training trains on: the whole training split, or one of its segments
+     * (COLT's). A worker reads only its own shard of it ({@link #shard}).
      */
-    public record TrainingRows(UpstreamData data, int coltSegments, boolean byClasses, long splitSeed, int segment)
+    public record TrainingRows(UpstreamData data, int segments, boolean byClasses, long splitSeed, int segment)
             implements Serializable {
         /** The whole training split. */
         static TrainingRows wholeSplit(UpstreamData data) {
             return new TrainingRows(data, 0, false, 0, -1);
         }
 
-        /** COLT segment {@code segment} of the training split, as the config defines segments. */
-        static TrainingRows coltSegment(UpstreamData data, ExperimentConfig config, int segment) {
-            ExperimentConfig.ColtRecipe colt = config.pruning.colt;
-            return new TrainingRows(data, colt.segments, colt.split.equals("classes"), config.data.splitSeed, segment);
+        /** The rows a method's training asks for ({@link PruningRun.Rows}), segments split with the data's split seed. */
+        static TrainingRows of(UpstreamData data, PruningRun.Rows rows, long splitSeed) {
+            return rows.wholeSplit() ? wholeSplit(data)
+                    : new TrainingRows(data, rows.segments(), rows.split() == SegmentSplit.CLASSES, splitSeed, rows.index());
         }
 
         String describe() {
@@ -111,12 +112,11 @@ public record UpstreamData(String dataset, List<String> files, long trainSize, l
                     return DatasetTable.readRows(data.dataset(), "train", data.files(), index,
                             DataParallelPlan.shard(index.size(), workers, worker), data.bufferBytes());
                 }
-                int[] members = Colt.segmentMembers(index.labels(), index.numClasses(), coltSegments, byClasses, splitSeed).get(segment);
+                int[] members = Colt.segmentMembers(index.labels(), index.numClasses(), segments, byClasses, splitSeed).get(segment);
                 int[] positions = java.util.Arrays.stream(DataParallelPlan.shard(members.length, workers, worker)).map(i -> members[i])
                         .toArray();
                 return Colt.asSegment(DatasetTable.readRows(data.dataset(), "train", data.files(), index, positions, data.bufferBytes()),
-                        coltSegments,
-                        byClasses, segment);
+                        segments, byClasses, segment);
             });
         }
     }

@@ -8,7 +8,11 @@ import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
 import org.sparsetransfer.core.model.Weights;
-import org.sparsetransfer.core.prune.PruningMethod;
+import java.util.Optional;
+import org.sparsetransfer.core.experiment.ExperimentPlan;
+import org.sparsetransfer.core.experiment.UpstreamSchedules;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.sparsetransfer.core.train.LocalSgd;
 import org.sparsetransfer.jobs.tables.CheckpointTable;
 
@@ -21,7 +25,11 @@ public final class UpstreamStage {
     public static final String NAME = "upstream";
 
     /** The work one task does. */
-    public record Job(String id, int rewindStep, ExperimentConfig config) implements Serializable {}
+    public record Job(String id, PruningMethod.DenseKeep keep, String keepMethod, ExperimentConfig config) implements Serializable {
+        int keepStep() {
+            return keep == null ? -1 : keep.step();
+        }
+    }
 
     /** Scoring an imported model, read by the task from the checkpoint table's files. */
     public record PretrainedJob(String id, CheckpointTable.Location imported, ExperimentConfig config) implements Serializable {}
@@ -44,18 +52,35 @@ public final class UpstreamStage {
         UpstreamData data = UpstreamData.locate(ctx);
         StageContext.log(NAME, String.format("training dense %s on %s: %d train / %d val / %d test examples (read by the training task)",
                 ctx.config().model, data.dataset(), data.trainSize(), data.valSize(), data.testSize()));
-        // With IMP rewinding weights, keep the weights of its rewind step from this same run.
-        boolean keepRewind = ctx.config().pruning.methods.contains(PruningMethod.IMP.key()) && ctx.config().pruning.imp.rewindsWeights();
-        String rewindId = ctx.ids().rewindId();
-        Job job = new Job(id, keepRewind ? UpstreamExperiment.forPlanning(ctx.config(), data.trainExamples()).impRewindStep() : -1,
-                ctx.config());
+        Job job = job(ctx, id, new UpstreamSchedules(ctx.config(), data.trainExamples()));
         TrainingJobs.run(ctx.jsc(), NAME, List.of(new TrainingJobs.Described(() -> {
-            List<CheckpointRecord> records = train(ctx, job, rewindId, data);
+            List<CheckpointRecord> records = train(ctx, job, data);
             TrainingJobs.persist(() -> ctx.checkpoints().write(records));
             ctx.trainingStates().clear(id);
             StageContext.log(NAME, String.format("stored %s: upstream test top-1 %.2f%%", records.get(0).id(),
                     records.get(0).upstreamTop1()));
         }, "dense training " + id)));
+    }
+
+    /**
+     * The dense training, keeping the weights of the dense step a configured method needs kept
+     * from this same run (IMP's rewind point), if one does.
+     */
+    private static Job job(StageContext ctx, String id, UpstreamSchedules schedules) {
+        Optional<PruningMethod.DenseKeep> keep = Optional.empty();
+        String keepMethod = null;
+        for (PruningMethod method : ExperimentPlan.methods(ctx.config())) {
+            Optional<PruningMethod.DenseKeep> wanted = method.keepsFromDense(ctx.ids(), schedules);
+            if (wanted.isPresent() && keep.isPresent() && wanted.get().step() != keep.get().step()) {
+                // One run keeps one step; a second method's is made by its own run later (as when it is added to a config).
+                continue;
+            }
+            if (wanted.isPresent() && keep.isEmpty()) {
+                keep = wanted;
+                keepMethod = method.key();
+            }
+        }
+        return new Job(id, keep.orElse(null), keepMethod, ctx.config());
     }
 
     private static void storePretrained(StageContext ctx, String id) {
@@ -86,7 +111,7 @@ public final class UpstreamStage {
             });
             TrainedModel model = SplitEvaluation.score(ctx.jsc(), NAME, job.config(), data, weights, null,
                     job.config().upstream.dataParallel.workers, 0, 0, 0.0);
-            CheckpointRecord record = CheckpointRecord.of(job.id(), importedId, PruningMethod.DENSE.key(), NAME, 0.0, model,
+            CheckpointRecord record = CheckpointRecord.of(job.id(), importedId, PruningMethods.dense().key(), NAME, 0.0, model,
                     job.config().name);
             TrainingJobs.persist(() -> ctx.checkpoints().write(List.of(record)));
             StageContext.log(NAME, String.format("stored %s from %s: upstream test top-1 %.2f%%", record.id(), importedId,
@@ -99,23 +124,24 @@ public final class UpstreamStage {
      * initialization made on an executor: the dense checkpoint, then the rewind checkpoint if the
      * job asked to keep one.
      */
-    private static List<CheckpointRecord> train(StageContext ctx, Job job, String rewindId, UpstreamData data) throws Exception {
+    private static List<CheckpointRecord> train(StageContext ctx, Job job, UpstreamData data) throws Exception {
         ExperimentConfig config = job.config();
         Weights init = DataParallelTraining.initialWeights(ctx.jsc(), config, data);
-        LocalSgd.Result result = UpstreamExperiment.forPlanning(config, data.trainExamples()).trainDense(
+        LocalSgd.Result result = new UpstreamSchedules(config, data.trainExamples()).trainDense(
                 DataParallelTraining.trainer(ctx.jsc(), NAME, config, config.upstream.dataParallel, UpstreamData.TrainingRows.wholeSplit(data),
                         ctx.statePolicy(job.id())),
-                init, job.rewindStep());
+                init, job.keepStep());
         TrainedModel model = DataParallelTraining.score(ctx.jsc(), NAME, config, data, result);
-        return records(job, rewindId, model, result.kept());
+        return records(job, model, result.kept());
     }
 
-    private static List<CheckpointRecord> records(Job job, String rewindId, TrainedModel model, Weights rewind) {
+    private static List<CheckpointRecord> records(Job job, TrainedModel model, Weights kept) {
         List<CheckpointRecord> records = new ArrayList<>();
-        records.add(CheckpointRecord.of(job.id(), null, PruningMethod.DENSE.key(), NAME, 0.0, model, job.config().name));
-        if (rewind != null) {
-            records.add(CheckpointRecord.intermediate(rewindId, job.id(), PruningMethod.IMP.key(), "rewind", 0.0, rewind,
-                    null, job.rewindStep(), (long) job.rewindStep() * job.config().upstream.batchSize, 0.0, job.config().name));
+        records.add(CheckpointRecord.of(job.id(), null, PruningMethods.dense().key(), NAME, 0.0, model, job.config().name));
+        if (kept != null && job.keep() != null) {
+            int step = job.keepStep();
+            records.add(CheckpointRecord.intermediate(job.keep().id(), job.id(), job.keepMethod(), "rewind", 0.0, kept,
+                    null, step, (long) step * job.config().upstream.batchSize, 0.0, job.config().name));
         }
         return records;
     }
