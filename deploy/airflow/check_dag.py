@@ -12,6 +12,7 @@ Prints every problem found and exits 1 if there is any.
 """
 
 import ast
+import os
 import sys
 import types
 import zipfile
@@ -192,6 +193,9 @@ def main(dag_file, jar):
     code = compile(source, dag_file, "exec")
     check_ast(ast.parse(source, dag_file), problems)
     stand_in_airflow()
+    # The DAG asks the application for its plan (plan --json): the jar under check answers
+    # (SPARSE_TRANSFER_PLAN_COMMAND, when set, says how to launch it without spark-submit).
+    os.environ.setdefault("SPARSE_TRANSFER_APP_JAR", jar)
     namespace = {"__name__": "sparse_transfer_dag", "__file__": dag_file}
     exec(code, namespace)
     dags = [v for v in namespace.values() if isinstance(v, Dag)]

@@ -9,13 +9,21 @@ at once on one warehouse. Runtime parameters (Trigger DAG w/ config): ``config``
 (a properties file from conf/spark/). The Spark connection is a parse-time setting (Airflow does not
 template ``conn_id``): the environment variable SPARSE_TRANSFER_SPARK_CONN, default ``spark_default``.
 
+The prune tasks are the plan's: when the DAG file is parsed it runs the application's own
+``plan --json`` (through spark-submit, no Spark session is started) on the parse-time config (SPARSE_TRANSFER_CONFIG, default the tiny config) and makes
+one prune task per pruning method it lists; or it reads that JSON from the file SPARSE_TRANSFER_PLAN
+(write it with ``bin/sparse-transfer plan --json --config CONFIG > plan.json`` where the scheduler
+cannot start a JVM). Trigger it with the same config.
+
 Install: copy this file into the DAGs folder, and the application jar and conf/ where the Airflow
 workers can read them (SPARSE_TRANSFER_HOME, default /opt/sparse-transfer). Needs
 apache-airflow-providers-apache-spark and a Spark 4.0 (Scala 2.13) spark-submit on the workers.
 Runs when triggered (schedule=None); for a nightly run set, for example, schedule="0 2 * * *".
 """
 
+import json
 import os
+import subprocess
 from datetime import datetime, timedelta, timezone
 
 try:  # Airflow 3
@@ -26,12 +34,31 @@ except ImportError:  # Airflow 2
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
 HOME = os.environ.get("SPARSE_TRANSFER_HOME", "/opt/sparse-transfer")
-APPLICATION_JAR = f"{HOME}/sparse-transfer-app.jar"
+APPLICATION_JAR = os.environ.get("SPARSE_TRANSFER_APP_JAR", f"{HOME}/sparse-transfer-app.jar")
 MAIN_CLASS = "org.sparsetransfer.jobs.cli.SparseTransferCli"
 SPARK_CONN_ID = os.environ.get("SPARSE_TRANSFER_SPARK_CONN", "spark_default")
-# The pruning methods of the experiments this DAG runs (dense is the upstream checkpoint itself);
-# each must be in the config's pruning.methods.
-PRUNE_METHODS = os.environ.get("SPARSE_TRANSFER_PRUNE_METHODS", "oneshot,gmp,gmp_star,imp,colt").split(",")
+CONFIG = os.environ.get("SPARSE_TRANSFER_CONFIG", f"{HOME}/conf/tiny.yaml")
+
+
+def plan():
+    """The experiment's plan as the application prints it (plan --json), from SPARSE_TRANSFER_PLAN or the jar."""
+    path = os.environ.get("SPARSE_TRANSFER_PLAN")
+    if path:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    # The application jar leaves Spark and Hadoop to spark-submit, which the workers have for the tasks below;
+    # SPARSE_TRANSFER_PLAN_COMMAND replaces the launcher (e.g. a checkout's bin/sparse-transfer).
+    launcher = os.environ.get("SPARSE_TRANSFER_PLAN_COMMAND",
+                              f"spark-submit --master local[1] --class {MAIN_CLASS} {APPLICATION_JAR}").split()
+    command = [*launcher, "plan", "--json", "--config", CONFIG]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout)
+
+
+# One prune task per pruning method of the plan (dense is the upstream checkpoint itself).
+PRUNE_METHODS = [method["key"] for method in plan()["prune_methods"]]
 
 with DAG(
     dag_id="sparse_transfer",
@@ -46,7 +73,7 @@ with DAG(
         "retry_exponential_backoff": True,
     },
     params={
-        "config": Param(f"{HOME}/conf/tiny.yaml", type="string", description="Experiment config (YAML)"),
+        "config": Param(CONFIG, type="string", description="Experiment config (YAML); the prune tasks are this file's plan's"),
         "warehouse": Param("/shared/sparse-transfer/warehouse", type="string",
                            description="Warehouse directory (--out), visible to the driver and all executors"),
         "spark_properties": Param(f"{HOME}/conf/spark/standalone.conf", type="string",

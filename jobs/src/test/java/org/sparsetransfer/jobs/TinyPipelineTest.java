@@ -40,7 +40,10 @@ import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.config.ExperimentIds;
 import org.sparsetransfer.core.model.Tensor;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.experiment.ExperimentPlan;
+import org.sparsetransfer.core.experiment.UpstreamSchedules;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.sparsetransfer.jobs.cli.SparseTransferCli;
 import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.stages.CheckpointRecord;
@@ -129,9 +132,9 @@ class TinyPipelineTest {
         for (String regime : config.transfer.regimes) {
             for (String task : config.transfer.tasks) {
                 expected.add("dense|0.0000|" + regime + "|" + task);
-                for (String method : prunedMethods()) {
-                    for (double s : config.pruning.sparsities) {
-                        expected.add(method + "|" + String.format("%.4f", s) + "|" + regime + "|" + task);
+                for (PruningMethod method : ExperimentPlan.methods(config)) {
+                    for (double s : method.targets(config)) {
+                        expected.add(method.key() + "|" + String.format("%.4f", s) + "|" + regime + "|" + task);
                     }
                 }
             }
@@ -140,7 +143,7 @@ class TinyPipelineTest {
 
         List<String> upstream = Files.readAllLines(out.resolve("report/upstream_table.csv"));
         assertEquals("method,sparsity,actual_sparsity,upstream_top1,train_steps,wall_s", upstream.get(0));
-        assertEquals(1 + prunedMethods().size() * config.pruning.sparsities.size(), upstream.size() - 1);
+        assertEquals(1 + prunedCheckpoints(), upstream.size() - 1);
         Set<String> methods = new HashSet<>();
         upstream.subList(1, upstream.size()).forEach(line -> methods.add(line.split(",")[0]));
         assertEquals(new HashSet<>(config.pruning.methods), methods);
@@ -166,7 +169,7 @@ class TinyPipelineTest {
         SparkSession spark = SparkSessions.create("test", "local[2]");
         List<CheckpointRecord> records = spark.read().format("delta").load(new Warehouse(out).checkpoints()).collectAsList()
                 .stream().map(CheckpointRecord::fromRow).filter(r -> MODEL_STAGES.contains(r.stage())).toList();
-        assertEquals(1 + prunedMethods().size() * config.pruning.sparsities.size(), records.size());
+        assertEquals(1 + prunedCheckpoints(), records.size());
         for (CheckpointRecord record : records) {
             CheckpointCodec.Decoded decoded = record.decode();
             assertTrue(record.upstreamTop1() > 50, record.id() + " upstream top-1 " + record.upstreamTop1() + "% (chance is 10%)");
@@ -175,7 +178,7 @@ class TinyPipelineTest {
                 continue;
             }
             // COLT lands its intersected mask within pruning.colt.tolerance; every other method exactly.
-            double tolerance = record.method().equals("colt") ? config.pruning.colt.tolerance : 0.001;
+            double tolerance = record.method().equals("colt") ? recipe("colt", "tolerance") : 0.001;
             assertEquals(record.targetSparsity(), decoded.mask().sparsity(), tolerance, record.id());
             assertEquals(record.actualSparsity(), decoded.mask().sparsity(), 1e-12);
             for (String name : decoded.mask().tensorNames()) {
@@ -190,12 +193,12 @@ class TinyPipelineTest {
             assertTrue(record.payload().length < 0.35 * record.totalParams() * 4, "sparse encoding is compact");
             assertTrue(record.trainSteps() > 0);
         }
-        CheckpointRecord colt95 = records.stream().filter(r -> r.id().equals(ids.prunedId(PruningMethod.COLT, 0.95))).findFirst()
+        CheckpointRecord colt95 = records.stream().filter(r -> r.id().equals(ids.prunedId(PruningMethods.byKey("colt", "test"), 0.95))).findFirst()
                 .orElseThrow();
-        CheckpointRecord imp95 = records.stream().filter(r -> r.id().equals(ids.prunedId(PruningMethod.IMP, 0.95))).findFirst()
+        CheckpointRecord imp95 = records.stream().filter(r -> r.id().equals(ids.prunedId(PruningMethods.byKey("imp", "test"), 0.95))).findFirst()
                 .orElseThrow();
-        assertTrue(colt95.trainSteps() > config.pruning.colt.finalSteps, "COLT counts its rounds' steps too");
-        assertTrue(imp95.trainSteps() >= 3 * config.pruning.imp.retrainSteps, "IMP counts the whole chain");
+        assertTrue(colt95.trainSteps() > recipe("colt", "final_steps"), "COLT counts its rounds' steps too");
+        assertTrue(imp95.trainSteps() >= 3 * recipe("imp", "retrain_steps"), "IMP counts the whole chain");
     }
 
     @Test
@@ -208,9 +211,9 @@ class TinyPipelineTest {
                 chain.add(line.split("\\s+")[0]);
             }
         }
-        assertEquals(List.of(ids.denseId(), ids.prunedId(PruningMethod.IMP, 0.8), ids.prunedId(PruningMethod.IMP, 0.9),
-                ids.prunedId(PruningMethod.IMP, 0.95)), chain, output);
-        String colt = InProcessCli.run("lineage", "--out", out.toString(), "--checkpoint", ids.prunedId(PruningMethod.COLT, 0.9),
+        assertEquals(List.of(ids.denseId(), ids.prunedId(PruningMethods.byKey("imp", "test"), 0.8), ids.prunedId(PruningMethods.byKey("imp", "test"), 0.9),
+                ids.prunedId(PruningMethods.byKey("imp", "test"), 0.95)), chain, output);
+        String colt = InProcessCli.run("lineage", "--out", out.toString(), "--checkpoint", ids.prunedId(PruningMethods.byKey("colt", "test"), 0.9),
                 "--master", "local[2]");
         assertTrue(colt.contains("colt_round") && colt.contains("colt_ticket"), colt);
     }
@@ -227,11 +230,11 @@ class TinyPipelineTest {
 
         spark = SparkSessions.create("test", "local[2]");
         assertTrue(output.contains("dense checkpoint") && output.contains("exists, skipping"), output);
-        assertTrue(output.contains("all " + prunedMethods().size() * config.pruning.sparsities.size() + " pruned checkpoints exist"),
+        assertTrue(output.contains("all " + prunedCheckpoints() + " pruned checkpoints exist"),
                 output);
         assertTrue(output.contains("transfer runs are done"), output);
         assertEquals(before, versions(spark, warehouse), "no commit to datasets, checkpoints or results");
-        int grid = (1 + prunedMethods().size() * config.pruning.sparsities.size()) * config.transfer.tasks.size()
+        int grid = (1 + prunedCheckpoints()) * config.transfer.tasks.size()
                 * config.transfer.regimes.size() * config.transfer.seeds.size();
         assertEquals(grid, results, "one row per (checkpoint, task, regime, seed)");
         assertEquals(results, spark.read().format("delta").load(warehouse.transferResults()).count());
@@ -243,8 +246,8 @@ class TinyPipelineTest {
         SparkSession spark = SparkSessions.create("test", "local[2]");
         Warehouse warehouse = new Warehouse(out);
         Map<String, String> original = results(spark, warehouse);
-        String retried = ids.prunedId(PruningMethod.GMP_STAR, 0.9);
-        String diverging = ids.prunedId(PruningMethod.ONESHOT, 0.8);
+        String retried = ids.prunedId(PruningMethods.byKey("gmp_star", "test"), 0.9);
+        String diverging = ids.prunedId(PruningMethods.byKey("oneshot", "test"), 0.8);
         DeltaTable.forPath(spark, warehouse.transferResults()).delete("checkpoint_id = '" + retried + "' OR (checkpoint_id = '"
                 + diverging + "' AND task = 'mnist' AND regime = 'full')");
         Path faulty = scratch.resolve("retry.yaml");
@@ -330,7 +333,7 @@ class TinyPipelineTest {
         InProcessCli.run("report", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
         String completeCsv = Files.readString(out.resolve("report/transfer_table.csv"));
         SparkSession spark = SparkSessions.create("test", "local[2]");
-        String missing = "checkpoint_id = '" + ids.prunedId(PruningMethod.GMP, 0.9) + "' AND regime = 'linear'";
+        String missing = "checkpoint_id = '" + ids.prunedId(PruningMethods.byKey("gmp", "test"), 0.9) + "' AND regime = 'linear'";
         List<Row> saved = spark.read().format("delta").load(warehouse.transferResults()).where(missing).collectAsList();
         org.apache.spark.sql.types.StructType schema = spark.read().format("delta").load(warehouse.transferResults()).schema();
         DeltaTable.forPath(spark, warehouse.transferResults()).delete(missing);
@@ -378,7 +381,7 @@ class TinyPipelineTest {
     @Order(10)
     void aDamagedCheckpointFileIsOneErrorNamingTheTableTheFileAndTheFix() throws Exception {
         SparkSession spark = SparkSessions.create("test", "local[2]");
-        String victim = ids.prunedId(PruningMethod.GMP_STAR, 0.8);
+        String victim = ids.prunedId(PruningMethods.byKey("gmp_star", "test"), 0.8);
         Path file = Path.of(java.net.URI.create(spark.read().format("delta").load(new Warehouse(out).checkpoints())
                 .where("id = '" + victim + "'").select("_metadata.file_path").first().getString(0)));
         stopSpark();
@@ -500,7 +503,7 @@ class TinyPipelineTest {
         assertEquals(firstCsv, Files.readString(resumed.resolve("report/transfer_table.csv")));
         assertEquals(firstTables, tables(resumed), "every final table as the uninterrupted run left it (columns "
                 + VARYING_COLUMNS + " aside)");
-        long runs = (long) (1 + prunedMethods().size() * config.pruning.sparsities.size()) * config.transfer.tasks.size()
+        long runs = (long) (1 + prunedCheckpoints()) * config.transfer.tasks.size()
                 * config.transfer.regimes.size() * config.transfer.seeds.size();
         SparkSession spark = SparkSessions.create("test", "local[2]");
         Dataset<Row> results = spark.read().format("delta").load(new Warehouse(resumed).transferResults());
@@ -552,8 +555,8 @@ class TinyPipelineTest {
         assertTrue(output.contains("data-parallel: 2 workers, 10 local steps per round"), output);
 
         Path prune = scratch.resolve("dp-prune.yaml");
-        Files.writeString(prune, tiny.replace("  methods: [dense, oneshot, gmp, gmp_star, imp, colt]\n  sparsities: [0.8, 0.9, 0.95]\n",
-                "  methods: [dense, gmp_star, imp, colt]\n  sparsities: [0.8, 0.9]\n  data_parallel:\n    workers: 2\n    local_steps: 10\n"));
+        Files.writeString(prune, tiny.replace("  methods: [dense, oneshot, gmp, gmp_star, imp, colt, acdc, rigl, nm]\n  sparsities: [0.8, 0.9, 0.95]\n",
+                "  methods: [dense, gmp_star, imp, colt, rigl]\n  sparsities: [0.8, 0.9]\n  data_parallel:\n    workers: 2\n    local_steps: 10\n"));
         output = InProcessCli.run("prune", "--config", prune.toString(), "--out", out.toString(), "--master", "local[2]");
         assertTrue(output.matches("(?s).*\\[prune gmp_star 0\\.8\\] step \\d+/\\d+  pruned to sparsity.*"),
                 "the driver prunes the averaged weights between rounds:\n" + output);
@@ -564,16 +567,18 @@ class TinyPipelineTest {
         ExperimentIds pruneIds = new ExperimentIds(ConfigLoader.load(prune));
         compareWorkers(table.get(ids.denseId()).orElseThrow(), table.get(upstreamIds.denseId()).orElseThrow(),
                 config.upstream.batchSize);
-        assertTrue(table.get(upstreamIds.rewindId()).isPresent(), "the rewind point is kept from the data-parallel run too");
+        String rewindId = PruningMethods.byKey("imp", "test").keepsFromDense(upstreamIds,
+                new UpstreamSchedules(ConfigLoader.load(upstream), config.data.upstreamTrain)).orElseThrow().id();
+        assertTrue(table.get(rewindId).isPresent(), "the rewind point is kept from the data-parallel run too");
         // Schedules: GMP* (pruning steps between rounds), IMP (rounds of pruning and rewinding), COLT's ticket.
-        for (PruningMethod method : List.of(PruningMethod.GMP_STAR, PruningMethod.IMP, PruningMethod.COLT)) {
+        for (PruningMethod method : List.of(PruningMethods.byKey("gmp_star", "test"), PruningMethods.byKey("imp", "test"), PruningMethods.byKey("colt", "test"))) {
             for (double sparsity : List.of(0.8, 0.9)) {
                 CheckpointRecord parallel = table.get(pruneIds.prunedId(method, sparsity)).orElseThrow();
                 CheckpointRecord single = table.get(ids.prunedId(method, sparsity)).orElseThrow();
                 System.out.printf("data-parallel %s %.2f: %.2f%% (1 worker) vs %.2f%% (2 workers)%n", method.key(), sparsity,
                         single.upstreamTop1(), parallel.upstreamTop1());
                 CheckpointCodec.Decoded decoded = parallel.decode();
-                double tolerance = method == PruningMethod.COLT ? config.pruning.colt.tolerance : 1e-3;
+                double tolerance = method == PruningMethods.byKey("colt", "test") ? recipe("colt", "tolerance") : 1e-3;
                 assertEquals(sparsity, decoded.mask().sparsity(), tolerance, parallel.id() + " hits its target");
                 for (String name : decoded.mask().tensorNames()) {
                     boolean[] kept = decoded.mask().bits(name);
@@ -627,7 +632,7 @@ class TinyPipelineTest {
     void aCorruptCheckpointStopsTransferWithItsName() throws Exception {
         SparkSession spark = SparkSessions.create("test", "local[2]");
         Warehouse warehouse = new Warehouse(out);
-        String victim = ids.prunedId(PruningMethod.GMP_STAR, 0.9);
+        String victim = ids.prunedId(PruningMethods.byKey("gmp_star", "test"), 0.9);
         DeltaTable.forPath(spark, warehouse.checkpoints()).updateExpr("id = '" + victim + "'", Map.of("checksum", "'0000'"));
         StringWriter err = new StringWriter();
         int code = SparseTransferCli.execute(new SparseTransferCli(), new PrintWriter(err, true),
@@ -655,8 +660,14 @@ class TinyPipelineTest {
         }
     }
 
-    private List<String> prunedMethods() {
-        return config.pruning.methods.stream().filter(m -> !m.equals("dense")).toList();
+    /** Pruned checkpoints the config asks for: each method's targets (N:M has its own). */
+    private int prunedCheckpoints() {
+        return ExperimentPlan.methods(config).stream().mapToInt(m -> m.targets(config).size()).sum();
+    }
+
+    /** A value of a method's recipe in the config, as its YAML key names it. */
+    private double recipe(String method, String key) {
+        return ExperimentIds.toJson(config.pruning.recipes().get(method)).get(key).asDouble();
     }
 
     /**

@@ -142,6 +142,19 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         return out.toString();
     }
 
+    /** One pruning method's part of the plan: what the Airflow DAG makes a prune task of. */
+    public record MethodEntry(String key, String family, List<Double> targets, long runs, long steps, boolean upperBound,
+            String lengths) {}
+
+    /** Each configured pruning method's part of the plan (the dense baseline left out), in config order. */
+    public static List<MethodEntry> methodEntries(ExperimentConfig config, long upstreamTrain) {
+        UpstreamSchedules schedules = new UpstreamSchedules(config, upstreamTrain);
+        return methods(config).stream().map(m -> {
+            MethodPlan plan = m.plan(schedules);
+            return new MethodEntry(m.key(), m.family().key(), m.targets(config), plan.runs(), plan.steps(), plan.upperBound(), plan.lengths());
+        }).toList();
+    }
+
     /** The config's pruning methods that make checkpoints of their own (the dense baseline left out), in config order. */
     public static List<PruningMethod> methods(ExperimentConfig config) {
         return config.pruning.methods.stream().map(name -> PruningMethods.byKey(name, "pruning.methods"))

@@ -187,18 +187,66 @@ public final class Commands {
             if (!dryRun) {
                 return super.call();
             }
-            ExperimentConfig config = config(org.sparsetransfer.jobs.storage.Storage.forSparkConf(sparkConf()));
-            int upstreamTrain = config.data.source == org.sparsetransfer.core.config.DataSource.IMAGES ? config.data.images.upstreamTrain : config.data.upstreamTrain;
-            System.out.println("Plan of " + config.name + " (" + config.model + ", " + (options.config == null ? "embedded demo" : options.config)
-                    + "); nothing is run:");
-            System.out.print(ExperimentPlan.of(config, upstreamTrain).format());
-            System.out.print(ExperimentPlan.formatPruning(config, upstreamTrain));
-            System.out.print(ExperimentPlan.formatTasks(config));
+            Plan.print(config(org.sparsetransfer.jobs.storage.Storage.forSparkConf(sparkConf())), options.config, false);
             return 0;
         }
 
         public static void main(String[] args) {
             SparseTransferCli.exit(new RunPipeline(), args);
+        }
+    }
+
+    @Command(name = "plan", mixinStandardHelpOptions = true,
+            description = "Print what the pipeline would run for the config (stages, pruning methods with their targets, training "
+                    + "runs and steps, transfer recipes) and exit: nothing is read, trained or written. With --json, one JSON "
+                    + "object (the Airflow DAG takes its prune tasks from it).")
+    public static final class Plan extends StageCommand {
+        @Option(names = "--json", description = "Print the plan as one JSON object.")
+        boolean json;
+
+        public Plan() {
+            super("plan", ctx -> { });
+        }
+
+        @Override
+        Collection<String> lockScopes(ExperimentConfig config) {
+            return List.of();
+        }
+
+        @Override
+        public Integer call() throws Exception {
+            print(config(org.sparsetransfer.jobs.storage.Storage.forSparkConf(sparkConf())), options.config, json);
+            return 0;
+        }
+
+        static void print(ExperimentConfig config, String source, boolean json) throws Exception {
+            long upstreamTrain = switch (config.data.source) {
+                case DEMO -> config.data.upstreamTrain;
+                case IMAGES -> config.data.images.upstreamTrain;
+            };
+            ExperimentPlan plan = ExperimentPlan.of(config, upstreamTrain);
+            if (json) {
+                java.util.Map<String, Object> out = new java.util.LinkedHashMap<>();
+                out.put("experiment", config.name);
+                out.put("model", config.model);
+                out.put("config", source == null ? "embedded demo" : source);
+                out.put("checkpoints", plan.checkpoints());
+                out.put("stages", plan.stages());
+                out.put("prune_methods", ExperimentPlan.methodEntries(config, upstreamTrain));
+                System.out.println(new com.fasterxml.jackson.databind.ObjectMapper()
+                        .setPropertyNamingStrategy(com.fasterxml.jackson.databind.PropertyNamingStrategies.SNAKE_CASE)
+                        .writerWithDefaultPrettyPrinter().writeValueAsString(out));
+                return;
+            }
+            System.out.println("Plan of " + config.name + " (" + config.model + ", " + (source == null ? "embedded demo" : source)
+                    + "); nothing is run:");
+            System.out.print(plan.format());
+            System.out.print(ExperimentPlan.formatPruning(config, upstreamTrain));
+            System.out.print(ExperimentPlan.formatTasks(config));
+        }
+
+        public static void main(String[] args) {
+            SparseTransferCli.exit(new Plan(), args);
         }
     }
 }

@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         description = "Sparse transfer learning experiments on Spark: train a dense upstream model, prune it "
                 + "(dense, oneshot, gmp, gmp_star, imp, colt), fine-tune every checkpoint on downstream tasks, and report transfer accuracy.",
         subcommands = {Commands.Ingest.class, Commands.Upstream.class, Commands.Prune.class, Commands.Transfer.class,
-                Commands.Report.class, Commands.RunPipeline.class, LineageCommand.class, ModelsCommand.class, ImportWeightsCommand.class, SynthImagesCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                Commands.Report.class, Commands.RunPipeline.class, Commands.Plan.class, LineageCommand.class, ModelsCommand.class, ImportWeightsCommand.class, SynthImagesCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class SparseTransferCli implements Runnable {
     /** Exit code for bad input (config, data, arguments). */
     public static final int EXIT_BAD_INPUT = 2;

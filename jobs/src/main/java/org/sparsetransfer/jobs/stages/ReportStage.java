@@ -32,6 +32,8 @@ import org.sparsetransfer.core.InvalidInputException;
 import org.apache.spark.sql.SparkSession;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.method.MethodFamily;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.sparsetransfer.jobs.tables.DeltaTables;
 import org.sparsetransfer.jobs.tables.ResultTable;
 import org.sparsetransfer.jobs.tables.RunTable;
@@ -56,11 +58,12 @@ public final class ReportStage {
      * The columns of {@code transfer_table.csv}: n_failed counts the seeds that diverged,
      * n_missing those without any result (non-zero only in a partial report).
      */
-    public static final List<String> CSV_COLUMNS = List.of("method", "sparsity", "regime", "task", "metric", "mean", "std",
+    public static final List<String> CSV_COLUMNS = List.of("method", "family", "sparsity", "regime", "task", "metric", "mean", "std",
             "n_seeds", "delta_vs_dense", "n_failed", "n_missing");
 
     static final StructType SCHEMA = new StructType()
             .add("method", DataTypes.StringType, false)
+            .add("family", DataTypes.StringType, false)
             .add("sparsity", DataTypes.DoubleType, false)
             .add("regime", DataTypes.StringType, false)
             .add("task", DataTypes.StringType, false)
@@ -88,6 +91,11 @@ public final class ReportStage {
 
         boolean significant() {
             return pVsDense != null && pVsDense < ALPHA;
+        }
+
+        /** The method's family (Iofinova et al. compare families; the tables group by it). */
+        public MethodFamily family() {
+            return PruningMethods.byKey(method, "the transfer results' method").family();
         }
 
         /** Whether the cell has a mean: at least one seed finished. */
@@ -160,7 +168,8 @@ public final class ReportStage {
         ReportPublication files = rendered.files();
         boolean committed = false;
         try {
-            List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.sparsity(), c.regime(), c.task(), c.metric(),
+            List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.family().key(), c.sparsity(), c.regime(), c.task(),
+                    c.metric(),
                     c.hasMean() ? c.mean() : null, c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed(), c.pVsDense(), c.nMissing()))
                     .toList();
             ctx.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
@@ -356,9 +365,11 @@ public final class ReportStage {
                 }
             }
         }
+        // Grouped by family (dense first), then in the config's order of methods.
         List<String> methods = new ArrayList<>(List.of("dense"));
         ctx.config().pruning.methods.stream().filter(m -> !m.equals("dense")).forEach(methods::add);
-        cells.sort(Comparator.<Cell>comparingInt(c -> methods.indexOf(c.method()))
+        cells.sort(Comparator.<Cell>comparingInt(c -> c.family().ordinal())
+                .thenComparingInt(c -> methods.indexOf(c.method()))
                 .thenComparingDouble(Cell::sparsity)
                 .thenComparingInt(c -> t.regimes.indexOf(c.regime()))
                 .thenComparingInt(c -> t.tasks.indexOf(c.task())));
@@ -373,7 +384,8 @@ public final class ReportStage {
     static String csv(List<Cell> cells) {
         List<List<Object>> rows = new ArrayList<>();
         for (Cell c : cells) {
-            rows.add(List.of(c.method(), fmt(c.sparsity()), c.regime(), c.task(), c.metric(), c.hasMean() ? fmt(c.mean()) : "",
+            rows.add(List.of(c.method(), c.family().key(), fmt(c.sparsity()), c.regime(), c.task(), c.metric(),
+                    c.hasMean() ? fmt(c.mean()) : "",
                     c.std() == null ? "" : fmt(c.std()), c.nSeeds(), c.deltaVsDense() == null ? "" : fmt(c.deltaVsDense()),
                     c.nFailed(), c.nMissing()));
         }
@@ -433,16 +445,17 @@ public final class ReportStage {
                 .append("* marks a cell that differs from dense significantly (Welch's t-test over seeds, p < 0.05); ")
                 .append("\"failed\" marks a cell whose runs all diverged (their errors are in the transfer_results table).\n");
         for (String regime : config.transfer.regimes) {
-            md.append("\n## ").append(regime).append(" finetuning\n\n| method | sparsity |");
+            md.append("\n## ").append(regime).append(" finetuning\n\n| method | family | sparsity |");
             config.transfer.tasks.forEach(task -> md.append(' ').append(task).append(" |"));
-            md.append(" mean over tasks | Δ vs dense |\n|---|---:|");
+            md.append(" mean over tasks | Δ vs dense |\n|---|---|---:|");
             config.transfer.tasks.forEach(task -> md.append("---:|"));
             md.append("---:|---:|\n");
             Map<String, Map<String, Cell>> byRow = pivot(cells, regime);
             Double denseMean = null;
             for (Map.Entry<String, Map<String, Cell>> e : byRow.entrySet()) {
                 Cell any = e.getValue().values().iterator().next();
-                md.append("| ").append(any.method()).append(" | ").append(String.format(Locale.ROOT, "%.2f", any.sparsity())).append(" |");
+                md.append("| ").append(any.method()).append(" | ").append(any.family().key()).append(" | ")
+                        .append(String.format(Locale.ROOT, "%.2f", any.sparsity())).append(" |");
                 double sum = 0;
                 int n = 0;
                 for (String task : config.transfer.tasks) {

@@ -27,8 +27,9 @@ class AirflowDagIT {
     void theDagPassesTheCheck() throws Exception {
         Result r = check(DAG);
         assertEquals(0, r.code, r.output);
-        assertTrue(r.output.contains("OK (9 tasks: ingest, upstream, prune_oneshot, prune_gmp, prune_gmp_star, prune_imp, prune_colt, "
-                + "transfer, report)"), r.output);
+        // The prune tasks are conf/tiny.yaml's plan's methods, in its order, from the application's plan --json.
+        assertTrue(r.output.contains("OK (12 tasks: ingest, upstream, prune_oneshot, prune_gmp, prune_gmp_star, prune_imp, prune_colt, "
+                + "prune_acdc, prune_rigl, prune_nm, transfer, report)"), r.output);
     }
 
     @Test
@@ -50,10 +51,14 @@ class AirflowDagIT {
     private record Result(int code, String output) {}
 
     private static Result check(Path dag) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder("python3", ROOT.resolve("deploy/airflow/check_dag.py").toString(), dag.toString(), JAR.toString())
-                .redirectErrorStream(true).start();
+        ProcessBuilder builder = new ProcessBuilder("python3", ROOT.resolve("deploy/airflow/check_dag.py").toString(), dag.toString(),
+                JAR.toString()).redirectErrorStream(true);
+        builder.environment().put("SPARSE_TRANSFER_CONFIG", ROOT.resolve("conf/tiny.yaml").toString());
+        // No spark-submit here: the checkout's launcher runs the same plan command.
+        builder.environment().put("SPARSE_TRANSFER_PLAN_COMMAND", ROOT.resolve("bin/sparse-transfer").toString());
+        Process p = builder.start();
         String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "check_dag.py finished");
+        assertTrue(p.waitFor(180, TimeUnit.SECONDS), "check_dag.py finished");
         return new Result(p.exitValue(), output);
     }
 }

@@ -30,7 +30,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.FileUtil;
@@ -113,11 +114,11 @@ class StandaloneClusterIT {
             // Two prune applications of different methods at once on the warehouse, one core each
             // (as the DAG's parallel prune tasks), then the pipeline finishes the rest with both workers.
             List<Process> prunes = new ArrayList<>();
-            for (PruningMethod method : List.of(PruningMethod.ONESHOT, PruningMethod.GMP)) {
+            for (PruningMethod method : List.of(PruningMethods.byKey("oneshot", "test"), PruningMethods.byKey("gmp", "test"))) {
                 prunes.add(start("prune-" + method.key(), "--conf spark.cores.max=1", "prune", "--method", method.key()));
             }
-            awaitSuccess(prunes.get(0), "prune-" + PruningMethod.ONESHOT.key());
-            awaitSuccess(prunes.get(1), "prune-" + PruningMethod.GMP.key());
+            awaitSuccess(prunes.get(0), "prune-" + PruningMethods.byKey("oneshot", "test").key());
+            awaitSuccess(prunes.get(1), "prune-" + PruningMethods.byKey("gmp", "test").key());
             // The pipeline loses an executor (SIGKILL) in the middle of its transfer stage and finishes on the rest.
             Process pipeline = start("pipeline", "", "pipeline");
             killedExecutor = killAnExecutorWhenLogged("pipeline", Pattern.compile("\\[transfer\\] 10/\\d+ stored: "));

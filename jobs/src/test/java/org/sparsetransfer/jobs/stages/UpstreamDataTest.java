@@ -27,7 +27,9 @@ import org.sparsetransfer.core.vision.ImageEncoding;
 import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.UpstreamExperiment;
 import org.sparsetransfer.core.model.Weights;
+import org.sparsetransfer.core.method.PruningRun;
 import org.sparsetransfer.core.prune.Colt;
+import org.sparsetransfer.core.prune.SegmentSplit;
 import org.sparsetransfer.core.prune.MagnitudePruner;
 import org.sparsetransfer.core.prune.Mask;
 import org.sparsetransfer.core.train.TrainingLoop;
@@ -142,12 +144,12 @@ class UpstreamDataTest {
 
     @Test
     void aWorkerOfAColtSegmentReadsItsShareOfThatSegment() throws Exception {
-        for (String split : List.of("classes", "random")) {
+        for (SegmentSplit split : SegmentSplit.values()) {
             ExperimentConfig config = ConfigLoader.load(Path.of("../conf/tiny.yaml"));
-            config.pruning.colt.split = split;
-            List<ImageSource> segments = Colt.segments(train, config.pruning.colt.segments, split.equals("classes"), config.data.splitSeed);
+            int k0 = 2; // COLT's default segments
+            List<ImageSource> segments = Colt.segments(train, k0, split == SegmentSplit.CLASSES, config.data.splitSeed);
             // The sizes a COLT recipe in epochs is scheduled with, read from the index alone.
-            long[] sizes = data.coltSegmentSizes(config);
+            long[] sizes = data.segmentSizes(UpstreamData.TrainingRows.of(data, PruningRun.Rows.segment(k0, split, 0), config.data.splitSeed));
             assertEquals(segments.size(), sizes.length);
             for (int k = 0; k < segments.size(); k++) {
                 assertEquals(segments.get(k).size(), sizes[k], split + " segment " + k + " size");
@@ -156,7 +158,8 @@ class UpstreamDataTest {
                 int total = 0;
                 for (int w = 0; w < 2; w++) {
                     // Worker 1 reads with a buffer smaller than its shard: a spilled segment carries the segment's labels too.
-                    ImageSource shard = UpstreamData.TrainingRows.coltSegment(w == 0 ? data : spilling, config, k).shard(w, 2);
+                    ImageSource shard = UpstreamData.TrainingRows.of(w == 0 ? data : spilling, PruningRun.Rows.segment(k0, split, k),
+                            config.data.splitSeed).shard(w, 2);
                     ImageSet expected = ((ImageSet) segments.get(k)).subset("expected",
                             DataParallelPlan.shard(segments.get(k).size(), 2, w));
                     assertEquals(expected.numClasses(), shard.numClasses(), split + " segment " + k);
@@ -176,7 +179,7 @@ class UpstreamDataTest {
         UpstreamExperiment whole = new UpstreamExperiment(config, new TaskRegistry.Splits(null, whole("val", data), whole("test", data)),
                 Device.cpu());
         Weights weights = whole.initialWeights();
-        Mask mask = MagnitudePruner.forCriterion("global").prune(weights, whole.denseMask(weights), 0.5);
+        Mask mask = MagnitudePruner.of(org.sparsetransfer.core.prune.Criterion.GLOBAL).prune(weights, whole.denseMask(weights), 0.5);
         TrainedModel expected = whole.evaluate(weights, mask, 0, 0, 0.0, TrainingLoop.Progress.SILENT);
         assertEquals(VAL, expected.val().examples());
         assertEquals(TEST, expected.test().examples());

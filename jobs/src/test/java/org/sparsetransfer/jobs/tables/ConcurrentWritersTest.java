@@ -24,7 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.sparsetransfer.jobs.spark.SparkSessions;
 import org.sparsetransfer.jobs.stages.Pipeline;
 import org.sparsetransfer.jobs.stages.PruneStage;
@@ -38,8 +39,8 @@ class ConcurrentWritersTest {
     void pruneRunsOfDifferentMethodsMayOverlapButNotWithThePipeline() {
         Warehouse warehouse = new Warehouse(out);
         ExperimentConfig config = ConfigLoader.embeddedDemo();
-        try (WarehouseLock imp = WarehouseLock.acquire(warehouse, "prune", List.of(PruneStage.lockScope(PruningMethod.IMP)))) {
-            assertDoesNotThrow(() -> WarehouseLock.acquire(warehouse, "prune", List.of(PruneStage.lockScope(PruningMethod.COLT))).close());
+        try (WarehouseLock imp = WarehouseLock.acquire(warehouse, "prune", List.of(PruneStage.lockScope(PruningMethods.byKey("imp", "test"))))) {
+            assertDoesNotThrow(() -> WarehouseLock.acquire(warehouse, "prune", List.of(PruneStage.lockScope(PruningMethods.byKey("colt", "test")))).close());
             assertDoesNotThrow(() -> WarehouseLock.acquire(warehouse, "transfer", List.of("transfer")).close());
 
             InvalidInputException busy = assertThrows(InvalidInputException.class,
