@@ -220,7 +220,7 @@ class TinyPipelineTest {
 
     @Test
     @Order(4)
-    void rerunSkipsEveryStageAndChangesNoTable() {
+    void rerunSkipsEveryStageAndChangesNoTable() throws Exception {
         SparkSession spark = SparkSessions.create("test", "local[2]");
         Warehouse warehouse = new Warehouse(out);
         List<Long> before = versions(spark, warehouse);
@@ -238,6 +238,15 @@ class TinyPipelineTest {
                 * config.transfer.regimes.size() * config.transfer.seeds.size();
         assertEquals(grid, results, "one row per (checkpoint, task, regime, seed)");
         assertEquals(results, spark.read().format("delta").load(warehouse.transferResults()).count());
+
+        // The older methods' checkpoints are the same whether or not the config also has the newer methods
+        // (ids from the key and recipe, seeds from the key): without acdc, rigl and nm, pruning finds every one stored.
+        Path older = out.resolve("tiny-older-methods.yaml");
+        Files.writeString(older, Files.readString(TINY).replace("methods: [dense, oneshot, gmp, gmp_star, imp, colt, acdc, rigl, nm]",
+                "methods: [dense, oneshot, gmp, gmp_star, imp, colt]"));
+        output = InProcessCli.run("prune", "--config", older.toString(), "--out", out.toString(), "--master", "local[2]");
+        assertTrue(output.contains("all 15 pruned checkpoints exist"), output);
+        assertEquals(before, versions(SparkSessions.create("test", "local[2]"), warehouse), "no commit");
     }
 
     @Test

@@ -126,7 +126,7 @@ public final class ConfigLoader {
             // Jackson silently ignores a scalar where a merged section belongs: check shapes first.
             checkSections(tree, ExperimentConfig.class, "", source);
             config = mapper.readValue(yaml, ExperimentConfig.class);
-            readMethodSections(config, mapper, tree.path("pruning"), source);
+            readMethodSections(config, mapper, yaml, tree.path("pruning"), source);
             settleAlternatives(config, tree, "", source);
             resolveTransferRecipes(tree.path("transfer"), config.transfer, mapper, source);
         } catch (UnrecognizedPropertyException e) {
@@ -161,12 +161,14 @@ public final class ConfigLoader {
     /**
      * Reads each {@code pruning.<key>} section through its method's recipe type (the registry
      * says which keys there are), merged into the defaults; any other key of {@code pruning} is
-     * an error that lists the keys there are.
+     * an error that lists the keys there are. Each section is read from the YAML text itself, so
+     * its errors name their line and the value found, as those of the fixed sections do.
      */
-    private static void readMethodSections(ExperimentConfig config, ObjectMapper mapper, JsonNode pruning, String source)
+    private static void readMethodSections(ExperimentConfig config, ObjectMapper mapper, byte[] yaml, JsonNode pruning, String source)
             throws IOException {
         for (Map.Entry<String, JsonNode> section : config.pruning.takeWritten().entrySet()) {
             String key = section.getKey();
+            JsonParser parser = sectionParser(mapper, yaml, key);
             PruningMethod method = PruningMethods.all().stream().filter(m -> m.key().equals(key) && m.defaultRecipe() != null)
                     .findFirst().orElse(null);
             if (method == null) {
@@ -176,15 +178,21 @@ public final class ConfigLoader {
                         known.add(snake(field.getName()));
                     }
                 }
-                throw new InvalidInputException("Unknown key '" + key + "' at pruning in " + source + "; expected one of " + known);
+                String line = parser == null ? "" : " (line " + parser.currentTokenLocation().getLineNr() + ")";
+                throw new InvalidInputException("Unknown key '" + key + "' at pruning in " + source + line + "; expected one of " + known);
             }
             if (!section.getValue().isObject()) {
                 throw new InvalidInputException("Bad value at pruning." + key + " in " + source + ": " + section.getValue()
                         + "; expected a section of key: value pairs");
             }
             MethodRecipe recipe;
-            try {
-                recipe = mapper.readerForUpdating(method.defaultRecipe()).readValue(section.getValue());
+            try (JsonParser value = parser) {
+                if (value == null) {
+                    recipe = mapper.readerForUpdating(method.defaultRecipe()).readValue(section.getValue());
+                } else {
+                    value.nextToken();
+                    recipe = mapper.readerForUpdating(method.defaultRecipe()).readValue(value);
+                }
             } catch (JsonMappingException e) {
                 e.prependPath(config.pruning, key);
                 e.prependPath(config, "pruning");
@@ -193,6 +201,29 @@ public final class ConfigLoader {
             config.pruning.setRecipe(key, recipe);
             settleAlternatives(recipe, pruning.path(key), "pruning." + key + ".", source);
         }
+    }
+
+    /** A parser of {@code yaml} at the key {@code pruning.<key>}, or null if the text has none there. */
+    private static JsonParser sectionParser(ObjectMapper mapper, byte[] yaml, String key) throws IOException {
+        JsonParser parser = mapper.getFactory().createParser(yaml);
+        if (parser.nextToken() == JsonToken.START_OBJECT && seekField(parser, "pruning")
+                && parser.nextToken() == JsonToken.START_OBJECT && seekField(parser, key)) {
+            return parser;
+        }
+        parser.close();
+        return null;
+    }
+
+    /** Moves {@code parser}, inside a mapping, to its key {@code name}; false at the mapping's end. */
+    private static boolean seekField(JsonParser parser, String name) throws IOException {
+        while (parser.nextToken() == JsonToken.FIELD_NAME) {
+            if (parser.currentName().equals(name)) {
+                return true;
+            }
+            parser.nextToken();
+            parser.skipChildren();
+        }
+        return false;
     }
 
     /**

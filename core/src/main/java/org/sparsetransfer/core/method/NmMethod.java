@@ -11,6 +11,7 @@ import org.sparsetransfer.core.prune.Mask;
 import org.sparsetransfer.core.prune.MaskUpdater;
 import org.sparsetransfer.core.prune.NmSparsity;
 import org.sparsetransfer.core.prune.OneShotSchedule;
+import org.sparsetransfer.core.train.TrainingLoop;
 import org.sparsetransfer.core.train.TrainingSchedule;
 import org.sparsetransfer.core.train.TrainingSchedule.LearningRate;
 
@@ -84,6 +85,14 @@ final class NmMethod extends SingleRunMethod<NmMethod.Recipe> {
     String lengths(Recipe r, UpstreamSchedules s) {
         return r.groupSize + "-groups, fine-tuning " + length(r.length(), schedule(r, s, 0.5).totalSteps())
                 + "; tensors whose input size is not a multiple of " + r.groupSize + ", and depthwise convolutions, stay dense";
+    }
+
+    @Override
+    void describeStart(Recipe r, Weights start, Mask mask, TrainingLoop.Progress progress) {
+        List<String> left = excluded(start, mask, r.groupSize);
+        if (!left.isEmpty()) {
+            progress.log("N:M with M = " + r.groupSize + " leaves these tensors dense: " + String.join(", ", left));
+        }
     }
 
     /** The N:M mask by magnitude. */

@@ -9,6 +9,7 @@ import org.sparsetransfer.core.config.RunLength;
 import org.sparsetransfer.core.experiment.TrainedModel;
 import org.sparsetransfer.core.experiment.UpstreamSchedules;
 import org.sparsetransfer.core.model.Weights;
+import org.sparsetransfer.core.prune.Mask;
 import org.sparsetransfer.core.prune.MaskUpdater;
 import org.sparsetransfer.core.train.LocalSgd;
 import org.sparsetransfer.core.train.TrainingLoop;
@@ -49,6 +50,9 @@ abstract class SingleRunMethod<R extends MethodRecipe> extends RecipeMethod<R> {
         return schedules.pruneSettings(key(), target);
     }
 
+    /** Says what the run starts from, before it trains (e.g. N:M's tensors the pattern leaves out); nothing by default. */
+    void describeStart(R recipe, Weights start, Mask mask, TrainingLoop.Progress progress) {}
+
     /** The teacher the run distills from, or null: none by default. */
     Weights teacher(R recipe, Weights dense) {
         return null;
@@ -83,8 +87,10 @@ abstract class SingleRunMethod<R extends MethodRecipe> extends RecipeMethod<R> {
             case DENSE_MODEL -> dense;
             case INITIALIZATION -> run.initialWeights();
         };
+        Mask mask = run.denseMask();
+        describeStart(recipe, start, mask, run.progress(tag));
         LocalSgd.Result result = run.trainer(tag, PruningRun.Rows.WHOLE_SPLIT, id).train(schedule(recipe, run.schedules(), target),
-                updater(recipe, run.schedules()), settings(recipe, run.schedules(), target), start, run.denseMask(), teacher(recipe, dense), -1);
+                updater(recipe, run.schedules()), settings(recipe, run.schedules(), target), start, mask, teacher(recipe, dense), -1);
         TrainedModel model = run.score(tag, result);
         run.store(this, PruningRun.Made.scored(id, run.dense().id(), "prune", target, model, PruningRun.Cost.NONE));
     }

@@ -11,12 +11,18 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.sparsetransfer.core.InvalidInputException;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 
 class ConfigLoaderTest {
     /** A config from YAML text, named test.yaml in messages. */
     static ExperimentConfig parse(String yaml) {
         return ConfigLoader.parse(new ByteArrayInputStream(yaml.getBytes(StandardCharsets.UTF_8)), "test.yaml");
+    }
+
+    /** The registered method {@code key}. */
+    static PruningMethod method(String key) {
+        return PruningMethods.byKey(key, "ConfigLoaderTest");
     }
 
     /** The message of the one error {@code yaml} gets. */
@@ -69,22 +75,25 @@ class ConfigLoaderTest {
      * A valid value for each list of the config, by key: a list added to the config without a
      * sample here fails this test, so every list is checked for repeats.
      */
-    private static final java.util.Map<String, String> LIST_SAMPLES = java.util.Map.of(
-            "pruning.methods", "dense",
-            "pruning.sparsities", "0.8",
-            "transfer.tasks", "mnist",
-            "transfer.regimes", "linear",
-            "transfer.seeds", "5",
-            "transfer.linear.seeds", "5",
-            "transfer.full.seeds", "5",
-            "transfer.linear.lr_milestones", "5",
-            "transfer.full.lr_milestones", "5",
-            "fault.diverge_transfer", "{method: oneshot, task: mnist}");
+    private static final java.util.Map<String, String> LIST_SAMPLES = java.util.Map.ofEntries(
+            java.util.Map.entry("pruning.methods", "dense"),
+            java.util.Map.entry("pruning.sparsities", "0.8"),
+            java.util.Map.entry("pruning.nm.sparsities", "0.5"),
+            java.util.Map.entry("transfer.tasks", "mnist"),
+            java.util.Map.entry("transfer.regimes", "linear"),
+            java.util.Map.entry("transfer.seeds", "5"),
+            java.util.Map.entry("transfer.linear.seeds", "5"),
+            java.util.Map.entry("transfer.full.seeds", "5"),
+            java.util.Map.entry("transfer.linear.lr_milestones", "5"),
+            java.util.Map.entry("transfer.full.lr_milestones", "5"),
+            java.util.Map.entry("fault.diverge_transfer", "{method: oneshot, task: mnist}"));
 
     @Test
     void everyListOfTheConfigRefusesARepeatedValueNamingTheListAndTheValue() throws Exception {
         java.util.Set<String> lists = new java.util.TreeSet<>();
         collectLists(ExperimentConfig.class, "", lists);
+        // The methods' sections (pruning.<key>), which the registry lists rather than the config's fields.
+        PruningMethods.recipeTypes().forEach((key, type) -> collectLists(type, "pruning." + key + ".", lists));
         assertEquals(new java.util.TreeSet<>(LIST_SAMPLES.keySet()), lists, "a sample value for every list of the config");
         for (String key : lists) {
             String sample = LIST_SAMPLES.get(key);
@@ -122,6 +131,57 @@ class ConfigLoaderTest {
                 collectLists(f.getType(), key + ".", out);
             }
         }
+    }
+
+    /**
+     * The methods' sections (pruning.<key>, read through the registry) are read as strictly as the
+     * rest: unknown keys, bad choices and values of the wrong kind each get one message with the
+     * key's path, its line and what it takes.
+     */
+    @Test
+    void methodSectionsAreReadAsStrictlyAsTheFixedOnes() {
+        String unknownSection = error("pruning:\n  methods: [dense, nm]\n  nn:\n    steps: 3\n");
+        assertTrue(unknownSection.startsWith("Unknown key 'nn' at pruning in test.yaml (line 3); expected one of ["), unknownSection);
+        for (String key : List.of("acdc", "rigl", "nm", "imp", "colt", "gmp_star", "methods", "sparsities", "criterion", "batch_size")) {
+            assertTrue(unknownSection.contains(key), key + " is listed: " + unknownSection);
+        }
+        assertEquals("Unknown key 'delta' at pruning.rigl.delta in test.yaml (line 3); expected one of "
+                + "[alpha, delta_t, distribution, end_fraction, epochs, lr, steps]", error("pruning:\n  rigl:\n    delta: 3\n"));
+        String flow = error("pruning: {imp: {rewind: 3}}\n");
+        assertTrue(flow.startsWith("Unknown key 'rewind' at pruning.imp.rewind in test.yaml (line 1); expected one of [")
+                && flow.contains("rewind_step") && flow.contains("rewind_epoch"), flow);
+        for (String[] c : new String[][] {
+                {"pruning:\n  criterion: median\n", "Bad value at pruning.criterion in test.yaml (line 2): median; expected one of [global, layerwise]"},
+                {"pruning:\n  gmp:\n    criterion: median\n", "Bad value at pruning.gmp.criterion in test.yaml (line 3): median; "
+                        + "expected one of [global, layerwise]"},
+                {"pruning:\n  colt:\n    split: halves\n", "Bad value at pruning.colt.split in test.yaml (line 3): halves; "
+                        + "expected one of [classes, random]"},
+                {"pruning:\n  imp:\n    mode: rewind\n", "Bad value at pruning.imp.mode in test.yaml (line 3): rewind; "
+                        + "expected one of [weight_rewind, lr_rewind, finetune, linear_decay]"},
+                {"pruning:\n  rigl:\n    distribution: gaussian\n", "Bad value at pruning.rigl.distribution in test.yaml (line 3): "
+                        + "gaussian; expected one of [erk, uniform]"},
+                {"data:\n  source: files\n", "Bad value at data.source in test.yaml (line 2): files; expected one of [demo, images]"},
+                {"pruning:\n  rigl:\n    delta_t: 2.5\n", "Bad value at pruning.rigl.delta_t in test.yaml (line 3): 2.5; expected a whole number"},
+                {"pruning:\n  acdc:\n    lr: ~\n", "Bad value at pruning.acdc.lr in test.yaml (line 3): null; expected a number "
+                        + "(leave the key out for its default)"},
+                {"pruning:\n  nm:\n    sparsities: 0.5\n", "Bad value at pruning.nm.sparsities in test.yaml (line 3): 0.5; "
+                        + "expected a list, e.g. [a, b]"},
+                {"pruning:\n  rigl: 5\n", "Bad value at pruning.rigl in test.yaml: 5; expected a section of key: value pairs"},
+                {"pruning:\n  rigl:\n    alpha: 1.5\n", "Bad value for pruning.rigl.alpha in test.yaml: 1.5; expected a fraction in (0, 1)"},
+                {"pruning:\n  acdc:\n    compressed_steps: 0\n", "Bad value for pruning.acdc.compressed_steps in test.yaml: 0; "
+                        + "expected a positive number"},
+                {"pruning:\n  nm:\n    group_size: 1\n", "Bad value for pruning.nm.group_size in test.yaml: 1; expected a group size "
+                        + "from 2 to 64 (4 for 2:4 kernels)"},
+                {"pruning:\n  rigl:\n    steps: 10\n    epochs: 2\n", "pruning.rigl.steps and pruning.rigl.epochs in test.yaml are two "
+                        + "ways to give one length; give one of them"}}) {
+            assertEquals(c[1], error(c[0]), c[0]);
+        }
+        assertTrue(error("pruning:\n  rigl:\n    lr: .nan\n").contains("NaN and infinity are not allowed"));
+        assertTrue(error("pruning:\n  nm:\n    steps: 5\n    steps: 6\n").contains("key 'steps' is given twice in one section"));
+        ExperimentConfig given = parse("pruning:\n  criterion: layerwise\n  colt: {split: random}\n  imp: {mode: finetune}\n");
+        assertEquals(org.sparsetransfer.core.prune.Criterion.LAYERWISE, given.pruning.criterion);
+        assertEquals("{\"split\":\"random\"}", ExperimentIds.nonDefault(given.pruning.recipes().get("colt"),
+                PruningMethods.byKey("colt", "test").defaultRecipe()).toString());
     }
 
     @Test
@@ -206,7 +266,7 @@ class ConfigLoaderTest {
         ExperimentIds changed = new ExperimentIds(parse("upstream:\n  epochs: 5\n"));
         assertEquals(plain.denseId(), explicitDefault.denseId());
         assertNotEquals(plain.denseId(), changed.denseId());
-        assertNotEquals(plain.prunedId(PruningMethod.ONESHOT, 0.9), changed.prunedId(PruningMethod.ONESHOT, 0.9),
+        assertNotEquals(plain.prunedId(method("oneshot"), 0.9), changed.prunedId(method("oneshot"), 0.9),
                 "a new parent gives a new child");
     }
 
@@ -216,12 +276,12 @@ class ConfigLoaderTest {
         ExperimentIds otherGmp = new ExperimentIds(parse("pruning:\n  gmp_star:\n    interval: 7\n"));
         ExperimentIds otherTransfer = new ExperimentIds(parse("transfer:\n  seeds: [5]\n  full:\n    lr: 0.5\n"));
         assertEquals(base.denseId(), otherGmp.denseId());
-        assertEquals(base.prunedId(PruningMethod.ONESHOT, 0.9), otherGmp.prunedId(PruningMethod.ONESHOT, 0.9));
-        assertNotEquals(base.prunedId(PruningMethod.GMP_STAR, 0.9), otherGmp.prunedId(PruningMethod.GMP_STAR, 0.9));
-        assertNotEquals(base.prunedId(PruningMethod.GMP_STAR, 0.9), base.prunedId(PruningMethod.GMP_STAR, 0.8));
-        assertEquals(base.prunedId(PruningMethod.GMP_STAR, 0.9), otherTransfer.prunedId(PruningMethod.GMP_STAR, 0.9));
+        assertEquals(base.prunedId(method("oneshot"), 0.9), otherGmp.prunedId(method("oneshot"), 0.9));
+        assertNotEquals(base.prunedId(method("gmp_star"), 0.9), otherGmp.prunedId(method("gmp_star"), 0.9));
+        assertNotEquals(base.prunedId(method("gmp_star"), 0.9), base.prunedId(method("gmp_star"), 0.8));
+        assertEquals(base.prunedId(method("gmp_star"), 0.9), otherTransfer.prunedId(method("gmp_star"), 0.9));
         assertNotEquals(base.transferSettingsHash(), otherTransfer.transferSettingsHash());
-        assertEquals(base.denseId(), base.prunedId(PruningMethod.DENSE, 0.0));
+        assertEquals(base.denseId(), base.prunedId(method("dense"), 0.0));
         ExperimentIds movedData = new ExperimentIds(parse("data:\n  dir: /elsewhere\n  fetch: false\n"));
         assertEquals(base.dataHash(), movedData.dataHash(), "where files live is not what they are");
     }

@@ -18,10 +18,8 @@ import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.OptionalDouble;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.zip.GZIPOutputStream;
@@ -32,17 +30,12 @@ import org.sparsetransfer.core.Synthetic;
 import org.sparsetransfer.core.data.DemoSources;
 import org.sparsetransfer.core.data.ImageSet;
 import org.sparsetransfer.core.experiment.TransferExperiment;
-import org.sparsetransfer.core.experiment.UpstreamExperiment;
-import org.sparsetransfer.core.model.Tensor;
-import org.sparsetransfer.core.model.Weights;
-import org.sparsetransfer.core.prune.Colt;
-import org.sparsetransfer.core.prune.ImpPlan;
-import org.sparsetransfer.core.prune.MagnitudePruner;
+import org.sparsetransfer.core.experiment.UpstreamSchedules;
+import org.sparsetransfer.core.method.MethodInternals;
+import org.sparsetransfer.core.method.PruningMethod;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.sparsetransfer.core.prune.Mask;
-import org.sparsetransfer.core.prune.PruningMethod;
 import org.sparsetransfer.core.task.TaskRegistry;
-import org.sparsetransfer.core.train.BatchOrder;
-import org.sparsetransfer.core.train.DataParallelPlan;
 import org.sparsetransfer.core.train.Scores;
 import org.sparsetransfer.core.train.TrainingLoop;
 import org.sparsetransfer.core.train.TrainingSchedule;
@@ -91,7 +84,7 @@ class SemanticsTest {
 
         images = new ExperimentConfig();
         images.model = "resnet18";
-        images.data.source = "images";
+        images.data.source = org.sparsetransfer.core.config.DataSource.IMAGES;
         SyntheticImages.imageFolder(dir.resolve("upstream"), 3, 7, 2, 40, 36, 4);
         SyntheticImages.cifar10(dir.resolve("tasks/cifar10"), 6, 10, 5);
         caltechLike(dir.resolve("tasks/caltech101"), TransferSuite.get("caltech101", "test"), 6);
@@ -129,22 +122,37 @@ class SemanticsTest {
     }
 
     @Test
-    void aFingerprintChangesWithWhatItCovers() {
+    void aFingerprintChangesWithWhatItCovers() throws IOException {
         ExperimentConfig otherSplit = copy(demo);
         otherSplit.data.splitSeed++;
         assertNotEquals(fingerprint(Semantics.DATA, demo, images), fingerprint(Semantics.DATA, otherSplit, images));
         ExperimentConfig otherSeed = copy(demo);
         otherSeed.seed++;
-        for (String stage : List.of(Semantics.UPSTREAM, Semantics.prune(PruningMethod.ONESHOT), Semantics.prune(PruningMethod.IMP),
-                Semantics.prune(PruningMethod.COLT))) {
+        List<String> seeded = new ArrayList<>(List.of(Semantics.UPSTREAM));
+        PruningMethods.all().stream().filter(m -> m != PruningMethods.dense()).forEach(m -> seeded.add(Semantics.prune(m)));
+        for (String stage : seeded) {
             assertNotEquals(fingerprint(stage, demo, images), fingerprint(stage, otherSeed, images), stage + " covers the seed");
         }
         ExperimentConfig otherGmp = copy(demo);
-        otherGmp.pruning.gmpStar.interval++;
-        assertNotEquals(fingerprint(Semantics.prune(PruningMethod.GMP_STAR), demo, images),
-                fingerprint(Semantics.prune(PruningMethod.GMP_STAR), otherGmp, images));
-        assertEquals(fingerprint(Semantics.prune(PruningMethod.GMP), demo, images),
-                fingerprint(Semantics.prune(PruningMethod.GMP), otherGmp, images), "GMP* settings are not GMP's");
+        setRecipe(otherGmp, "gmp_star", "interval: 51");
+        assertNotEquals(fingerprint(stage("gmp_star"), demo, images), fingerprint(stage("gmp_star"), otherGmp, images));
+        assertEquals(fingerprint(stage("gmp"), demo, images), fingerprint(stage("gmp"), otherGmp, images), "GMP* settings are not GMP's");
+        // Each new method's recipe is in its own fingerprint and in no other method's.
+        for (String[] change : new String[][] {{"acdc", "cycles: 2"}, {"rigl", "alpha: 0.4"}, {"nm", "group_size: 8"}}) {
+            ExperimentConfig other = copy(demo);
+            setRecipe(other, change[0], change[1]);
+            for (PruningMethod m : PruningMethods.all()) {
+                if (m == PruningMethods.dense()) {
+                    continue;
+                }
+                String stage = Semantics.prune(m);
+                if (m.key().equals(change[0])) {
+                    assertNotEquals(fingerprint(stage, demo, images), fingerprint(stage, other, images), change[0] + ": " + change[1]);
+                } else {
+                    assertEquals(fingerprint(stage, demo, images), fingerprint(stage, other, images), change[0] + "'s recipe in " + stage);
+                }
+            }
+        }
         ExperimentConfig otherTransfer = copy(demo);
         otherTransfer.transfer.linear.lr *= 2;
         assertNotEquals(fingerprint(Semantics.TRANSFER, demo, images), fingerprint(Semantics.TRANSFER, otherTransfer, images));
@@ -152,28 +160,102 @@ class SemanticsTest {
                 "the same config and code give the same fingerprint");
     }
 
+    /**
+     * Version 3 of oneshot, gmp_star, gmp, imp and colt changed the seed of each pruning run (it
+     * derives from the method's key, no longer from its place in the enum of methods that the
+     * registry replaced), and nothing else: with the old seeds put back, each stage's trace is
+     * version 2's recorded fingerprint.
+     */
+    @Test
+    void versionThreeOfTheFirstMethodsChangedOnlyTheirSeeds() throws IOException {
+        Map<String, String> recorded = recorded();
+        List<String> ordinals = List.of("dense", "oneshot", "gmp_star", "gmp", "imp", "colt"); // the old enum's order
+        MethodInternals.Seeds versionTwo = (key, sparsity, settings) -> new TrainingLoop.Settings(settings.batchSize(),
+                settings.momentum(), settings.weightDecay(), demo.seed * 31 + ordinals.indexOf(key) * 1_000_003L + Math.round(sparsity * 1e4),
+                settings.distillation());
+        for (String key : ordinals.subList(1, ordinals.size())) {
+            String stage = stage(key);
+            assertEquals(3, Semantics.version(stage), stage);
+            assertEquals(recorded.get(stage + " 2"), fingerprint(stage, demo, images, versionTwo), stage + " with version 2's seeds");
+            assertNotEquals(recorded.get(stage + " 2"), fingerprint(stage, demo, images), stage + " with its own seeds");
+        }
+    }
+
     @Test
     void theFirstBumpLeftNoIdOfTheVersionOneWarehouse() {
         // Ids a warehouse of conf/tiny.yaml held at version 1 of every stage. Version 2 of data, upstream and
         // transfer (Pillow's resizing) changed what those stages produce, so none of them may name an output now:
         // a warehouse of the old code recomputes instead of reusing them. The pruned ids change through their parents.
-        ExperimentIds ids = new ExperimentIds(ConfigLoader.load(Path.of("../conf/tiny.yaml")));
+        ExperimentConfig tiny = ConfigLoader.load(Path.of("../conf/tiny.yaml"));
+        ExperimentIds ids = new ExperimentIds(tiny);
         assertEquals(2, Semantics.version(Semantics.DATA));
         Map<String, String> versionOne = Map.of(
                 "data", "bbcec8bb00fe18c1", "dense", "dense-ad1eb54d2fce964f", "rewind", "rewind-4be5f4d11578eee1",
                 "oneshot", "oneshot-9000-de1d1fdf700644ac", "gmp_star", "gmp_star-8000-70397cc7a00db32a",
                 "gmp", "gmp-9500-81694cd130c41a1b", "imp", "imp-9500-2adadc9d18e18801", "colt", "colt-9000-456ee59d89c57231",
                 "colt_round", "colt-round01-70a0c3e943a1d207", "transfer", "b70b69b7cc59190d");
-        Map<String, String> now = Map.of(
-                "data", ids.dataHash(), "dense", ids.denseId(), "rewind", ids.rewindId(),
-                "oneshot", ids.prunedId(PruningMethod.ONESHOT, 0.9), "gmp_star", ids.prunedId(PruningMethod.GMP_STAR, 0.8),
-                "gmp", ids.prunedId(PruningMethod.GMP, 0.95), "imp", ids.prunedId(PruningMethod.IMP, 0.95),
-                "colt", ids.prunedId(PruningMethod.COLT, 0.9), "colt_round", ids.coltRoundId(1), "transfer", ids.transferSettingsHash());
+        Map<String, String> now = tinyIds(tiny, ids);
         versionOne.forEach((what, old) -> assertNotEquals(old, now.get(what), what + " id of version 1 is not reused"));
+    }
+
+    @Test
+    void theSeedBumpGaveThePrunedIdsNewValuesAndLeftTheRestAlone() {
+        // Ids of conf/tiny.yaml with the pruning methods at version 2 (before the registry of methods), and now.
+        // Version 3 of oneshot, gmp_star, gmp, imp and colt (each run's seed derives from its method's key) gives
+        // their checkpoints and COLT's rounds new ids, so a warehouse of version 2 retrains them; the data, the
+        // dense model, IMP's rewind point (a dense-run checkpoint) and the transfer settings are unchanged and reused.
+        ExperimentConfig tiny = ConfigLoader.load(Path.of("../conf/tiny.yaml"));
+        Map<String, String> now = tinyIds(tiny, new ExperimentIds(tiny));
+        Map<String, String> unchanged = Map.of(
+                "data", "edf60dee82f596fc", "dense", "dense-91c52457a9479daa", "rewind", "rewind-3bcf3ac25be53479",
+                "transfer", "1d3a84b44e34b5bc");
+        Map<String, String> versionTwo = Map.of(
+                "oneshot", "oneshot-9000-579404a9d71617b2", "gmp_star", "gmp_star-8000-f5e3ba9b9628862b",
+                "gmp", "gmp-9500-30f73c374ea1d05d", "imp", "imp-9500-25b2f9a359851296", "colt", "colt-9000-1a6027205379b367",
+                "colt_round", "colt-round01-0f36cc5091190a3c");
+        // Printed by this test's own computation (tinyIds) after the bump; the same hashes as version 2's keys with
+        // "semantics": 3 in place of 2, so the bump is the only change to how these ids are made.
+        Map<String, String> versionThree = Map.of(
+                "oneshot", "oneshot-9000-0041d435e9317932", "gmp_star", "gmp_star-8000-dde4220284d04e17",
+                "gmp", "gmp-9500-d24f449f2a5ee03c", "imp", "imp-9500-30c74d521bb2e686", "colt", "colt-9000-fb7575e41f1630e7",
+                "colt_round", "colt-round01-8c5c97118f66f908");
+        unchanged.forEach((what, id) -> assertEquals(id, now.get(what), what + " id is unchanged"));
+        versionTwo.forEach((what, old) -> assertNotEquals(old, now.get(what), what + " id of version 2 is not reused"));
+        versionThree.forEach((what, id) -> assertEquals(id, now.get(what), what + " id of version 3"));
+    }
+
+    /** The ids of a warehouse of {@code tiny}: one checkpoint of each of its methods, the intermediate ones, data and transfer. */
+    private static Map<String, String> tinyIds(ExperimentConfig tiny, ExperimentIds ids) {
+        return Map.of(
+                "data", ids.dataHash(), "dense", ids.denseId(), "rewind", MethodInternals.impRewindId(ids, tiny, tiny.data.upstreamTrain),
+                "oneshot", ids.prunedId(method("oneshot"), 0.9), "gmp_star", ids.prunedId(method("gmp_star"), 0.8),
+                "gmp", ids.prunedId(method("gmp"), 0.95), "imp", ids.prunedId(method("imp"), 0.95),
+                "colt", ids.prunedId(method("colt"), 0.9), "colt_round", MethodInternals.coltRoundId(ids, tiny, 1),
+                "transfer", ids.transferSettingsHash());
+    }
+
+    private static PruningMethod method(String key) {
+        return MethodInternals.method(key);
+    }
+
+    /** The semantics stage of method {@code key}. */
+    private static String stage(String key) {
+        return Semantics.prune(method(key));
+    }
+
+    /** Merges {@code yaml} into the recipe of method {@code key} in {@code config}, as its section in a config file would. */
+    private static void setRecipe(ExperimentConfig config, String key, String yaml) throws IOException {
+        config.pruning.setRecipe(key, ConfigLoader.yamlMapper().readerForUpdating(config.pruning.recipes().get(key)).readValue(yaml));
+        ConfigLoader.validate(config, "a test");
     }
 
     /** The fingerprint of {@code stage} for a demo config and an image config. */
     static String fingerprint(String stage, ExperimentConfig demo, ExperimentConfig images) {
+        return fingerprint(stage, demo, images, MethodInternals.CURRENT);
+    }
+
+    /** As {@link #fingerprint(String, ExperimentConfig, ExperimentConfig)}, the pruning runs' seeds given by {@code seeds}. */
+    static String fingerprint(String stage, ExperimentConfig demo, ExperimentConfig images, MethodInternals.Seeds seeds) {
         Trace t = new Trace();
         if (stage.equals(Semantics.DATA)) {
             data(t, demo, images);
@@ -182,12 +264,16 @@ class SemanticsTest {
         } else if (stage.equals(Semantics.TRANSFER)) {
             transfer(t, demo, images);
         } else {
-            PruningMethod method = Arrays.stream(PruningMethod.values()).filter(m -> m != PruningMethod.DENSE)
-                    .filter(m -> Semantics.prune(m).equals(stage)).findFirst()
-                    .orElseThrow(() -> new AssertionError("no fingerprint for stage " + stage + "; add its trace to this test"));
-            prune(t, method, demo);
+            MethodInternals.trace(t, pruneMethod(stage), demo, seeds);
         }
         return t.hex();
+    }
+
+    /** The registered pruning method whose stage is {@code stage}. */
+    private static PruningMethod pruneMethod(String stage) {
+        return PruningMethods.all().stream().filter(m -> m != PruningMethods.dense()).filter(m -> Semantics.prune(m).equals(stage))
+                .findFirst().orElseThrow(() -> new AssertionError("no fingerprint for stage " + stage + "; add its trace to "
+                        + MethodInternals.class.getName()));
     }
 
     /** The splits of every dataset, from generated source files in the real formats. */
@@ -220,78 +306,13 @@ class SemanticsTest {
 
     /** Dense training: its schedule and settings, batch order, data-parallel plan, and the input transforms. */
     private static void upstream(Trace t, ExperimentConfig demo, ExperimentConfig images) {
-        UpstreamExperiment plan = UpstreamExperiment.forPlanning(demo, demo.data.upstreamTrain);
+        UpstreamSchedules plan = new UpstreamSchedules(demo, demo.data.upstreamTrain);
         TrainingSchedule schedule = plan.denseSchedule();
         t.add("schedule", schedule).add("settings", plan.denseSettings());
-        t.add("order", batches(demo.data.upstreamTrain, plan.denseSettings()));
-        dataParallel(t, schedule, plan.denseSettings(), demo.pruning.imp.rewindStep);
+        t.add("order", MethodInternals.batches(demo.data.upstreamTrain, plan.denseSettings()));
+        // The dense run's rounds are cut where IMP keeps its rewind point.
+        MethodInternals.dataParallel(t, schedule, plan.denseSettings(), MethodInternals.impRewindStep(demo, plan));
         inputs(t, images);
-    }
-
-    /** A pruning method: schedules, seeds, batch orders and masks, for every default target. */
-    private static void prune(Trace t, PruningMethod method, ExperimentConfig demo) {
-        UpstreamExperiment plan = UpstreamExperiment.forPlanning(demo, demo.data.upstreamTrain);
-        List<Double> targets = demo.pruning.sparsities;
-        Weights weights = weights(demo.seed);
-        Mask dense = Mask.dense(weights, weights.tensors().keySet());
-        MagnitudePruner pruner = MagnitudePruner.forCriterion(demo.pruning.criterion);
-        switch (method) {
-            case IMP -> {
-                t.add("rewinds", plan.impRewinds()).add("retrain", plan.impRetrainSchedule());
-                List<double[]> rounds = ImpPlan.plan(targets, demo.pruning.imp.pruneFraction);
-                Mask mask = dense;
-                for (int i = 0; i < targets.size(); i++) {
-                    TrainingLoop.Settings settings = plan.impSettings(targets.get(i));
-                    t.add("rounds", rounds.get(i)).add("settings", settings).add("order", batches(demo.data.upstreamTrain, settings));
-                    for (double s : rounds.get(i)) {
-                        mask = pruner.prune(weights, mask, s);
-                        t.add("mask", mask);
-                    }
-                }
-                dataParallel(t, plan.impRetrainSchedule(), plan.impSettings(targets.get(0)), -1);
-            }
-            case COLT -> {
-                ImageSet train = Synthetic.squares("colt", 120, 9, demo.seed, 0);
-                ExperimentConfig.ColtRecipe recipe = demo.pruning.colt;
-                for (boolean byClasses : new boolean[] {true, false}) {
-                    for (org.sparsetransfer.core.data.ImageSource segment : Colt.segments(train, recipe.segments, byClasses, demo.data.splitSeed)) {
-                        t.add("segment", segment);
-                    }
-                }
-                t.add("segment schedule", plan.coltSegmentSchedule(demo.data.upstreamTrain / recipe.segments)).add("final schedule", plan.coltFinalSchedule());
-                List<Weights> models = new ArrayList<>();
-                for (int k = 0; k < recipe.segments; k++) {
-                    t.add("segment settings", plan.coltSegmentSettings(k));
-                    models.add(weights(demo.seed * 31 + k));
-                }
-                Colt.Round round = Colt.round(models, dense, recipe.pruneFraction, targets.get(0), recipe.tolerance, pruner);
-                t.add("round", round.pruneFraction()).add("mask", round.mask());
-                Colt.Round landing = Colt.round(models, round.mask(), 0.9, targets.get(0) + 0.05, recipe.tolerance, pruner);
-                t.add("landing", landing.pruneFraction()).add("mask", landing.mask());
-                for (double s : targets) {
-                    t.add("final settings", plan.coltFinalSettings(s));
-                }
-                dataParallel(t, plan.coltSegmentSchedule(demo.data.upstreamTrain / recipe.segments), plan.coltSegmentSettings(0), -1);
-            }
-            default -> {
-                MagnitudePruner own = plan.pruner(method);
-                for (double s : targets) {
-                    TrainingSchedule schedule = plan.pruneSchedule(method, s);
-                    TrainingLoop.Settings settings = plan.pruneSettings(method, s);
-                    t.add("schedule", schedule).add("settings", settings).add("distills", plan.distills(method))
-                            .add("order", batches(demo.data.upstreamTrain, settings));
-                    Mask mask = dense;
-                    for (int step = 0; step < schedule.totalSteps(); step++) {
-                        OptionalDouble to = schedule.pruneBefore(step);
-                        if (to.isPresent()) {
-                            mask = own.prune(weights, mask, to.getAsDouble());
-                            t.add("mask", mask);
-                        }
-                    }
-                    dataParallel(t, schedule, settings, -1);
-                }
-            }
-        }
     }
 
     /** Transfer: each regime's schedule and settings per seed, batch orders, the input transforms, and how scores count. */
@@ -300,7 +321,7 @@ class SemanticsTest {
             t.add("schedule", TransferExperiment.schedule(recipe, demo.data.taskTrain, demo.transfer.batchSize));
             for (long seed : demo.transfer.seeds) {
                 TrainingLoop.Settings settings = TransferExperiment.settings(demo, recipe, seed);
-                t.add("settings", settings).add("order", batches(demo.data.taskTrain, settings));
+                t.add("settings", settings).add("order", MethodInternals.batches(demo.data.taskTrain, settings));
             }
         }
         inputs(t, images);
@@ -329,43 +350,6 @@ class SemanticsTest {
             }
             t.add("test", Augmentation.test(stored, resize, crop, Resampling.Filter.BILINEAR, Augmentation.Normalization.IMAGENET));
         }
-    }
-
-    private static void dataParallel(Trace t, TrainingSchedule schedule, TrainingLoop.Settings settings, int boundary) {
-        DataParallelPlan plan = DataParallelPlan.of(schedule, 3, 7, boundary);
-        for (DataParallelPlan.Round r : plan.rounds()) {
-            t.add("round", r.index() + " " + r.firstStep() + " " + r.steps() + " " + r.pruneBefore());
-        }
-        for (int w = 0; w < 3; w++) {
-            t.add("shard", DataParallelPlan.shard(101, 3, w)).add("worker seed", DataParallelPlan.workerSeed(settings.seed(), w));
-        }
-        t.add("worker batch", DataParallelPlan.workerBatch(settings.batchSize(), 3));
-    }
-
-    /** The batches of two passes over {@code size} examples. */
-    private static List<long[]> batches(int size, TrainingLoop.Settings settings) {
-        int batch = Math.min(settings.batchSize(), size);
-        BatchOrder order = new BatchOrder(size, batch, settings.seed());
-        List<long[]> batches = new ArrayList<>();
-        for (int i = 0; i < 2 * (size / batch) + 1; i++) {
-            batches.add(order.next());
-            batches.add(new long[] {order.pass()});
-        }
-        return batches;
-    }
-
-    /** Fixed generated weights: two conv-like and one linear-like tensor, with ties. */
-    private static Weights weights(long seed) {
-        Map<String, Tensor> tensors = new LinkedHashMap<>();
-        tensors.put("conv1", Synthetic.gaussian(seed, 8, 3, 3, 3));
-        tensors.put("conv2", Synthetic.gaussian(seed + 1, 16, 8, 3, 3));
-        Tensor fc = Synthetic.gaussian(seed + 2, 10, 64);
-        float[] v = fc.values();
-        for (int i = 0; i < v.length; i += 9) {
-            v[i] = 0.5f; // ties
-        }
-        tensors.put("fc", fc);
-        return new Weights(tensors);
     }
 
     private static Map<String, String> recorded() throws IOException {
@@ -399,7 +383,7 @@ class SemanticsTest {
     }
 
     /** A digest of labelled values, exact to the bit. */
-    private static final class Trace {
+    private static final class Trace implements MethodInternals.Sink {
         private final MessageDigest digest;
 
         Trace() {
@@ -410,7 +394,8 @@ class SemanticsTest {
             }
         }
 
-        Trace add(String label, Object value) {
+        @Override
+        public Trace add(String label, Object value) {
             digest.update((label + "=" + render(value) + ";").getBytes(StandardCharsets.UTF_8));
             return this;
         }

@@ -160,7 +160,9 @@ class TransferRecipeTest {
         }
         ExperimentPlan plan = ExperimentPlan.of(paper, paper.data.images.upstreamTrain);
         ExperimentPlan.Stage transfer = plan.stages().stream().filter(s -> s.name().equals("transfer")).findFirst().orElseThrow();
-        assertEquals(21L * 12 * (5 + 3), transfer.runs(), "21 checkpoints x 12 tasks x (5 linear + 3 full seeds)");
-        assertEquals(21L * steps, transfer.steps());
+        // conf/paper-resnet50.yaml's 31 checkpoints: dense, 7 methods at 4 sparsities, N:M at 2 (ExperimentPlanTest).
+        assertEquals(31, plan.checkpoints());
+        assertEquals(31L * 12 * (5 + 3), transfer.runs(), "31 checkpoints x 12 tasks x (5 linear + 3 full seeds)");
+        assertEquals(31L * steps, transfer.steps());
     }
 }

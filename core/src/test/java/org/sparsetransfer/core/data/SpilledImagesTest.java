@@ -127,7 +127,7 @@ class SpilledImagesTest {
                 Synthetic.squares("up", 200, 9, 3, 0));
         UpstreamExperiment experiment = new UpstreamExperiment(config, splits, Device.cpu());
         Weights start = experiment.initialWeights();
-        TrainingSchedule schedule = org.sparsetransfer.core.train.DataParallelTest.pruningAt(experiment.denseSchedule(),
+        TrainingSchedule schedule = org.sparsetransfer.core.train.DataParallelTest.pruningAt(experiment.schedules().denseSchedule(),
                 java.util.Map.of(20, 0.5));
         List<ImageSet> heap = List.of(train.subset("s0", every(0, 600)), train.subset("s1", every(1, 600)));
         List<ImageSource> spilled = List.of(write(heap.get(0), 1, reversed(300)), write(heap.get(1), 1, reversed(300)));
@@ -159,7 +159,7 @@ class SpilledImagesTest {
     private static LocalSgd.Result train(UpstreamExperiment experiment, List<? extends ImageSource> shards, TrainingSchedule schedule,
             Weights start) throws Exception {
         return experiment.inProcess(shards, 10, TrainingLoop.Progress.SILENT).train(schedule,
-                new MagnitudePruner(MagnitudePruner.Scope.GLOBAL), experiment.denseSettings(), start, experiment.denseMask(start), null, -1);
+                new MagnitudePruner(MagnitudePruner.Scope.GLOBAL), experiment.schedules().denseSettings(), start, experiment.denseMask(start), null, -1);
     }
 
     private ImageSource write(ImageSet images, long bufferBytes, int[] order) throws Exception {

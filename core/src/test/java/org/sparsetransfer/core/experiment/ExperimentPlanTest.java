@@ -10,6 +10,8 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
+import org.sparsetransfer.core.method.MethodPlan;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.sparsetransfer.core.prune.ImpPlan;
 
 /** The shipped configs load, validate and plan their whole grid without data or training. */
@@ -23,9 +25,23 @@ class ExperimentPlanTest {
     @Test
     void tinyPlanMatchesWhatItsPipelineRuns() {
         ExperimentConfig tiny = ConfigLoader.load(CONF.resolve("tiny.yaml"));
-        Map<String, ExperimentPlan.Stage> s = stages(ExperimentPlan.of(tiny, tiny.data.upstreamTrain));
+        assertEquals(List.of("dense", "oneshot", "gmp", "gmp_star", "imp", "colt", "acdc", "rigl", "nm"), tiny.pruning.methods);
+        ExperimentPlan plan = ExperimentPlan.of(tiny, tiny.data.upstreamTrain);
+        Map<String, ExperimentPlan.Stage> s = stages(plan);
         assertEquals(138, s.get("upstream").steps(), "3 epochs x 46 batches of 128 (the tiny run's dense checkpoint)");
-        assertEquals(256, s.get("transfer").runs(), "16 checkpoints x 4 tasks x 2 regimes x 2 seeds (the tiny run's results)");
+        assertEquals(1 + 7 * 3 + 2, plan.checkpoints(), "dense, 7 methods at 3 sparsities, N:M at its own 0.5 and 0.75");
+        assertEquals(24L * 4 * 2 * 2, s.get("transfer").runs(), "24 checkpoints x 4 tasks x 2 regimes x 2 seeds (the tiny run's results)");
+        // The new methods plan what their recipes say: one run per target, from the initialization or the dense model.
+        UpstreamSchedules schedules = new UpstreamSchedules(tiny, tiny.data.upstreamTrain);
+        assertPlan(3, 3 * (20 + 2 * (10 + 10) + 20), PruningMethods.byKey("acdc", "test").plan(schedules));
+        assertPlan(3, 3 * 60, PruningMethods.byKey("rigl", "test").plan(schedules));
+        assertPlan(2, 2 * 20, PruningMethods.byKey("nm", "test").plan(schedules));
+    }
+
+    private static void assertPlan(long runs, long steps, MethodPlan plan) {
+        assertEquals(runs, plan.runs(), plan.detail());
+        assertEquals(steps, plan.steps(), plan.detail());
+        assertTrue(!plan.upperBound(), plan.detail());
     }
 
     @Test
@@ -34,12 +50,18 @@ class ExperimentPlanTest {
         assertEquals("resnet50", paper.model);
         ExperimentPlan plan = ExperimentPlan.of(paper, paper.data.images.upstreamTrain);
         Map<String, ExperimentPlan.Stage> s = stages(plan);
-        assertEquals(1 + 5 * 4, plan.checkpoints(), "dense + 5 methods x 4 sparsities");
-        assertEquals(21L * 12 * (5 + 3), s.get("transfer").runs(), "5 linear and 3 full seeds (TransferRecipeTest checks the steps)");
+        assertEquals(List.of("dense", "oneshot", "gmp", "gmp_star", "imp", "colt", "acdc", "rigl", "nm"), paper.pruning.methods);
+        assertEquals(1 + 7 * 4 + 2, plan.checkpoints(), "dense + 7 methods x 4 sparsities + N:M's 2:4 and 1:4");
+        assertEquals(31L * 12 * (5 + 3), s.get("transfer").runs(), "5 linear and 3 full seeds (TransferRecipeTest checks the steps)");
         assertEquals(90L * (1_271_167 / 256), s.get("upstream").steps());
         int impRounds = ImpPlan.plan(List.of(0.8, 0.9, 0.95, 0.98), 0.2).stream().mapToInt(r -> r.length).sum();
-        long singles = 3 * 4; // oneshot, gmp, gmp_star at four targets
+        long singles = 5 * 4 + 2; // oneshot, gmp, gmp_star, acdc and rigl at four targets, N:M at two
         assertEquals(singles + impRounds + 30 * 2 + 4, s.get("prune").runs());
+        int perEpoch = 1_271_167 / 256;
+        UpstreamSchedules schedules = new UpstreamSchedules(paper, paper.data.images.upstreamTrain);
+        assertPlan(4, 4L * (10 + 7 * (5 + 5) + 15) * perEpoch, PruningMethods.byKey("acdc", "test").plan(schedules));
+        assertPlan(4, 4L * 100 * perEpoch, PruningMethods.byKey("rigl", "test").plan(schedules));
+        assertPlan(2, 2L * 10 * perEpoch, PruningMethods.byKey("nm", "test").plan(schedules));
         assertTrue(s.get("prune").upperBound(), "COLT's rounds are an upper bound");
         assertTrue(plan.format().contains("transfer"), plan.format());
     }

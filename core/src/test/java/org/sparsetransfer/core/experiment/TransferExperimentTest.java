@@ -10,7 +10,8 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.sparsetransfer.core.Synthetic;
 import org.sparsetransfer.core.config.ExperimentConfig;
-import org.sparsetransfer.core.prune.PruningMethod;
+import org.sparsetransfer.core.method.InProcessPruning;
+import org.sparsetransfer.core.method.PruningMethods;
 import org.sparsetransfer.core.task.TaskRegistry;
 import org.sparsetransfer.core.train.LocalSgd;
 import org.sparsetransfer.core.train.MemoryStateStore;
@@ -22,10 +23,10 @@ import org.sparsetransfer.core.transfer.Regime;
 class TransferExperimentTest {
     @Test
     void prunedUpstreamModelsTransferInBothRegimes() throws Exception {
-        ExperimentConfig config = new ExperimentConfig();
+        ExperimentConfig config = org.sparsetransfer.core.config.ConfigLoader.parse(new java.io.ByteArrayInputStream(
+                "pruning: {sparsities: [0.9], oneshot: {steps: 30}}\n".getBytes(java.nio.charset.StandardCharsets.UTF_8)), "test.yaml");
         config.upstream.epochs = 4;
         config.upstream.batchSize = 32;
-        config.pruning.oneshot.steps = 30;
         config.transfer.linear.steps = 60;
         config.transfer.full.steps = 40;
         config.transfer.batchSize = 32;
@@ -35,7 +36,8 @@ class TransferExperimentTest {
         TrainedModel dense = experiment.trainDense(TrainingLoop.Progress.SILENT);
         assertTrue(dense.test().top1() > 0.9, "dense upstream accuracy " + dense.test().top1());
 
-        TrainedModel pruned = experiment.prune(PruningMethod.ONESHOT, 0.9, dense.weights(), TrainingLoop.Progress.SILENT);
+        TrainedModel pruned = new InProcessPruning(config, upstream, dense, experiment.initialWeights(), 1, TrainingLoop.Progress.SILENT)
+                .run(PruningMethods.byKey("oneshot", "test")).get(0.9).model();
         assertEquals(0.9, pruned.sparsity(), 1e-3);
 
         // A related task: 4 classes, squares moved by 2 pixels.

@@ -177,12 +177,12 @@ public class DataParallelTest {
                 Synthetic.squares("up", 200, 9, 3, 0));
         UpstreamExperiment experiment = new UpstreamExperiment(config, splits, Device.cpu());
         Weights start = experiment.initialWeights();
-        TrainingSchedule dense = experiment.denseSchedule();
+        TrainingSchedule dense = experiment.schedules().denseSchedule();
         // Prune to 50% before step 20 (a round boundary of 10 local steps): the averaged weights are pruned, once.
         TrainingSchedule schedule = pruningAt(dense, java.util.Map.of(20, 0.5));
         List<ImageSet> shards = List.of(train.subset("s0", range(0, 300)), train.subset("s1", range(300, 600)));
         LocalSgd.Result result = experiment.inProcess(shards, 10, TrainingLoop.Progress.SILENT).train(schedule,
-                new MagnitudePruner(MagnitudePruner.Scope.GLOBAL), experiment.denseSettings(), start, experiment.denseMask(start), null, -1);
+                new MagnitudePruner(MagnitudePruner.Scope.GLOBAL), experiment.schedules().denseSettings(), start, experiment.denseMask(start), null, -1);
         Mask mask = result.mask();
         Weights weights = result.weights();
         assertEquals(2, result.workers());

@@ -228,7 +228,7 @@ class EncodedImagesTest {
 
     private static ExperimentConfig images() {
         ExperimentConfig config = new ExperimentConfig();
-        config.data.source = "images";
+        config.data.source = org.sparsetransfer.core.config.DataSource.IMAGES;
         config.data.images.upstream = "/data/imagenet";
         return config;
     }

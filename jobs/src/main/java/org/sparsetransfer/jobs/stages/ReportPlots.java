@@ -22,6 +22,8 @@ import org.sparsetransfer.core.config.ExperimentConfig;
  * accuracy vs sparsity per method.
  */
 final class ReportPlots {
+    /** The dense baseline's method key: every delta is against it. */
+    private static final String DENSE = org.sparsetransfer.core.method.PruningMethods.dense().key();
     private static final int WIDTH = 720;
     private static final int HEIGHT = 480;
 
@@ -53,7 +55,7 @@ final class ReportPlots {
         String metric = mine.isEmpty() ? "" : mine.get(0).metric();
         XYChart chart = chart(task + " (" + regime + " finetuning)", metric + " (%)");
         byMethod(mine).forEach((method, points) -> {
-            if (method.equals("dense")) {
+            if (method.equals(DENSE)) {
                 denseLine(chart, points.get(0).mean());
             } else {
                 XYSeries series = chart.addSeries(method, points.stream().mapToDouble(ReportStage.Cell::sparsity).toArray(),
@@ -74,7 +76,7 @@ final class ReportPlots {
             points.forEach(c -> sums.get(c.sparsity())[1]++);
             double[] x = sums.keySet().stream().mapToDouble(Double::doubleValue).toArray();
             double[] y = sums.values().stream().mapToDouble(v -> v[0] / v[1]).toArray();
-            if (method.equals("dense")) {
+            if (method.equals(DENSE)) {
                 denseLine(chart, y[0]);
             } else {
                 chart.addSeries(method, x, y).setMarker(SeriesMarkers.CIRCLE);
@@ -88,7 +90,7 @@ final class ReportPlots {
         Map<String, List<CheckpointRecord>> methods = new LinkedHashMap<>();
         checkpoints.forEach(r -> methods.computeIfAbsent(r.method(), m -> new ArrayList<>()).add(r));
         methods.forEach((method, records) -> {
-            if (method.equals("dense")) {
+            if (method.equals(DENSE)) {
                 denseLine(chart, records.get(0).upstreamTop1());
             } else {
                 chart.addSeries(method, values(records, CheckpointRecord::actualSparsity), values(records, CheckpointRecord::upstreamTop1))
@@ -111,7 +113,7 @@ final class ReportPlots {
     private void denseLine(XYChart chart, double value) {
         double lo = config.pruning.sparsities.stream().mapToDouble(Double::doubleValue).min().orElse(0);
         double hi = config.pruning.sparsities.stream().mapToDouble(Double::doubleValue).max().orElse(1);
-        XYSeries dense = chart.addSeries("dense", new double[] {lo, hi}, new double[] {value, value});
+        XYSeries dense = chart.addSeries(DENSE, new double[] {lo, hi}, new double[] {value, value});
         dense.setMarker(SeriesMarkers.NONE);
         dense.setLineStyle(new java.awt.BasicStroke(2f, java.awt.BasicStroke.CAP_BUTT, java.awt.BasicStroke.JOIN_MITER, 10f,
                 new float[] {6f, 4f}, 0f));

@@ -49,6 +49,8 @@ import org.sparsetransfer.core.transfer.Regime;
  * {@code report/transfer_table.csv} and a readable Markdown pivot.
  */
 public final class ReportStage {
+    /** The dense baseline's method key: every delta is against it. */
+    private static final String DENSE = org.sparsetransfer.core.method.PruningMethods.dense().key();
     public static final String NAME = "report";
     public static final String CSV_NAME = "transfer_table.csv";
     public static final String MARKDOWN_NAME = "transfer_table.md";
@@ -332,7 +334,7 @@ public final class ReportStage {
         Map<String, Double> denseMeans = new LinkedHashMap<>();
         Map<String, double[]> denseValues = new LinkedHashMap<>();
         for (Row r : grouped) {
-            if (r.getString(0).equals("dense") && !r.isNullAt(5)) {
+            if (r.getString(0).equals(DENSE) && !r.isNullAt(5)) {
                 denseMeans.put(r.getString(2) + "|" + r.getString(3), r.getDouble(5));
                 denseValues.put(r.getString(2) + "|" + r.getString(3), values(r));
             }
@@ -343,7 +345,7 @@ public final class ReportStage {
             Double dense = denseMeans.get(key);
             double mean = r.isNullAt(5) ? Double.NaN : r.getDouble(5); // NaN: every seed of this cell failed
             double[] values = values(r);
-            Double p = r.getString(0).equals("dense") || !denseValues.containsKey(key) ? null
+            Double p = r.getString(0).equals(DENSE) || !denseValues.containsKey(key) ? null
                     : Significance.welchP(values, denseValues.get(key));
             cells.add(new Cell(r.getString(0), r.getDouble(1), r.getString(2), r.getString(3), r.getString(4), mean,
                     r.isNullAt(6) ? null : r.getDouble(6), r.getLong(7), dense == null || r.isNullAt(5) ? null : mean - dense,
@@ -366,8 +368,8 @@ public final class ReportStage {
             }
         }
         // Grouped by family (dense first), then in the config's order of methods.
-        List<String> methods = new ArrayList<>(List.of("dense"));
-        ctx.config().pruning.methods.stream().filter(m -> !m.equals("dense")).forEach(methods::add);
+        List<String> methods = new ArrayList<>(List.of(DENSE));
+        ctx.config().pruning.methods.stream().filter(m -> !m.equals(DENSE)).forEach(methods::add);
         cells.sort(Comparator.<Cell>comparingInt(c -> c.family().ordinal())
                 .thenComparingInt(c -> methods.indexOf(c.method()))
                 .thenComparingDouble(Cell::sparsity)
@@ -472,7 +474,7 @@ public final class ReportStage {
                 }
                 double mean = n == 0 ? Double.NaN : sum / n;
                 boolean complete = n == config.transfer.tasks.size();
-                if (any.method().equals("dense") && complete) {
+                if (any.method().equals(DENSE) && complete) {
                     denseMean = mean;
                 }
                 md.append(complete ? String.format(Locale.ROOT, " %.2f |", mean) : " – |");
