@@ -206,7 +206,7 @@ class CliErrorsTest {
         } finally {
             System.setOut(stdout);
         }
-        assertTrue(plan.toString().matches("(?s).*transfer\\s+2,016\\s.*"), plan.toString());
+        assertTrue(plan.toString().matches("(?s).*transfer\\s+2,976\\s.*"), plan.toString());
         assertTrue(plan.toString().contains("  aircraft (6,667 training images)\n    linear: 150 epochs = 15,600 steps, lr 0.01"), plan.toString());
         assertTrue(plan.toString().contains("    full: 150 epochs = 15,600 steps, lr 0.01 x0.1 at epochs [50, 100]"), plan.toString());
         // The pruning recipes in epochs, with the steps they come to on 1,271,167 images at batch 256 (4,965 per epoch).

@@ -111,11 +111,12 @@ class TinyPipelineTest {
     @Order(1)
     void bothCsvsHaveEveryMethodAndSparsity() throws Exception {
         List<String> lines = Files.readAllLines(out.resolve("report/transfer_table.csv"));
-        assertEquals("method,sparsity,regime,task,metric,mean,std,n_seeds,delta_vs_dense,n_failed,n_missing", lines.get(0));
+        assertEquals("method,sparsity,regime,task,metric,mean,std,n_seeds,delta_vs_dense,n_failed,n_missing,family", lines.get(0));
         Set<String> keys = new HashSet<>();
         for (String line : lines.subList(1, lines.size())) {
             String[] f = line.split(",", -1);
-            assertEquals(11, f.length, line);
+            assertEquals(12, f.length, line);
+            assertEquals(PruningMethods.byKey(f[0], "test").family().key(), f[11], line);
             assertEquals("0", f[9], "no seed failed: " + line);
             assertEquals("0", f[10], "no seed is missing: " + line);
             assertTrue(keys.add(f[0] + "|" + f[1] + "|" + f[2] + "|" + f[3]), "duplicate row " + line);

@@ -179,7 +179,8 @@ public final class ConfigLoader {
                     }
                 }
                 String line = parser == null ? "" : " (line " + parser.currentTokenLocation().getLineNr() + ")";
-                throw new InvalidInputException("Unknown key '" + key + "' at pruning in " + source + line + "; expected one of " + known);
+                throw new InvalidInputException("Unknown key '" + key + "' at pruning." + key + " in " + source + line + "; expected one of "
+                        + known);
             }
             if (!section.getValue().isObject()) {
                 throw new InvalidInputException("Bad value at pruning." + key + " in " + source + ": " + section.getValue()

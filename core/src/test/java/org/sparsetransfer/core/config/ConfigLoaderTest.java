@@ -141,7 +141,7 @@ class ConfigLoaderTest {
     @Test
     void methodSectionsAreReadAsStrictlyAsTheFixedOnes() {
         String unknownSection = error("pruning:\n  methods: [dense, nm]\n  nn:\n    steps: 3\n");
-        assertTrue(unknownSection.startsWith("Unknown key 'nn' at pruning in test.yaml (line 3); expected one of ["), unknownSection);
+        assertTrue(unknownSection.startsWith("Unknown key 'nn' at pruning.nn in test.yaml (line 3); expected one of ["), unknownSection);
         for (String key : List.of("acdc", "rigl", "nm", "imp", "colt", "gmp_star", "methods", "sparsities", "criterion", "batch_size")) {
             assertTrue(unknownSection.contains(key), key + " is listed: " + unknownSection);
         }

@@ -144,7 +144,7 @@ class MethodRegistryTest {
         assertEquals("Unknown pruning method 'GMP' at the command line; expected one of " + keys, direct.getMessage());
         // A section for a method that does not exist is an unknown key of pruning, listed with the keys there are.
         String section = error("pruning:\n  methods: [dense, nm]\n  nn:\n    steps: 3\n");
-        assertTrue(section.startsWith("Unknown key 'nn' at pruning in test.yaml (line 3); expected one of ["), section);
+        assertTrue(section.startsWith("Unknown key 'nn' at pruning.nn in test.yaml (line 3); expected one of ["), section);
         for (String key : List.of("acdc", "rigl", "nm", "colt", "methods", "sparsities", "criterion", "data_parallel")) {
             assertTrue(section.contains(key), key + " in " + section);
         }

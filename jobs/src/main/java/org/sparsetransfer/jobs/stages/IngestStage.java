@@ -49,10 +49,9 @@ public final class IngestStage {
         if (missing.isEmpty()) {
             return;
         }
-        if (ctx.config().data.source.equals("images")) {
-            ingestImages(ctx, missing, dataHash);
-        } else {
-            ingestDemo(ctx, missing, dataHash);
+        switch (ctx.config().data.source) {
+            case IMAGES -> ingestImages(ctx, missing, dataHash);
+            case DEMO -> ingestDemo(ctx, missing, dataHash);
         }
     }
 

@@ -29,16 +29,15 @@ final class ReportHtml {
                         + "(Welch's t-test over seeds, p &lt; 0.05); red cells are runs that all failed (see transfer_results.error). Data: <a href=\"transfer_table.csv\">transfer_table.csv</a>, "
                         + "<a href=\"upstream_table.csv\">upstream_table.csv</a>.</p>\n");
         for (String regime : config.transfer.regimes) {
-            h.append("<h2>").append(escape(regime)).append(" finetuning</h2>\n<table><tr><th>method</th><th>family</th><th>sparsity</th>");
+            h.append("<h2>").append(escape(regime)).append(" finetuning</h2>\n<table><tr><th>method</th><th>sparsity</th>");
             for (String task : config.transfer.tasks) {
                 h.append("<th>").append(escape(task)).append("<br><small>")
                         .append(TaskRegistry.metric(config, task, "transfer.tasks").key()).append("</small></th>");
             }
-            h.append("</tr>\n");
+            h.append("<th>family</th></tr>\n");
             ReportStage.pivot(cells, regime).values().forEach(row -> {
                 ReportStage.Cell any = row.values().iterator().next();
-                h.append("<tr><td>").append(escape(any.method())).append("</td><td>").append(escape(any.family().key()))
-                        .append(String.format(Locale.ROOT, "</td><td>%.2f</td>", any.sparsity()));
+                h.append("<tr><td>").append(escape(any.method())).append(String.format(Locale.ROOT, "</td><td>%.2f</td>", any.sparsity()));
                 for (String task : config.transfer.tasks) {
                     ReportStage.Cell c = row.get(task);
                     if (c == null) {
@@ -50,7 +49,7 @@ final class ReportHtml {
                         h.append("<td").append(attributes).append('>').append(c.display()).append("</td>");
                     }
                 }
-                h.append("</tr>\n");
+                h.append("<td>").append(escape(any.family().key())).append("</td></tr>\n");
             });
             h.append("</table>\n");
             for (String plot : plots) {

@@ -60,12 +60,11 @@ public final class ReportStage {
      * The columns of {@code transfer_table.csv}: n_failed counts the seeds that diverged,
      * n_missing those without any result (non-zero only in a partial report).
      */
-    public static final List<String> CSV_COLUMNS = List.of("method", "family", "sparsity", "regime", "task", "metric", "mean", "std",
-            "n_seeds", "delta_vs_dense", "n_failed", "n_missing");
+    public static final List<String> CSV_COLUMNS = List.of("method", "sparsity", "regime", "task", "metric", "mean", "std",
+            "n_seeds", "delta_vs_dense", "n_failed", "n_missing", "family");
 
     static final StructType SCHEMA = new StructType()
             .add("method", DataTypes.StringType, false)
-            .add("family", DataTypes.StringType, false)
             .add("sparsity", DataTypes.DoubleType, false)
             .add("regime", DataTypes.StringType, false)
             .add("task", DataTypes.StringType, false)
@@ -76,7 +75,8 @@ public final class ReportStage {
             .add("delta_vs_dense", DataTypes.DoubleType, true)
             .add("n_failed", DataTypes.LongType, false)
             .add("p_vs_dense", DataTypes.DoubleType, true)
-            .add("n_missing", DataTypes.LongType, false);
+            .add("n_missing", DataTypes.LongType, false)
+            .add("family", DataTypes.StringType, false);
 
     /** Significance level of the Welch t-test against dense that the tables mark. */
     static final double ALPHA = 0.05;
@@ -170,9 +170,9 @@ public final class ReportStage {
         ReportPublication files = rendered.files();
         boolean committed = false;
         try {
-            List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.family().key(), c.sparsity(), c.regime(), c.task(),
-                    c.metric(),
-                    c.hasMean() ? c.mean() : null, c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed(), c.pVsDense(), c.nMissing()))
+            List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.sparsity(), c.regime(), c.task(), c.metric(),
+                    c.hasMean() ? c.mean() : null, c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed(), c.pVsDense(), c.nMissing(),
+                    c.family().key()))
                     .toList();
             ctx.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
                     .option("overwriteSchema", "true").option("userMetadata", TOKEN_PREFIX + files.token())
@@ -386,10 +386,9 @@ public final class ReportStage {
     static String csv(List<Cell> cells) {
         List<List<Object>> rows = new ArrayList<>();
         for (Cell c : cells) {
-            rows.add(List.of(c.method(), c.family().key(), fmt(c.sparsity()), c.regime(), c.task(), c.metric(),
-                    c.hasMean() ? fmt(c.mean()) : "",
+            rows.add(List.of(c.method(), fmt(c.sparsity()), c.regime(), c.task(), c.metric(), c.hasMean() ? fmt(c.mean()) : "",
                     c.std() == null ? "" : fmt(c.std()), c.nSeeds(), c.deltaVsDense() == null ? "" : fmt(c.deltaVsDense()),
-                    c.nFailed(), c.nMissing()));
+                    c.nFailed(), c.nMissing(), c.family().key()));
         }
         return csv(CSV_COLUMNS, rows);
     }
@@ -447,17 +446,16 @@ public final class ReportStage {
                 .append("* marks a cell that differs from dense significantly (Welch's t-test over seeds, p < 0.05); ")
                 .append("\"failed\" marks a cell whose runs all diverged (their errors are in the transfer_results table).\n");
         for (String regime : config.transfer.regimes) {
-            md.append("\n## ").append(regime).append(" finetuning\n\n| method | family | sparsity |");
+            md.append("\n## ").append(regime).append(" finetuning\n\n| method | sparsity |");
             config.transfer.tasks.forEach(task -> md.append(' ').append(task).append(" |"));
-            md.append(" mean over tasks | Δ vs dense |\n|---|---|---:|");
+            md.append(" mean over tasks | Δ vs dense | family |\n|---|---:|");
             config.transfer.tasks.forEach(task -> md.append("---:|"));
-            md.append("---:|---:|\n");
+            md.append("---:|---:|---|\n");
             Map<String, Map<String, Cell>> byRow = pivot(cells, regime);
             Double denseMean = null;
             for (Map.Entry<String, Map<String, Cell>> e : byRow.entrySet()) {
                 Cell any = e.getValue().values().iterator().next();
-                md.append("| ").append(any.method()).append(" | ").append(any.family().key()).append(" | ")
-                        .append(String.format(Locale.ROOT, "%.2f", any.sparsity())).append(" |");
+                md.append("| ").append(any.method()).append(" | ").append(String.format(Locale.ROOT, "%.2f", any.sparsity())).append(" |");
                 double sum = 0;
                 int n = 0;
                 for (String task : config.transfer.tasks) {
@@ -479,7 +477,7 @@ public final class ReportStage {
                 }
                 md.append(complete ? String.format(Locale.ROOT, " %.2f |", mean) : " – |");
                 md.append(complete && denseMean != null ? String.format(Locale.ROOT, " %+.2f |", mean - denseMean) : " – |");
-                md.append('\n');
+                md.append(' ').append(any.family().key()).append(" |\n");
             }
         }
         md.append("\n## Upstream checkpoints\n\n| method | target sparsity | actual sparsity | upstream test top-1 | train steps | wall s | stored bytes |\n")

@@ -63,7 +63,7 @@ class ReportOutputsTest {
         String md = ReportStage.markdown(config, cells, List.of(), COMPLETE);
         assertTrue(md.contains("| oneshot | 0.80 | failed (2 of 2 runs) | – | – |"), md);
         String csv = ReportStage.csv(cells);
-        assertTrue(csv.contains("oneshot,0.8000,linear,mnist,top1,,,0,,2,0\n"), csv);
+        assertTrue(csv.contains("oneshot,0.8000,linear,mnist,top1,,,0,,2,0,magnitude\n"), csv);
         assertTrue(ReportHtml.page(config, cells, List.of(), List.of(), COMPLETE).contains("<td class=\"failed\">failed (2 of 2 runs)</td>"));
         List<String> plots = new ReportPlots(config, cells, List.of()).writeAll(dir);
         assertEquals(3, plots.size());
@@ -90,8 +90,8 @@ class ReportOutputsTest {
         assertTrue(html.contains("<td class=\"missing\">missing (2 of 2 runs)</td>"), html);
         String csv = ReportStage.csv(cells);
         assertTrue(csv.startsWith(String.join(",", ReportStage.CSV_COLUMNS) + "\n"), csv);
-        assertTrue(csv.contains("oneshot,0.8000,linear,mnist,top1,88.0000,,1,-2.0000,0,1\n"), csv);
-        assertTrue(csv.contains("oneshot,0.9000,linear,mnist,top1,,,0,,0,2\n"), csv);
+        assertTrue(csv.contains("oneshot,0.8000,linear,mnist,top1,88.0000,,1,-2.0000,0,1,magnitude\n"), csv);
+        assertTrue(csv.contains("oneshot,0.9000,linear,mnist,top1,,,0,,0,2,magnitude\n"), csv);
         assertFalse(ReportStage.markdown(config, List.of(cell("dense", 0.0, 90.0, null)), List.of(), COMPLETE).contains("PARTIAL"));
     }
 
