@@ -19,6 +19,7 @@ import java.util.TreeMap;
 import org.junit.jupiter.api.Test;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.Synthetic;
+import org.sparsetransfer.core.checkpoint.CheckpointCodec;
 import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.experiment.TrainedModel;
@@ -297,6 +298,35 @@ class NewMethodsTest {
         assertEquals(run.denseMask().tensorNames(), c.mask().tensorNames(), "the prunable tensors, nothing more");
         assertTrue(c.model().test().top1() > 0.5, method.key() + " learns: test top-1 " + c.model().test().top1());
         return c;
+    }
+
+    @Test
+    void theOlderMethodsMakeTheSameCheckpointsBitForBitWithOrWithoutTheNewOnesInTheConfig() throws Exception {
+        String older = "  methods: [dense, oneshot, gmp, imp, colt]\n";
+        // The newer methods listed, and their sections away from the defaults: neither may touch the older methods' trainings.
+        String newer = "  methods: [dense, acdc, oneshot, rigl, gmp, nm, imp, colt]\n";
+        ExperimentConfig without = trainingConfig("""
+                  oneshot: {steps: 20}
+                  gmp: {pruning_steps: 2, interval: 5, recovery_steps: 10}
+                  imp: {rewind_step: 0, prune_fraction: 0.6, retrain_steps: 10}
+                  colt: {prune_fraction: 0.6, train_steps: 10, final_steps: 10}
+                """.replace("  oneshot", older + "  oneshot"));
+        ExperimentConfig with = trainingConfig("""
+                  oneshot: {steps: 20}
+                  gmp: {pruning_steps: 2, interval: 5, recovery_steps: 10}
+                  imp: {rewind_step: 0, prune_fraction: 0.6, retrain_steps: 10}
+                  colt: {prune_fraction: 0.6, train_steps: 10, final_steps: 10}
+                """.replace("  oneshot", newer + "  oneshot"));
+        InProcessPruning a = pruning(without, 1);
+        InProcessPruning b = pruning(with, 1);
+        for (String key : List.of("oneshot", "gmp", "imp", "colt")) {
+            PruningMethod method = PruningMethods.byKey(key, "test");
+            InProcessPruning.Checkpoint x = a.run(method).get(0.8);
+            InProcessPruning.Checkpoint y = b.run(method).get(0.8);
+            assertEquals(x.id(), y.id(), key + "'s id");
+            assertEquals(CheckpointCodec.checksum(CheckpointCodec.encode(x.weights(), x.mask())),
+                    CheckpointCodec.checksum(CheckpointCodec.encode(y.weights(), y.mask())), key + "'s checkpoint, bit for bit");
+        }
     }
 
     private static void assertSparsity(double target, Mask mask, String what) {

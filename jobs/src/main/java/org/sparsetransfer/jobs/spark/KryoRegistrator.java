@@ -39,6 +39,7 @@ public final class KryoRegistrator implements org.apache.spark.serializer.KryoRe
             UpstreamStage.Job.class,
             UpstreamStage.PretrainedJob.class,
             SparkPruningRun.ModelJob.class,
+            org.sparsetransfer.jobs.stages.UpstreamData.TrainingRows.class,
             org.sparsetransfer.core.model.WeightSum.class,
             org.sparsetransfer.core.train.LocalSgd.RoundInput.class,
             org.sparsetransfer.core.train.LocalSgd.RoundSum.class,

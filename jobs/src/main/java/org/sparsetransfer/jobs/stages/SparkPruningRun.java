@@ -1,6 +1,8 @@
 package org.sparsetransfer.jobs.stages;
 
 import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -140,7 +142,9 @@ public final class SparkPruningRun implements PruningRun {
 
     @Override
     public Set<String> backboneTensors() {
-        return TrainingJobs.onExecutor(jsc, new ModelJob(config, data, null), j -> j.experiment().backboneTensors());
+        // As a list: task results travel through Kryo, which knows ArrayList.
+        return new LinkedHashSet<>(TrainingJobs.onExecutor(jsc, new ModelJob(config, data, null),
+                j -> new ArrayList<>(j.experiment().backboneTensors())));
     }
 
     @Override
