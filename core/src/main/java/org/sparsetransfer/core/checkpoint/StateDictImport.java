@@ -70,7 +70,7 @@ public final class StateDictImport {
                 throw new InvalidInputException("Weights file " + location + " is a directory; give the .safetensors file itself");
             }
             if (!files.isFile(location)) {
-                throw new InvalidInputException("Weights file not found: " + location + "; export the state_dict as safetensors (see the README)");
+                throw new InvalidInputException("Weights file not found: " + location + "; export the state_dict as safetensors (see docs/usage.md, \"Image datasets\")");
             }
             try (InputStream in = files.open(location)) {
                 return resnet(architecture, numClasses, in, location, policy);

@@ -104,7 +104,7 @@ public record IngestPlan(String dataset, int numClasses, List<Unit> units, Map<S
         String dir = FileSource.resolve(images.tasksRoot, name);
         if (!isDirectory(files, dir)) {
             throw new InvalidInputException("Task directory not found: " + dir + " (data.images.tasks_root/"
-                    + name + "); expected " + task.source() + ", laid out as the README's \"Image datasets\" section says");
+                    + name + "); expected " + task.source() + ", laid out as docs/usage.md, \"Image datasets\", says");
         }
         TransferSuite.Split split = TransferSuite.split(files, task, images.tasksRoot, splitSeed);
         List<Unit> units = new ArrayList<>();

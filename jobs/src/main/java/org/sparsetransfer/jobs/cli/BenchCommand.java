@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
                 + "checkpoint-size (90%%-sparse ResNet-50 checkpoint bytes over dense, codec speed), linear-transfer (seeds with and "
                 + "without the feature cache), pipeline (wall time and peak "
                 + "memory of the tiny and demo pipelines), fanout (the transfer stage on 1 vs 2 executors of a local cluster, "
-                + "bench/fanout.sh). Run from the repository root; the whole suite takes about 40 minutes on 2 cores (README, Development).")
+                + "bench/fanout.sh). Run from the repository root; the whole suite takes about 40 minutes on 2 cores (docs/development.md, Benchmarks).")
 public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "Small inputs (ResNet-18, a two-method micro pipeline) and few repetitions: checks that the benchmarks run, not their figures.")
     boolean quick;
