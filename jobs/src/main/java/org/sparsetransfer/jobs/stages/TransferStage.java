@@ -77,8 +77,8 @@ public final class TransferStage {
                 + ResultTable.key(checkpoint.id(), task, regime.key(), seed)).getBytes(StandardCharsets.UTF_8)).substring(0, 32);
     }
 
-    /** What one run produced, and on which device. */
-    public record RunResult(Run run, TransferExperiment.Outcome outcome, String device) implements Serializable {}
+    /** What a run sends back to the driver: its index among the stage's runs and its outcome, not its inputs (they can be large). */
+    public record RunResult(int index, TransferExperiment.Outcome outcome, String device) implements Serializable {}
 
     /**
      * A Spark task's runs: one full-transfer run, or the pending seeds of one checkpoint's
@@ -146,13 +146,16 @@ public final class TransferStage {
         long start = System.nanoTime();
         int[] stored = {0};
         ResultTable.Writer writer = ctx.results().writer(recorded.keySet());
+        Map<Integer, Run> byIndex = new LinkedHashMap<>();
+        todo.forEach(run -> byIndex.put(run.index(), run));
         TrainingJobs.stream(ctx.jsc(), NAME, shards, TransferStage::execute, shardResults -> {
             List<RunResult> results = shardResults.stream().flatMap(List::stream).toList();
-            TrainingJobs.persist(() -> writer.write(results.stream().map(r -> row(r, settings, ctx.config())).toList()));
-            results.forEach(r -> ctx.trainingStates().clear(r.run().stateScope())); // stored: nothing resumes from them
+            TrainingJobs.persist(() -> writer.write(results.stream().map(r -> row(byIndex.get(r.index()), r, settings, ctx.config()))
+                    .toList()));
+            results.forEach(r -> ctx.trainingStates().clear(byIndex.get(r.index()).stateScope())); // stored: nothing resumes from them
             for (RunResult r : results) {
                 TransferExperiment.Outcome o = r.outcome();
-                StageContext.log(NAME, String.format("%d/%d stored: %s on %s: %s", ++stored[0], todo.size(), r.run().describe(),
+                StageContext.log(NAME, String.format("%d/%d stored: %s on %s: %s", ++stored[0], todo.size(), byIndex.get(r.index()).describe(),
                         r.device(), o.error() == null ? String.format("%.2f%%", 100 * o.scores().top1()) : "FAILED " + o.error()));
             }
         });
@@ -229,7 +232,7 @@ public final class TransferStage {
                     throw new IllegalStateException("fault.fail_first_transfer_attempt: failing attempt 0 of " + run.describe()
                             + " after it trained");
                 }
-                results.add(new RunResult(run, outcome, device.toString()));
+                results.add(new RunResult(run.index(), outcome, device.toString()));
             }
         }
         return results;
@@ -241,8 +244,7 @@ public final class TransferStage {
                 () -> DatasetTable.readFiles(run.task(), split, run.taskFiles(), buffer));
     }
 
-    private static Row row(RunResult result, String settings, ExperimentConfig config) {
-        Run run = result.run();
+    private static Row row(Run run, RunResult result, String settings, ExperimentConfig config) {
         TransferExperiment.Outcome o = result.outcome();
         Metric metric = TaskRegistry.metric(config, run.task(), "transfer.tasks");
         boolean ok = o.error() == null;
