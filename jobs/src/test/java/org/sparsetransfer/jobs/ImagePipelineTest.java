@@ -167,7 +167,7 @@ class ImagePipelineTest {
         CheckpointRecord trained = checkpoints().stream().filter(r -> r.method().equals("dense")).findFirst().orElseThrow();
         Weights weights = trained.decode().weights();
         Path local = data.resolve("dense-resnet18.safetensors");
-        StateDicts.write(weights, ResNet.resnet18(32).torchvisionKeys(4), local, (name, values) -> values);
+        StateDicts.write(weights, ResNet.resnet18(32).referenceKeys(4), local, (name, values) -> values);
         Location file = Location.parse(hdfs.uri() + "/weights/dense-resnet18.safetensors", "test");
         storage.upload(local, file);
         InProcessCli.run("import-weights", "--model", "resnet18", "--side", "32", "--classes", "4", "--file", file.toString(),

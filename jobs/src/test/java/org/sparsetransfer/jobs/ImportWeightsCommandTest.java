@@ -32,7 +32,7 @@ class ImportWeightsCommandTest {
     @Test
     void importsOnceWithTheZerosAsTheMask() throws Exception {
         ResNet r18 = ResNet.resnet18(32);
-        Map<String, String> keys = r18.torchvisionKeys(10);
+        Map<String, String> keys = r18.referenceKeys(10);
         String sparseConv = keys.entrySet().stream().filter(e -> e.getValue().equals("layer3.0.conv1.weight")).findFirst().orElseThrow().getKey();
         Weights weights = TorchThreads.exclusive(() -> {
             try (Network net = Network.classifier(r18, 10, 5, Device.cpu())) {

@@ -1,94 +1,241 @@
 package org.sparsetransfer.core.checkpoint;
 
 import ai.djl.Device;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDList;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
-import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.security.DigestInputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestOutputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
-import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeSet;
+import java.util.TreeMap;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.IoErrors;
+import org.sparsetransfer.core.checkpoint.pytorch.PyTorchFiles;
+import org.sparsetransfer.core.checkpoint.pytorch.TorchTensor;
 import org.sparsetransfer.core.io.FileSource;
+import org.sparsetransfer.core.model.Architecture;
 import org.sparsetransfer.core.model.Network;
-import org.sparsetransfer.core.model.PrunablePolicy;
-import org.sparsetransfer.core.model.ResNet;
 import org.sparsetransfer.core.model.Tensor;
 import org.sparsetransfer.core.model.TorchThreads;
 import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.core.prune.Mask;
 
 /**
- * Imports a PyTorch ResNet's {@code state_dict()} saved as safetensors (torchvision or SparseZoo
- * checkpoints; no Python at run time: DJL reads the format) as the project's weights, mapping each
- * torchvision key to its parameter ({@link ResNet#torchvisionKeys}) and checking every shape. The
- * zeros of the prunable tensors become the mask, so an already-sparse model keeps its sparsity
- * pattern exactly; a dense model gets a dense mask. Export on the PyTorch side:
- * <pre>
- * from safetensors.torch import save_file
- * save_file({k: v.float().contiguous() for k, v in model.state_dict().items()}, "resnet50.safetensors")
- * </pre>
+ * Imports a published PyTorch checkpoint ({@code torch.save} archive or safetensors, in any
+ * layout {@link StateDictLayout} knows) as an architecture's weights: each parameter is found by
+ * its key in the architecture's reference layout ({@link Architecture#referenceKeys}) and its
+ * shape checked; every missing, misshapen or unplaced key is listed in one error. The
+ * classifier head is optional (transfer replaces it); its number of classes is read from it.
+ *
+ * <p>The mask covers every weight tensor of the backbone with two or more dimensions (the first
+ * convolution included, since published methods differ in whether they prune it; the head is
+ * left out, since transfer replaces it): a file's own masks where it has them, else its zeros.
+ * Weights must be finite.
  */
 public final class StateDictImport {
-    /** BatchNorm's step counters: torchvision saves them, nothing here uses them. */
-    private static final String IGNORED_SUFFIX = "num_batches_tracked";
+    /** What an import matched, left out, and found: for the command's report. */
+    public record Report(String layout, int matched, boolean head, List<String> ignored) {
+        /** One line per fact, e.g. "matched 122 tensors of resnet50 (torchvision keys) ...". */
+        public List<String> lines(Architecture architecture) {
+            List<String> out = new ArrayList<>();
+            out.add(String.format(Locale.ROOT, "layout: %s", layout));
+            out.add(String.format(Locale.ROOT, "matched %d tensors to %s's parameters (%s keys)%s", matched, architecture.name(),
+                    architecture.referenceLayout(), head ? "" : "; no classifier head in the file (transfer adds its own)"));
+            out.add(ignored.isEmpty() ? "ignored nothing" : "ignored " + ignored.size() + ": " + summarize(ignored));
+            return out;
+        }
+    }
 
-    /** The weights, the zeros of the prunable tensors as the mask, and the SHA-256 (hex) of the file's bytes, read once for both. */
-    public record Imported(Weights weights, Mask mask, String sha256) {}
+    /** The weights (head included when the file has one), the mask, the file's classes (0: no head), its SHA-256 and the report. */
+    public record Imported(Weights weights, Mask mask, int numClasses, String sha256, Report report) {}
 
     private StateDictImport() {}
 
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every Java runtime has SHA-256", e);
-        }
-    }
-
-    public static Imported resnet(ResNet architecture, int numClasses, Path file, PrunablePolicy policy) {
-        return resnet(architecture, numClasses, FileSource.local(), file.toString(), policy);
-    }
-
-    /** The weights file at {@code location}, read through {@code files} (a local path, or a URI such as hdfs://nn:8020/w.safetensors). */
-    public static Imported resnet(ResNet architecture, int numClasses, FileSource files, String location, PrunablePolicy policy) {
+    /**
+     * The checkpoint at {@code location}, read through {@code files} (a local path, or a URI such
+     * as hdfs://nn:8020/w.pth), copied to a local temporary file on the way (the zip format needs
+     * random access) and hashed.
+     *
+     * @param numClasses the head's classes when the caller knows them (checked against the file), or null
+     */
+    public static Imported read(Architecture architecture, Integer numClasses, FileSource files, String location) {
+        Path local = null;
         try {
             if (files.isDirectory(location)) {
-                throw new InvalidInputException("Weights file " + location + " is a directory; give the .safetensors file itself");
+                throw new InvalidInputException("Weights file " + location + " is a directory; give the checkpoint file itself");
             }
             if (!files.isFile(location)) {
-                throw new InvalidInputException("Weights file not found: " + location + "; export the state_dict as safetensors (see docs/usage.md, \"Image datasets\")");
+                throw new InvalidInputException("Weights file not found: " + location);
             }
-            try (InputStream in = files.open(location)) {
-                return resnet(architecture, numClasses, in, location, policy);
+            local = Files.createTempFile("sparse-transfer-import-", ".bin");
+            MessageDigest digest = sha256();
+            try (InputStream in = files.open(location); OutputStream out = new DigestOutputStream(Files.newOutputStream(local), digest)) {
+                in.transferTo(out);
             }
+            String sha = HexFormat.of().formatHex(digest.digest());
+            Imported read = read(architecture, numClasses, local, location);
+            return new Imported(read.weights(), read.mask(), read.numClasses(), sha, read.report());
         } catch (IOException e) {
             throw new InvalidInputException("Cannot read weights file " + location + ": " + IoErrors.describe(e), e);
+        } finally {
+            if (local != null) {
+                try {
+                    Files.deleteIfExists(local);
+                } catch (IOException ignored) {
+                    // a temporary file: the OS cleans its directory
+                }
+            }
         }
     }
 
-    public static Imported resnet(ResNet architecture, int numClasses, InputStream safetensors, String source, PrunablePolicy policy) {
-        Map<String, String> keys = architecture.torchvisionKeys(numClasses);
-        DigestInputStream hashed = new DigestInputStream(safetensors, sha256());
+    /** A local checkpoint file (its SHA-256 is not computed: null). */
+    public static Imported read(Architecture architecture, Integer numClasses, Path file, String source) {
+        StateDictLayout.Normalized found = StateDictLayout.normalize(PyTorchFiles.read(file, source), source);
+        return place(architecture, numClasses, found, source);
+    }
+
+    /** Maps a normalized state dict onto {@code architecture}'s parameters. */
+    static Imported place(Architecture architecture, Integer numClasses, StateDictLayout.Normalized found, String source) {
+        Architecture.Classifier shapeless = architecture.classifier(2);
+        Set<String> backbone = new LinkedHashSet<>(shapeless.backbone().getParameters().keys());
+        Map<String, String> keysFor2 = architecture.referenceKeys(2);
+        List<String> headKeys = keysFor2.entrySet().stream().filter(e -> !backbone.contains(e.getKey())).map(Map.Entry::getValue).toList();
+        // The head's weight is its first parameter, [classes, features].
+        TorchTensor headWeight = found.tensors().get(headKeys.get(0));
+        boolean head = headKeys.stream().anyMatch(found.tensors()::containsKey);
+        int classes;
+        if (head) {
+            if (headWeight == null || headWeight.shape().length < 1) {
+                throw new InvalidInputException(source + ": its classifier head is incomplete (" + headKeys.stream()
+                        .filter(k -> !found.tensors().containsKey(k)).toList() + " missing)");
+            }
+            classes = Math.toIntExact(headWeight.shape()[0]);
+            if (numClasses != null && numClasses != classes) {
+                throw new InvalidInputException(source + ": its head has " + classes + " classes, not the " + numClasses + " given");
+            }
+        } else {
+            classes = numClasses != null ? numClasses : 1000;
+        }
+        Map<String, String> keys = architecture.referenceKeys(classes);
+        Map<String, long[]> shapes = shapes(architecture, classes);
+
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        List<String> missing = new ArrayList<>();
+        Map<String, String> misshapen = new TreeMap<>();
+        Set<String> unplaced = new LinkedHashSet<>(found.tensors().keySet());
+        List<String> nonFinite = new ArrayList<>();
+        for (Map.Entry<String, String> e : keys.entrySet()) {
+            String name = e.getKey();
+            String key = e.getValue();
+            boolean isHead = !backbone.contains(name);
+            TorchTensor t = found.tensors().get(key);
+            if (t == null) {
+                if (!isHead || head) {
+                    missing.add(key);
+                }
+                continue;
+            }
+            unplaced.remove(key);
+            long[] expected = shapes.get(name);
+            if (!Arrays.equals(t.shape(), expected)) {
+                misshapen.put(key, Arrays.toString(t.shape()) + " where " + architecture.name() + " has " + Arrays.toString(expected));
+                continue;
+            }
+            float[] values = t.toFloats();
+            for (float v : values) {
+                if (!Float.isFinite(v)) {
+                    nonFinite.add(key);
+                    break;
+                }
+            }
+            tensors.put(name, new Tensor(expected, values));
+        }
+        if (!missing.isEmpty() || !misshapen.isEmpty() || !unplaced.isEmpty()) {
+            throw new InvalidInputException(source + " (" + found.layout() + ") does not fit " + architecture.name() + " ("
+                    + architecture.referenceLayout() + " keys): "
+                    + String.join("; ", describeMismatch(missing, misshapen, unplaced))
+                    + hint(architecture, found));
+        }
+        if (!nonFinite.isEmpty()) {
+            throw new InvalidInputException(source + ": tensors " + nonFinite + " hold NaN or infinite values; a checkpoint to transfer "
+                    + "must be finite");
+        }
+        Weights weights = new Weights(tensors);
+        Map<String, boolean[]> bits = new LinkedHashMap<>();
+        for (Map.Entry<String, Tensor> e : tensors.entrySet()) {
+            String key = keys.get(e.getKey());
+            if (!backbone.contains(e.getKey()) || e.getValue().shape().length < 2 || !key.endsWith("weight")) {
+                continue;
+            }
+            boolean[] own = found.masks().get(key);
+            float[] v = e.getValue().values();
+            boolean[] kept = own != null ? own : new boolean[v.length];
+            if (own == null) {
+                for (int i = 0; i < v.length; i++) {
+                    kept[i] = v[i] != 0f;
+                }
+            }
+            bits.put(e.getKey(), kept);
+        }
+        return new Imported(weights, new Mask(bits), head ? classes : 0, null,
+                new Report(found.layout(), tensors.size(), head, found.ignored()));
+    }
+
+    private static List<String> describeMismatch(List<String> missing, Map<String, String> misshapen, Set<String> unplaced) {
+        List<String> parts = new ArrayList<>();
+        if (!missing.isEmpty()) {
+            parts.add(missing.size() + " keys missing: " + summarize(missing));
+        }
+        if (!misshapen.isEmpty()) {
+            parts.add(misshapen.size() + " shapes differ: " + summarize(misshapen.entrySet().stream().map(e -> e.getKey() + " " + e.getValue()).toList()));
+        }
+        if (!unplaced.isEmpty()) {
+            parts.add(unplaced.size() + " tensors could not be placed: " + summarize(List.copyOf(unplaced)));
+        }
+        return parts;
+    }
+
+    /** Which known architecture the file's keys fit, when it is another one. */
+    private static String hint(Architecture architecture, StateDictLayout.Normalized found) {
+        for (Architecture other : Architecture.KNOWN) {
+            if (other.name().equals(architecture.name())) {
+                continue;
+            }
+            Set<String> keys = new LinkedHashSet<>(other.referenceKeys(2).values());
+            long fit = found.tensors().keySet().stream().filter(keys::contains).count();
+            // Every key of the file is one of the other's, and the other's are all there but perhaps its head.
+            if (fit == found.tensors().size() && fit >= keys.size() - 2) {
+                return "; its keys are those of " + other.name() + ": import it with --model " + other.name();
+            }
+        }
+        return "";
+    }
+
+    private static String summarize(List<String> items) {
+        return items.size() <= 8 ? items.toString() : items.subList(0, 8) + " and " + (items.size() - 8) + " more";
+    }
+
+    /** Each parameter's shape for {@code classes} classes (the network is initialized on the CPU to learn them). */
+    private static Map<String, long[]> shapes(Architecture architecture, int classes) {
         try {
-            Imported read = TorchThreads.exclusive(() -> importNamed(architecture, numClasses, keys, hashed, source, policy));
-            hashed.transferTo(OutputStream.nullOutputStream()); // whatever the reader left, so the hash covers the whole file
-            return new Imported(read.weights(), read.mask(), HexFormat.of().formatHex(hashed.getMessageDigest().digest()));
-        } catch (IOException e) {
-            throw new InvalidInputException("Cannot read weights file " + source + ": " + IoErrors.describe(e), e);
+            return TorchThreads.exclusive(() -> {
+                try (Network net = Network.classifier(architecture, classes, 0, Device.cpu())) {
+                    Map<String, long[]> shapes = new LinkedHashMap<>();
+                    net.parameters().forEach((name, p) -> shapes.put(name, p.getArray().getShape().getShape()));
+                    return shapes;
+                }
+            });
         } catch (RuntimeException e) {
             throw e;
         } catch (Exception e) {
@@ -96,73 +243,11 @@ public final class StateDictImport {
         }
     }
 
-    private static Imported importNamed(ResNet architecture, int numClasses, Map<String, String> keys, InputStream safetensors,
-            String source, PrunablePolicy policy) {
-        try (NDManager manager = NDManager.newBaseManager(Device.cpu());
-                Network net = Network.classifier(architecture, numClasses, 0, Device.cpu())) {
-            Map<String, NDArray> stateDict = read(manager, safetensors, source);
-            Set<String> unused = new TreeSet<>(stateDict.keySet());
-            unused.removeIf(k -> k.endsWith(IGNORED_SUFFIX));
-            Map<String, Tensor> tensors = new LinkedHashMap<>();
-            List<String> missing = new ArrayList<>();
-            for (Map.Entry<String, String> e : keys.entrySet()) {
-                NDArray array = stateDict.get(e.getValue());
-                if (array == null) {
-                    missing.add(e.getValue());
-                    continue;
-                }
-                unused.remove(e.getValue());
-                Shape expected = net.parameters().get(e.getKey()).getArray().getShape();
-                if (!array.getShape().equals(expected)) {
-                    // Only a head that differs in its classes alone is this architecture with another head.
-                    boolean otherClasses = e.getValue().startsWith("fc.") && array.getShape().dimension() == expected.dimension()
-                            && (expected.dimension() == 1 || array.getShape().get(1) == expected.get(1));
-                    String hint = otherClasses ? "; the file's head has " + array.getShape().get(0)
-                            + " classes, pass that number as the number of classes" : "; it is not a " + architecture.name() + " state_dict";
-                    throw new InvalidInputException(source + ": " + e.getValue() + " has shape " + array.getShape() + " but "
-                            + architecture.name() + " expects " + expected + hint);
-                }
-                tensors.put(e.getKey(), new Tensor(expected.getShape(), array.toType(DataType.FLOAT32, false).toFloatArray()));
-            }
-            if (!missing.isEmpty() || !unused.isEmpty()) {
-                throw new InvalidInputException(source + " is not a torchvision " + architecture.name() + " state_dict: "
-                        + (missing.isEmpty() ? "" : missing.size() + " keys missing (e.g. " + missing.subList(0, Math.min(3, missing.size())) + ")")
-                        + (!missing.isEmpty() && !unused.isEmpty() ? ", " : "")
-                        + (unused.isEmpty() ? "" : unused.size() + " unexpected keys (e.g. " + unused.stream().limit(3).toList() + ")"));
-            }
-            Weights weights = new Weights(tensors);
-            return new Imported(weights, zerosAsMask(weights, net.prunableTensors(policy)), null);
-        }
-    }
-
-    /** The mask that prunes exactly the zeros of {@code prunable}. */
-    static Mask zerosAsMask(Weights weights, Set<String> prunable) {
-        Map<String, boolean[]> bits = new LinkedHashMap<>();
-        for (String name : prunable) {
-            float[] v = weights.get(name).values();
-            boolean[] kept = new boolean[v.length];
-            for (int i = 0; i < v.length; i++) {
-                kept[i] = v[i] != 0f;
-            }
-            bits.put(name, kept);
-        }
-        return new Mask(bits);
-    }
-
-    private static Map<String, NDArray> read(NDManager manager, InputStream in, String source) {
-        NDList list;
+    private static MessageDigest sha256() {
         try {
-            list = NDList.decode(manager, in);
-        } catch (RuntimeException e) {
-            throw new InvalidInputException(source + " is not a safetensors (or DJL/NPZ) file: " + e.getMessage(), e);
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
         }
-        Map<String, NDArray> byName = new LinkedHashMap<>();
-        for (NDArray a : list) {
-            if (a.getName() == null) {
-                throw new InvalidInputException(source + " holds unnamed tensors; save the state_dict (names are its keys)");
-            }
-            byName.put(a.getName(), a);
-        }
-        return byName;
     }
 }

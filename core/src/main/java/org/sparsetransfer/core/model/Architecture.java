@@ -4,6 +4,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.SequentialBlock;
 import java.util.List;
+import java.util.Map;
 import org.sparsetransfer.core.InvalidInputException;
 
 /**
@@ -17,6 +18,16 @@ public interface Architecture {
     Shape inputShape(long batch);
 
     Classifier classifier(int numClasses);
+
+    /**
+     * For each parameter name of {@code classifier(numClasses)}'s model (in parameter order), its
+     * key in the state dict of the architecture's reference implementation ({@link #referenceLayout}),
+     * the key layout its published checkpoints use: what import reads and export writes.
+     */
+    Map<String, String> referenceKeys(int numClasses);
+
+    /** Whose key layout {@link #referenceKeys} follows, in words (e.g. "torchvision"). */
+    String referenceLayout();
 
     /** The classifier and its backbone (a child of it whose output is the features). */
     record Classifier(SequentialBlock model, Block backbone) {}

@@ -6,15 +6,11 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.Block;
 import ai.djl.nn.Blocks;
 import ai.djl.nn.ParallelBlock;
-import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.BatchNorm;
 import ai.djl.nn.pooling.Pool;
-import ai.djl.util.Pair;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -25,7 +21,7 @@ import java.util.Map;
  * (the backbone: 512 or 2048 features) and a linear head. Convolutions have no bias, as in
  * torchvision, so with 1000 classes ResNet-18 has 11,689,512 learnable parameters and ResNet-50
  * 25,557,032 (BatchNorm running statistics are stored but not counted). Every parameter has a
- * torchvision state-dict key ({@link #torchvisionKeys}) for importing pretrained weights.
+ * torchvision state-dict key ({@link #referenceKeys}) for importing pretrained weights.
  */
 public final class ResNet implements Architecture {
     private final String name;
@@ -67,7 +63,7 @@ public final class ResNet implements Architecture {
 
     @Override
     public Classifier classifier(int numClasses) {
-        return build(numClasses, new IdentityHashMap<>());
+        return build(numClasses, new ReferenceNames());
     }
 
     /**
@@ -75,37 +71,18 @@ public final class ResNet implements Architecture {
      * ResNet's {@code state_dict()} (e.g. {@code layer1.0.conv1.weight}, {@code bn1.running_mean},
      * {@code fc.bias}).
      */
-    public Map<String, String> torchvisionKeys(int numClasses) {
-        Map<Block, String> prefixes = new IdentityHashMap<>();
-        Classifier c = build(numClasses, prefixes); // parameters are named before initialization: nothing to allocate
-        Map<Parameter, String> keys = new IdentityHashMap<>();
-        prefixes.forEach((block, prefix) -> {
-            for (Pair<String, Parameter> p : block.getParameters()) {
-                keys.put(p.getValue(), prefix + "." + torchName(p.getKey()));
-            }
-        });
-        Map<String, String> byName = new LinkedHashMap<>();
-        for (Pair<String, Parameter> p : c.model().getParameters()) {
-            String key = keys.get(p.getValue());
-            if (key == null) {
-                throw new IllegalStateException("parameter " + p.getKey() + " has no torchvision key");
-            }
-            byName.put(p.getKey(), key);
-        }
-        return byName;
+    @Override
+    public Map<String, String> referenceKeys(int numClasses) {
+        ReferenceNames names = new ReferenceNames();
+        return names.keys(build(numClasses, names).model());
     }
 
-    private static String torchName(String djlName) {
-        return switch (djlName) {
-            case "gamma" -> "weight";
-            case "beta" -> "bias";
-            case "runningMean" -> "running_mean";
-            case "runningVar" -> "running_var";
-            default -> djlName; // weight, bias
-        };
+    @Override
+    public String referenceLayout() {
+        return "torchvision";
     }
 
-    private Classifier build(int numClasses, Map<Block, String> prefixes) {
+    private Classifier build(int numClasses, ReferenceNames prefixes) {
         SequentialBlock backbone = new SequentialBlock()
                 .add(named(conv(64, 7, 2), "conv1", prefixes))
                 .add(named(batchNorm(), "bn1", prefixes))
@@ -129,7 +106,7 @@ public final class ResNet implements Architecture {
         return new Classifier(model, backbone);
     }
 
-    private Block residual(int in, int width, int out, int stride, String prefix, Map<Block, String> prefixes) {
+    private Block residual(int in, int width, int out, int stride, String prefix, ReferenceNames prefixes) {
         SequentialBlock main = new SequentialBlock();
         if (bottleneck) {
             main.add(named(conv(width, 1, 1), prefix + ".conv1", prefixes)).add(named(batchNorm(), prefix + ".bn1", prefixes))
@@ -152,9 +129,8 @@ public final class ResNet implements Architecture {
                 .add(Activation::relu);
     }
 
-    private static Block named(Block block, String prefix, Map<Block, String> prefixes) {
-        prefixes.put(block, prefix);
-        return block;
+    private static Block named(Block block, String prefix, ReferenceNames prefixes) {
+        return prefixes.named(block, prefix);
     }
 
     private static Conv2d conv(int filters, int kernel, int stride) {

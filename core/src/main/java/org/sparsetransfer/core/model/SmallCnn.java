@@ -7,6 +7,8 @@ import ai.djl.nn.SequentialBlock;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.pooling.Pool;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The demo's CNN for 1x28x28 inputs:
@@ -44,6 +46,19 @@ public final class SmallCnn implements Architecture {
                 .add(backbone)
                 .add(Linear.builder().setUnits(numClasses).build());
         return new Classifier(model, backbone);
+    }
+
+    /** The project's own parameter names: the model has no reference implementation elsewhere. */
+    @Override
+    public Map<String, String> referenceKeys(int numClasses) {
+        Map<String, String> keys = new LinkedHashMap<>();
+        classifier(numClasses).model().getParameters().keys().forEach(name -> keys.put(name, name));
+        return keys;
+    }
+
+    @Override
+    public String referenceLayout() {
+        return "sparse-transfer's own parameter names";
     }
 
     private static Conv2d conv(int filters) {

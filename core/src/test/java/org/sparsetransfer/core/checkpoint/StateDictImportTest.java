@@ -36,7 +36,7 @@ class StateDictImportTest {
     @Test
     void aSparseTorchvisionStateDictKeepsItsValuesAndItsZerosBecomeTheMask() throws Exception {
         Weights original = randomWeights(10);
-        Map<String, String> keys = R18.torchvisionKeys(10);
+        Map<String, String> keys = R18.referenceKeys(10);
         String pruned = name(keys, "layer2.1.conv2.weight");
         Path file = write(keys, original, (name, values) -> {
             if (name.equals(pruned)) { // a sparse model: every other weight of one conv is zero
@@ -71,7 +71,7 @@ class StateDictImportTest {
     @Test
     void wrongHeadMissingKeysAndForeignFilesAreNamed() throws Exception {
         Weights weights = randomWeights(10);
-        Map<String, String> keys = R18.torchvisionKeys(10);
+        Map<String, String> keys = R18.referenceKeys(10);
         Path file = write(keys, weights, (name, values) -> values, true);
         InvalidInputException head = assertThrows(InvalidInputException.class,
                 () -> StateDictImport.resnet(R18, 1000, file, PrunablePolicy.DEFAULT));

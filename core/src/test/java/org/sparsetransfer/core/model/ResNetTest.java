@@ -36,7 +36,7 @@ class ResNetTest {
 
     @Test
     void everyParameterHasItsTorchvisionKeyAndShape() throws Exception {
-        Map<String, String> keys = ResNet.resnet50(224).torchvisionKeys(1000);
+        Map<String, String> keys = ResNet.resnet50(224).referenceKeys(1000);
         // torchvision's state_dict without the BatchNorm step counters (num_batches_tracked): 53 convs + fc, 53 BNs x 4
         assertEquals(53 + 2 + 53 * 4, keys.size());
         assertEquals(keys.size(), Set.copyOf(keys.values()).size(), "keys are distinct");
@@ -44,7 +44,7 @@ class ResNetTest {
                 "layer1.0.downsample.1.running_mean", "layer3.5.conv3.weight", "layer4.2.bn3.bias", "fc.weight", "fc.bias"}) {
             assertTrue(keys.containsValue(key), key);
         }
-        Map<String, String> r18 = ResNet.resnet18(224).torchvisionKeys(1000);
+        Map<String, String> r18 = ResNet.resnet18(224).referenceKeys(1000);
         assertEquals(20 + 1 + 1 + 20 * 4, r18.size());
         assertTrue(r18.containsValue("layer2.0.downsample.0.weight") && !r18.containsValue("layer1.0.downsample.0.weight"));
         TorchThreads.exclusive(() -> {
