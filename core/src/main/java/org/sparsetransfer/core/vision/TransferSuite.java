@@ -83,14 +83,14 @@ public final class TransferSuite {
     /** Checks {@code root/<task>} against the task's layout and class count, and lists its train and test examples. */
     public static Split split(FileSource files, Task task, String root, long seed) {
         String dir = FileSource.resolve(root, task.name());
-        switch (task.layout()) {
+        return switch (task.layout()) {
             case TRAIN_TEST_FOLDERS -> {
                 ImageFolder train = checked(task, ImageFolder.scan(files, FileSource.resolve(dir, "train")));
                 ImageFolder test = checked(task, ImageFolder.scan(files, FileSource.resolve(dir, "test")));
                 if (!train.classes().equals(test.classes())) {
                     throw new InvalidInputException(task.title() + ": " + dir + "/train and /test have different class directories");
                 }
-                return new Split(train.classes(), train.examples(), test.examples(), List.of(), List.of());
+                yield new Split(train.classes(), train.examples(), test.examples(), List.of(), List.of());
             }
             case PER_CLASS_FOLDER -> {
                 ImageFolder all = checked(task, ImageFolder.scan(files, dir));
@@ -115,9 +115,9 @@ public final class TransferSuite {
                 for (int i = 0; i < examples.size(); i++) {
                     (isTrain[i] ? train : test).add(examples.get(i));
                 }
-                return new Split(all.classes(), train, test, List.of(), List.of());
+                yield new Split(all.classes(), train, test, List.of(), List.of());
             }
-            default -> {
+            case CIFAR_BINARY -> {
                 CifarReader.Variant variant = CifarReader.Variant.withClasses(task.classes());
                 List<String> train = variant.trainBatches(dir);
                 List<String> test = List.of(variant.testBatch(dir));
@@ -132,9 +132,9 @@ public final class TransferSuite {
                         throw new InvalidInputException(task.title() + ": " + batch + " is missing; expected " + task.source() + " under " + dir);
                     }
                 }
-                return new Split(List.of(), List.of(), List.of(), train, test);
+                yield new Split(List.of(), List.of(), List.of(), train, test);
             }
-        }
+        };
     }
 
     private static ImageFolder checked(Task task, ImageFolder folder) {
