@@ -49,9 +49,8 @@ public final class StateDictExport {
         Set<String> names = weights.tensors().keySet();
         for (Architecture known : Architecture.KNOWN) {
             Architecture a = Architecture.byName(known.name(), side);
-            Architecture.Classifier c = a.classifier(2);
-            Set<String> all = new LinkedHashSet<>(c.model().getParameters().keys());
-            Set<String> backbone = new LinkedHashSet<>(c.backbone().getParameters().keys());
+            Set<String> all = new LinkedHashSet<>(a.classifier(2).model().getParameters().keys());
+            Set<String> backbone = a.backboneParameters(2);
             if (names.equals(all) || names.equals(backbone)) {
                 return a;
             }

@@ -40,8 +40,9 @@ import org.sparsetransfer.core.prune.Mask;
  *
  * <p>The mask covers every weight tensor of the backbone with two or more dimensions (the first
  * convolution included, since published methods differ in whether they prune it; the head is
- * left out, since transfer replaces it): a file's own masks where it has them, else its zeros.
- * Weights must be finite.
+ * left out, since transfer replaces it): the zeros of the weights once the file's own masks are
+ * applied, so every layout of one checkpoint gives one mask, and its sparsity is PyTorch's count
+ * of zeros. Weights must be finite.
  */
 public final class StateDictImport {
     /** What an import matched, left out, and found: for the command's report. */
@@ -107,8 +108,7 @@ public final class StateDictImport {
 
     /** Maps a normalized state dict onto {@code architecture}'s parameters. */
     static Imported place(Architecture architecture, Integer numClasses, StateDictLayout.Normalized found, String source) {
-        Architecture.Classifier shapeless = architecture.classifier(2);
-        Set<String> backbone = new LinkedHashSet<>(shapeless.backbone().getParameters().keys());
+        Set<String> backbone = architecture.backboneParameters(2);
         Map<String, String> keysFor2 = architecture.referenceKeys(2);
         List<String> headKeys = keysFor2.entrySet().stream().filter(e -> !backbone.contains(e.getKey())).map(Map.Entry::getValue).toList();
         // The head's weight is its first parameter, [classes, features].
@@ -178,17 +178,18 @@ public final class StateDictImport {
             if (!backbone.contains(e.getKey()) || e.getValue().shape().length < 2 || !key.endsWith("weight")) {
                 continue;
             }
-            boolean[] own = found.masks().get(key);
+            // The file's masks are applied already: the zeros of the masked weights are the mask, whatever the layout
+            // (a weight a mask keeps but is exactly zero counts as pruned, as PyTorch's count of zeros has it).
             float[] v = e.getValue().values();
-            boolean[] kept = own != null ? own : new boolean[v.length];
-            if (own == null) {
-                for (int i = 0; i < v.length; i++) {
-                    kept[i] = v[i] != 0f;
-                }
+            boolean[] kept = new boolean[v.length];
+            for (int i = 0; i < v.length; i++) {
+                kept[i] = v[i] != 0f;
             }
             bits.put(e.getKey(), kept);
         }
-        return new Imported(weights, new Mask(bits), head ? classes : 0, null,
+        Mask mask = new Mask(bits);
+        // Pruned elements are +0.0 whatever the file holds (a masked -0.0 is -0.0 in PyTorch), as checkpoints decode them.
+        return new Imported(mask.apply(weights), mask, head ? classes : 0, null,
                 new Report(found.layout(), tensors.size(), head, found.ignored()));
     }
 

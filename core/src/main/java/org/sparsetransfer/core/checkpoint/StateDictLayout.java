@@ -21,8 +21,8 @@ import org.sparsetransfer.core.checkpoint.pytorch.TorchTensor;
  *       {@code X._layer.bias}, {@code X._weight_mask}, {@code X._bias_mask});</li>
  *   <li>{@code torch.nn.utils.prune}'s {@code X.weight_orig} with {@code X.weight_mask}.</li>
  * </ul>
- * Masks are applied (weight x mask) and kept by the key of the tensor they mask; BatchNorm's
- * {@code num_batches_tracked} counters are ignored.
+ * Masks are applied (weight x mask) and kept by the key of the tensor they mask (checked to be 0/1
+ * and of the tensor's shape); BatchNorm's {@code num_batches_tracked} counters are ignored.
  */
 public final class StateDictLayout {
     /** Keys a training script wraps the state dict in, in the order they are looked for. */

@@ -3,8 +3,14 @@ package org.sparsetransfer.core.model;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.SequentialBlock;
+import ai.djl.nn.Parameter;
+import ai.djl.util.Pair;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.sparsetransfer.core.InvalidInputException;
 
 /**
@@ -28,6 +34,24 @@ public interface Architecture {
 
     /** Whose key layout {@link #referenceKeys} follows, in words (e.g. "torchvision"). */
     String referenceLayout();
+
+    /**
+     * The names, in {@code classifier(numClasses)}'s model, of the backbone's parameters: every
+     * parameter but the head's (told apart by identity, since a child names its parameters
+     * without the model's prefixes). Nothing is allocated.
+     */
+    default Set<String> backboneParameters(int numClasses) {
+        Classifier c = classifier(numClasses);
+        Set<Parameter> inBackbone = Collections.newSetFromMap(new IdentityHashMap<>());
+        inBackbone.addAll(c.backbone().getParameters().values());
+        Set<String> names = new LinkedHashSet<>();
+        for (Pair<String, Parameter> p : c.model().getParameters()) {
+            if (inBackbone.contains(p.getValue())) {
+                names.add(p.getKey());
+            }
+        }
+        return names;
+    }
 
     /** The classifier and its backbone (a child of it whose output is the features). */
     record Classifier(SequentialBlock model, Block backbone) {}

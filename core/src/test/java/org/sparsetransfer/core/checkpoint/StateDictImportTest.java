@@ -20,13 +20,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sparsetransfer.core.InvalidInputException;
 import org.sparsetransfer.core.model.Network;
-import org.sparsetransfer.core.model.PrunablePolicy;
 import org.sparsetransfer.core.model.ResNet;
 import org.sparsetransfer.core.model.Tensor;
 import org.sparsetransfer.core.model.TorchThreads;
 import org.sparsetransfer.core.model.Weights;
 
-/** Safetensors files written here the way torchvision's state_dict is saved: its keys, its shapes, float32. */
+/** Safetensors files written by DJL's encoder (an independent writer) the way torchvision's state_dict is saved: its keys, its shapes, float32. */
 class StateDictImportTest {
     private static final ResNet R18 = ResNet.resnet18(32);
 
@@ -47,7 +46,7 @@ class StateDictImportTest {
             return values;
         }, true);
 
-        StateDictImport.Imported imported = StateDictImport.resnet(R18, 10, file, PrunablePolicy.DEFAULT);
+        StateDictImport.Imported imported = StateDictImport.read(R18, 10, file, "r18");
 
         for (String name : keys.keySet()) {
             float[] expected = original.get(name).values().clone();
@@ -60,7 +59,8 @@ class StateDictImportTest {
         }
         boolean[] bits = imported.mask().bits(pruned);
         assertEquals(bits.length / 2, bits.length - java.util.stream.IntStream.range(0, bits.length).filter(i -> bits[i]).count());
-        assertEquals(19, imported.mask().tensorNames().size(), "every prunable conv is masked");
+        assertEquals(20, imported.mask().tensorNames().size(), "every conv of the backbone is masked, the first one too");
+        assertEquals(10, imported.numClasses());
         assertEquals((double) (bits.length / 2) / imported.mask().size(), imported.mask().sparsity(), 1e-9);
         // The imported weights load into the network and survive the checkpoint codec with their mask.
         byte[] payload = CheckpointCodec.encode(imported.weights(), imported.mask());
@@ -74,20 +74,20 @@ class StateDictImportTest {
         Map<String, String> keys = R18.referenceKeys(10);
         Path file = write(keys, weights, (name, values) -> values, true);
         InvalidInputException head = assertThrows(InvalidInputException.class,
-                () -> StateDictImport.resnet(R18, 1000, file, PrunablePolicy.DEFAULT));
-        assertTrue(head.getMessage().contains("fc.weight has shape (10, 512) but resnet18 expects (1000, 512); the file's head has 10 classes"),
-                head.getMessage());
+                () -> StateDictImport.read(R18, 1000, file, "r18"));
+        assertTrue(head.getMessage().contains("its head has 10 classes, not the 1000 given"), head.getMessage());
 
         Path noBn = write(keys, weights, (name, values) -> values, false);
         InvalidInputException missing = assertThrows(InvalidInputException.class,
-                () -> StateDictImport.resnet(R18, 10, noBn, PrunablePolicy.DEFAULT));
-        assertTrue(missing.getMessage().contains("is not a torchvision resnet18 state_dict: 40 keys missing (e.g. [bn1.running_mean"),
+                () -> StateDictImport.read(R18, 10, noBn, "r18"));
+        assertTrue(missing.getMessage().contains("does not fit resnet18 (torchvision keys): 40 keys missing: [bn1.running_mean"),
                 missing.getMessage());
 
         Path text = dir.resolve("notes.safetensors");
         Files.writeString(text, "not tensors");
-        assertThrows(InvalidInputException.class, () -> StateDictImport.resnet(R18, 10, text, PrunablePolicy.DEFAULT));
-        assertThrows(InvalidInputException.class, () -> StateDictImport.resnet(R18, 10, dir.resolve("absent"), PrunablePolicy.DEFAULT));
+        assertThrows(InvalidInputException.class, () -> StateDictImport.read(R18, 10, text, "notes"));
+        assertThrows(InvalidInputException.class,
+                () -> StateDictImport.read(R18, 10, org.sparsetransfer.core.io.FileSource.local(), dir.resolve("absent").toString()));
     }
 
     private static String name(Map<String, String> keys, String torchKey) {

@@ -24,11 +24,17 @@ public final class MemoryStateStore implements TrainingState.Store {
     /** The steps saved, in order. */
     public final List<Integer> steps = new ArrayList<>();
     private int killAfterSaves = -1;
+    private TrainingState last;
 
     /** Makes the {@code saves}-th save from now (1: the next) throw {@link Killed} once it has stored its state. */
     public MemoryStateStore killAfter(int saves) {
         killAfterSaves = steps.size() + saves;
         return this;
+    }
+
+    /** The state saved last, under any key. */
+    public TrainingState last() {
+        return last;
     }
 
     @Override
@@ -40,6 +46,7 @@ public final class MemoryStateStore implements TrainingState.Store {
     @Override
     public void save(TrainingState state) {
         saved.put(state.key(), state.encode());
+        last = state;
         steps.add(state.step());
         if (steps.size() == killAfterSaves) {
             killAfterSaves = -1;
