@@ -132,19 +132,25 @@ class CliErrorsTest {
     @Test
     void otherCommandsRefuseBadInputInOneLine() throws IOException {
         assertTrue(failing("import-weights", "--model", "resnet18", "--file", dir.resolve("none.safetensors").toString(),
-                "--out", dir.resolve("w").toString()).contains("Weights file not found"));
-        assertTrue(failing("import-weights", "--model", "resnet18", "--classes", "0", "--file", "x", "--out", dir.resolve("w").toString())
-                .contains("--classes must be at least 1"));
-        assertTrue(failing("import-weights", "--model", "resnet18", "--file", "x", "--master", "nonsense")
+                "--method", "r18_published", "--out", dir.resolve("w").toString()).contains("Weights file not found"));
+        assertTrue(failing("import-weights", "--model", "resnet18", "--classes", "0", "--file", "x", "--method", "r18_published",
+                "--out", dir.resolve("w").toString()).contains("--classes must be at least 1"));
+        assertTrue(failing("import-weights", "--model", "resnet18", "--file", "x", "--method", "r18_published", "--master", "nonsense")
                 .contains("--master nonsense is not a Spark master URL"));
+        assertTrue(failing("import-weights", "--model", "resnet18", "--file", "x", "--out", dir.resolve("w").toString())
+                .contains("Missing required option: '--method=LABEL'"));
+        assertTrue(failing("import-weights", "--model", "resnet18", "--file", "x", "--method", "r18", "--family", "odd",
+                "--out", dir.resolve("w").toString()).contains("Unknown method family 'odd' at --family"));
         assertTrue(failing("models", "--classes", "0").contains("--classes must be at least 1"));
         assertTrue(failing("synth-images", "--out", "/proc/sparse-transfer-synth").contains("cannot create --out /proc/sparse-transfer-synth"));
         Files.writeString(dir.resolve("taken"), "x");
         assertTrue(failing("synth-images", "--out", dir.resolve("taken").toString()).contains("is a file, not a directory"));
         Files.createDirectories(dir.resolve("used/x"));
         assertTrue(failing("synth-images", "--out", dir.resolve("used").toString()).contains("exists and is not an empty directory"));
-        assertTrue(failing("import-weights", "--model", "resnet18", "--file", dir.toString(), "--out", dir.resolve("w").toString())
-                .contains("is a directory; give the .safetensors file itself"));
+        assertTrue(failing("import-weights", "--model", "resnet18", "--file", dir.toString(), "--method", "r18_published",
+                "--out", dir.resolve("w").toString()).contains("is a directory; give the checkpoint file itself"));
+        assertTrue(failing("export", "--checkpoint", "x", "--file", dir.toString(), "--out", dir.resolve("w").toString())
+                .contains("is a directory; give a file such as model.pth"));
         assertFalse(Files.exists(dir.resolve("w")), "import-weights wrote nothing");
     }
 
@@ -214,6 +220,20 @@ class CliErrorsTest {
         assertTrue(plan.toString().contains("  gmp: 20 intervals of 1 epoch = 4,965 steps, recovery 10 epochs = 49,650 steps\n"),
                 plan.toString());
         assertTrue(plan.toString().contains("  imp: rewind point 1 epoch = 4,965 steps into the dense run"), plan.toString());
+        assertFalse(Files.exists(out), "a dry run writes nothing");
+
+        // The study's transfer-only experiment plans without its checkpoints or data at hand.
+        plan.reset();
+        System.setOut(new java.io.PrintStream(plan, true));
+        try {
+            assertEquals(0, SparseTransferCli.execute(new SparseTransferCli(), "pipeline", "--dry-run", "--config",
+                    "../conf/paper-transfer.yaml", "--out", out.toString()));
+        } finally {
+            System.setOut(stdout);
+        }
+        assertTrue(plan.toString().matches("(?s).*transfer\\s+1,536\\s.*"), "16 checkpoints x 12 tasks x (5 + 3) seeds: " + plan);
+        assertTrue(plan.toString().contains("none: a transfer-only experiment"), plan.toString());
+        assertTrue(plan.toString().contains("16 imported checkpoints (dense, acdc_published"), plan.toString());
         assertFalse(Files.exists(out), "a dry run writes nothing");
     }
 

@@ -171,8 +171,8 @@ class ImagePipelineTest {
         Location file = Location.parse(hdfs.uri() + "/weights/dense-resnet18.safetensors", "test");
         storage.upload(local, file);
         InProcessCli.run("import-weights", "--model", "resnet18", "--side", "32", "--classes", "4", "--file", file.toString(),
-                "--out", out, "--master", "local[2]");
-        String importedId = checkpoints().stream().filter(r -> r.method().equals("imported")).findFirst().orElseThrow().id();
+                "--method", "dense_torchvision", "--out", out, "--master", "local[2]");
+        String importedId = checkpoints().stream().filter(r -> r.method().equals("dense_torchvision")).findFirst().orElseThrow().id();
 
         Location pretrained = config.parent().resolve("pretrained.yaml");
         storage.writeString(pretrained, storage.readString(config)

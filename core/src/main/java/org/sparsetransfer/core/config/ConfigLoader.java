@@ -356,7 +356,9 @@ public final class ConfigLoader {
                     }
                 }
             } else if (isSection(field.getType())) {
-                checkValues(value, get(field, defaults), key + ".", source);
+                // A section whose default is none (imported.dense) is checked against a fresh one.
+                Object sectionDefaults = get(field, defaults);
+                checkValues(value, sectionDefaults != null ? sectionDefaults : newInstance(field.getType()), key + ".", source);
             }
         }
     }
@@ -457,6 +459,9 @@ public final class ConfigLoader {
         if (images) {
             ExperimentConfig.Images im = c.data.images;
             for (String[] path : new String[][] {{"data.images.upstream", im.upstream}, {"data.images.tasks_root", im.tasksRoot}}) {
+                if (path[0].equals("data.images.upstream") && !c.upstream.enabled) {
+                    continue; // a transfer-only experiment reads no upstream dataset
+                }
                 if (path[1] == null || path[1].isBlank()) {
                     throw bad(source, path[0], path[1], "a directory (data.source images reads the datasets from disk)");
                 }
@@ -493,7 +498,9 @@ public final class ConfigLoader {
         nonNegative(source, "upstream.weight_decay", c.upstream.weightDecay);
 
         ExperimentConfig.Pruning p = c.pruning;
-        nonEmpty(source, "pruning.methods", p.methods);
+        if (c.upstream.enabled) {
+            nonEmpty(source, "pruning.methods", p.methods);
+        }
         for (int i = 0; i < p.methods.size(); i++) {
             PruningMethods.byKey(p.methods.get(i), "pruning.methods[" + i + "] in " + source);
         }
@@ -521,6 +528,7 @@ public final class ConfigLoader {
             }
         }
 
+        imported(c, source);
         dataParallel(source, "upstream", c.upstream.dataParallel);
         dataParallel(source, "pruning", c.pruning.dataParallel);
         nonNegative(source, "training_states.every_steps", c.trainingStates.everySteps);
@@ -580,6 +588,90 @@ public final class ConfigLoader {
                 recipe(source, section + "." + regime.key(), own);
             }
         });
+    }
+
+    /** Labels a checkpoint can have: they name rows, files of plots and Zeppelin filters. */
+    private static final java.util.regex.Pattern LABEL = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}");
+
+    /**
+     * The imported checkpoints: each one file or one id and a label that no built-in method has
+     * and no other import has; a transfer-only experiment (upstream.enabled: false) prunes nothing
+     * and transfers imports only, its dense baseline imported too.
+     */
+    private static void imported(ExperimentConfig c, String source) {
+        ExperimentConfig.Imported im = c.imported;
+        Map<String, String> families = new java.util.HashMap<>();
+        for (int i = 0; i < im.checkpoints.size(); i++) {
+            ExperimentConfig.ImportedCheckpoint e = im.checkpoints.get(i);
+            String key = "imported.checkpoints[" + i + "]";
+            label(source, key + ".method", e.method);
+            // One label may name a method's checkpoints at several sparsities: they are one family.
+            String given = String.valueOf(e.family);
+            if (families.containsKey(e.method) && !families.get(e.method).equals(given)) {
+                throw bad(source, key + ".family", e.family, "the family of the other checkpoints labelled " + e.method + " ("
+                        + families.get(e.method) + ")");
+            }
+            families.put(e.method, given);
+            if (e.family != null) {
+                org.sparsetransfer.core.method.MethodFamily family =
+                        org.sparsetransfer.core.method.MethodFamily.parse(e.family, key + ".family in " + source);
+                if (family == org.sparsetransfer.core.method.MethodFamily.DENSE) {
+                    throw bad(source, key + ".family", e.family, "the family of a pruning method; the dense baseline is imported.dense");
+                }
+            }
+            fileOrId(source, key, e);
+        }
+        if (im.dense != null) {
+            if (im.dense.method != null || im.dense.family != null) {
+                throw bad(source, "imported.dense", im.dense.method != null ? im.dense.method : im.dense.family,
+                        "only file or id: the dense baseline is labelled dense, of the dense family");
+            }
+            fileOrId(source, "imported.dense", im.dense);
+            if (c.upstream.enabled) {
+                throw new InvalidInputException("imported.dense in " + source + " is the baseline of a transfer-only experiment "
+                        + "(upstream.enabled: false); this experiment trains its own dense model. To start the pipeline from an "
+                        + "imported dense model, import it and set upstream.pretrained to its id");
+            }
+        }
+        if (!c.upstream.enabled) {
+            if (!c.pruning.methods.isEmpty()) {
+                throw bad(source, "pruning.methods", c.pruning.methods, "[] in a transfer-only experiment (upstream.enabled: false), "
+                        + "which prunes nothing: list the checkpoints to transfer under imported.checkpoints");
+            }
+            if (c.upstream.pretrained != null) {
+                throw bad(source, "upstream.pretrained", c.upstream.pretrained, "nothing in a transfer-only experiment "
+                        + "(upstream.enabled: false); its dense baseline is imported.dense");
+            }
+            if (im.checkpoints.isEmpty() && im.dense == null) {
+                throw new InvalidInputException(source + " is a transfer-only experiment (upstream.enabled: false) without checkpoints: "
+                        + "list them under imported.checkpoints (and the dense baseline as imported.dense)");
+            }
+        }
+    }
+
+    private static void label(String source, String key, String label) {
+        if (label == null || !LABEL.matcher(label).matches()) {
+            throw bad(source, key, label, "a label of letters, digits and _ . + - (at most 64), e.g. acdc_published");
+        }
+        if (PruningMethods.keys().contains(label)) {
+            throw bad(source, key, label, "a label other than a built-in method's key " + PruningMethods.keys()
+                    + ", so published and own results never merge, e.g. " + label + "_published");
+        }
+    }
+
+    private static void fileOrId(String source, String key, ExperimentConfig.ImportedCheckpoint e) {
+        if ((e.file == null) == (e.id == null)) {
+            throw new InvalidInputException(key + " in " + source + " gives " + (e.file == null ? "neither file nor id" : "both file and id")
+                    + "; give the checkpoint's file or the id import-weights printed");
+        }
+        if (e.file != null && e.file.isBlank()) {
+            throw bad(source, key + ".file", e.file, "a file name");
+        }
+    }
+
+    /** Whether {@code label} may label an import (not a built-in method's key); the same rule as the config's. */
+    public static void checkImportLabel(String label, String where) {
+        label(where, "the label", label);
     }
 
     /** A regime's recipe: one length (steps or epochs), milestones inside it and increasing, a decay factor. */

@@ -30,6 +30,9 @@ public final class ExperimentConfig implements Serializable {
     public Pruning pruning = new Pruning();
     @JsonMerge
     public Transfer transfer = new Transfer();
+    /** Checkpoints made elsewhere (published by a method's authors), transferred beside the pipeline's own. */
+    @JsonMerge
+    public Imported imported = new Imported();
     /** How often long trainings save their state to resume from; never part of an id (it changes no result). */
     @JsonMerge
     public StateSaving trainingStates = new StateSaving();
@@ -150,9 +153,48 @@ public final class ExperimentConfig implements Serializable {
         public int loaderThreads = 2;
     }
 
+    /**
+     * Checkpoints made elsewhere, e.g. the sparse ResNet-50s each method's authors published,
+     * imported (PyTorch {@code .pth} or safetensors, see {@code import-weights}) and transferred
+     * beside the pipeline's own under labels of the user's choice. No part of any id: the grid's
+     * rows are keyed by checkpoint.
+     */
+    public static final class Imported implements Serializable {
+        private static final long serialVersionUID = 1L;
+        /** The directory relative {@code file}s are in (a local path or a URI); null: relative to the working directory. */
+        public String dir;
+        /**
+         * The dense baseline of a transfer-only experiment ({@code upstream.enabled: false}),
+         * imported; its results are the table's "dense" rows. Null: no dense baseline there (the
+         * tables then have no delta columns).
+         */
+        public ImportedCheckpoint dense;
+        /** The sparse (or other) checkpoints, each under its own label. */
+        public List<ImportedCheckpoint> checkpoints = new ArrayList<>();
+    }
+
+    /** One imported checkpoint: a file to import, or the id an earlier import printed. */
+    public static final class ImportedCheckpoint implements Serializable {
+        private static final long serialVersionUID = 1L;
+        /** The label the tables show it under (a built-in method's key is refused, so results never merge with the pipeline's). */
+        public String method;
+        /** Its method's family (magnitude, lottery_ticket, regularization, regrowth, semi_structured, second_order); null: unspecified. */
+        public String family;
+        /** A PyTorch checkpoint file (relative to {@code imported.dir}); imported when the transfer stage first meets it. */
+        public String file;
+        /** Or the id of a checkpoint already imported into this warehouse. */
+        public String id;
+    }
+
     /** Dense upstream training. */
     public static final class Upstream implements Serializable {
         private static final long serialVersionUID = 1L;
+        /**
+         * False: a transfer-only experiment. No upstream dataset is ingested and nothing is trained
+         * or pruned upstream; the checkpoints transferred are {@code imported.checkpoints}, with
+         * {@code imported.dense} as the baseline.
+         */
+        public boolean enabled = true;
         public int epochs = 4;
         public int batchSize = 128;
         public float lr = 0.05f;

@@ -31,9 +31,13 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         UpstreamSchedules schedules = new UpstreamSchedules(config, upstreamTrain);
         ExperimentConfig.Pruning p = config.pruning;
         List<Stage> stages = new ArrayList<>();
-        int datasets = 1 + config.transfer.tasks.size();
-        stages.add(new Stage("ingest", 0, 0, 0, false, datasets + " datasets (the upstream one and " + config.transfer.tasks.size() + " tasks)"));
-        if (config.upstream.pretrained != null) {
+        boolean upstream = config.upstream.enabled;
+        int taskCount = config.transfer.tasks.size();
+        stages.add(new Stage("ingest", 0, 0, 0, false, upstream ? (1 + taskCount) + " datasets (the upstream one and " + taskCount
+                + " tasks)" : taskCount + " datasets (the tasks; a transfer-only experiment has no upstream dataset)"));
+        if (!upstream) {
+            stages.add(new Stage("upstream", 0, 0, 0, false, "none: a transfer-only experiment"));
+        } else if (config.upstream.pretrained != null) {
             stages.add(new Stage("upstream", 1, 0, 0, false, "scores the pretrained " + config.upstream.pretrained + " (no training)"));
         } else {
             stages.add(new Stage("upstream", 1, schedules.denseSteps(), config.upstream.batchSize, false,
@@ -43,7 +47,7 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         long runs = 0;
         long steps = 0;
         boolean bounded = false;
-        int checkpoints = 1; // the dense model
+        int checkpoints = upstream || config.imported.dense != null ? 1 : 0; // the dense model
         List<String> detail = new ArrayList<>();
         for (PruningMethod method : methods(config)) {
             MethodPlan plan = method.plan(schedules);
@@ -53,7 +57,13 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
             checkpoints += method.targets(config).size();
             detail.add(plan.detail());
         }
-        stages.add(new Stage("prune", runs, steps, p.batchSize, bounded, String.join(", ", detail)));
+        stages.add(new Stage("prune", runs, steps, p.batchSize, bounded, detail.isEmpty() ? "none" : String.join(", ", detail)));
+        int imported = config.imported.checkpoints.size();
+        checkpoints += imported;
+        if (imported > 0 || config.imported.dense != null) {
+            stages.add(new Stage("import", 0, 0, 0, false, (imported + (config.imported.dense != null ? 1 : 0))
+                    + " imported checkpoints (" + String.join(", ", importedLabels(config)) + "), read once each"));
+        }
 
         ExperimentConfig.Transfer t = config.transfer;
         long transferRuns = 0;
@@ -107,6 +117,16 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
             return String.format(Locale.ROOT, "%s: %s, lr %s %s, weight decay %s, %d seeds", regime.key(), length, recipe.lr, decay,
                     recipe.weightDecay, config.transfer.seeds(regime).size());
         }
+    }
+
+    /** The labels of the config's imported checkpoints, the dense baseline's first. */
+    public static List<String> importedLabels(ExperimentConfig config) {
+        List<String> labels = new ArrayList<>();
+        if (config.imported.dense != null) {
+            labels.add(PruningMethods.dense().key());
+        }
+        config.imported.checkpoints.forEach(c -> labels.add(c.method));
+        return labels;
     }
 
     /** The config's transfer tasks with their recipes. */

@@ -25,6 +25,9 @@ public interface FileSource extends Serializable {
     /** The length of the file at {@code location}, in bytes. */
     long length(String location) throws IOException;
 
+    /** When the file at {@code location} was last modified, in milliseconds since the epoch. */
+    long modified(String location) throws IOException;
+
     /** The entries of the directory at {@code location}, sorted by name; one listing, so a large tree costs one call per directory. */
     List<Entry> list(String location) throws IOException;
 

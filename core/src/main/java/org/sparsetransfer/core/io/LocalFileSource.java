@@ -32,6 +32,11 @@ final class LocalFileSource implements FileSource {
     }
 
     @Override
+    public long modified(String location) throws IOException {
+        return Files.getLastModifiedTime(Path.of(location)).toMillis();
+    }
+
+    @Override
     public List<Entry> list(String location) throws IOException {
         List<Entry> entries = new ArrayList<>();
         try (Stream<Path> children = Files.list(Path.of(location))) {

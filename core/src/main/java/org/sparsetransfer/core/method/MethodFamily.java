@@ -20,7 +20,9 @@ public enum MethodFamily implements Choice.Named {
     /** Masks constrained to a hardware pattern (N:M). */
     SEMI_STRUCTURED("semi_structured"),
     /** Pruning by a second-order estimate of the loss change (WoodFisher, M-FAC; imported). */
-    SECOND_ORDER("second_order");
+    SECOND_ORDER("second_order"),
+    /** An imported checkpoint whose family its import did not name. */
+    UNSPECIFIED("unspecified");
 
     private final String key;
 
@@ -31,5 +33,10 @@ public enum MethodFamily implements Choice.Named {
     @Override
     public String key() {
         return key;
+    }
+
+    /** The family {@code key} names, or an error at {@code where} listing the keys. */
+    public static MethodFamily parse(String key, String where) {
+        return Choice.parse(MethodFamily.class, key, where, "method family");
     }
 }

@@ -52,9 +52,23 @@ public final class SyntheticImages {
     /** As {@link #imageFolder(Path, int, int, int, int, int, long)}, written through {@code sink}. */
     public static void imageFolder(FileSink sink, String root, int classes, int trainPerClass, int valPerClass, int width, int height,
             long seed) {
+        folders(sink, root, "val", classes, trainPerClass, valPerClass, width, height, seed);
+    }
+
+    /**
+     * A task of the suite's {@code train/test} layout: {@code root/train/class_k/*.png} with
+     * {@code trainPerClass} images per class and {@code root/test/class_k/*.png} with {@code testPerClass}.
+     */
+    public static void trainTestFolders(FileSink sink, String root, int classes, int trainPerClass, int testPerClass, int width,
+            int height, long seed) {
+        folders(sink, root, "test", classes, trainPerClass, testPerClass, width, height, seed);
+    }
+
+    private static void folders(FileSink sink, String root, String heldOut, int classes, int trainPerClass, int heldOutPerClass,
+            int width, int height, long seed) {
         SplittableRandom random = new SplittableRandom(seed);
-        for (String split : new String[] {"train", "val"}) {
-            int count = split.equals("train") ? trainPerClass : valPerClass;
+        for (String split : new String[] {"train", heldOut}) {
+            int count = split.equals("train") ? trainPerClass : heldOutPerClass;
             for (int c = 0; c < classes; c++) {
                 String dir = FileSource.resolve(FileSource.resolve(root, split), String.format("class_%02d", c));
                 for (int i = 0; i < count; i++) {

@@ -86,7 +86,31 @@ class ConfigLoaderTest {
             java.util.Map.entry("transfer.full.seeds", "5"),
             java.util.Map.entry("transfer.linear.lr_milestones", "5"),
             java.util.Map.entry("transfer.full.lr_milestones", "5"),
-            java.util.Map.entry("fault.diverge_transfer", "{method: oneshot, task: mnist}"));
+            java.util.Map.entry("fault.diverge_transfer", "{method: oneshot, task: mnist}"),
+            java.util.Map.entry("imported.checkpoints", "{method: a_published, file: a.pth}"));
+
+    @Test
+    void importedCheckpointsAreCheckedAndATransferOnlyExperimentPrunesNothing() {
+        String transferOnly = "upstream: {enabled: false}\npruning: {methods: []}\n";
+        parse(transferOnly + "imported:\n  dir: /published\n  dense: {file: dense.pth}\n  checkpoints:\n"
+                + "    - {method: acdc_published, family: regularization, file: acdc_80.pth}\n"
+                + "    - {method: acdc_published, family: regularization, file: acdc_90.pth}\n"
+                + "    - {method: str, id: imported-small_cnn-0123}\n");
+        assertTrue(error("imported:\n  checkpoints:\n    - {method: acdc, file: a.pth}\n")
+                .contains("expected a label other than a built-in method's key"), "own and published results never merge");
+        assertTrue(error("imported:\n  checkpoints:\n    - {method: x_published}\n").contains("gives neither file nor id"));
+        assertTrue(error("imported:\n  checkpoints:\n    - {method: x_published, file: a.pth, id: b}\n").contains("gives both file and id"));
+        assertTrue(error("imported:\n  checkpoints:\n    - {method: x_published, family: magic, file: a.pth}\n")
+                .contains("Unknown method family 'magic'"));
+        assertTrue(error("imported:\n  checkpoints:\n    - {method: x, family: magnitude, file: a.pth}\n"
+                + "    - {method: x, family: regrowth, file: b.pth}\n").contains("the family of the other checkpoints labelled x"));
+        assertTrue(error("imported:\n  checkpoints:\n    - {method: 'has space', file: a.pth}\n").contains("a label of letters"));
+        assertTrue(error("imported:\n  dense: {file: d.pth}\n").contains("is the baseline of a transfer-only experiment"));
+        assertTrue(error("upstream: {enabled: false}\nimported:\n  dense: {file: d.pth}\n")
+                .contains("Bad value for pruning.methods in test.yaml: [dense, oneshot, gmp_star]; expected [] in a transfer-only experiment"));
+        assertTrue(error(transferOnly).contains("a transfer-only experiment (upstream.enabled: false) without checkpoints"));
+        assertTrue(error(transferOnly + "imported:\n  dense: {method: d, file: d.pth}\n").contains("only file or id"));
+    }
 
     @Test
     void everyListOfTheConfigRefusesARepeatedValueNamingTheListAndTheValue() throws Exception {

@@ -45,6 +45,33 @@ class ExperimentPlanTest {
     }
 
     @Test
+    void paperTransferPlansThePublishedCheckpointsOnTheTwelveTasksWithoutUpstream() {
+        ExperimentConfig paper = ConfigLoader.load(CONF.resolve("paper-transfer.yaml"));
+        assertEquals("resnet50", paper.model);
+        assertTrue(!paper.upstream.enabled && paper.pruning.methods.isEmpty());
+        ExperimentPlan plan = ExperimentPlan.of(paper, paper.data.images.upstreamTrain);
+        Map<String, ExperimentPlan.Stage> s = stages(plan);
+        assertEquals(1 + 15, plan.checkpoints(), "the imported dense model and 15 published sparse ones");
+        assertEquals(16L * 12 * (5 + 3), s.get("transfer").runs(), "5 linear and 3 full seeds on the twelve tasks");
+        assertEquals(0, s.get("upstream").runs());
+        assertEquals(0, s.get("prune").runs());
+        assertTrue(s.get("ingest").detail().startsWith("12 datasets (the tasks;"), s.get("ingest").detail());
+        assertTrue(s.get("import").detail().startsWith("16 imported checkpoints (dense, acdc_published, acdc_published"), s.get("import").detail());
+        // Its shape in miniature: the template synth-images fills in (the paths are placeholders until then).
+        ExperimentConfig smoke = ConfigLoader.parse(new java.io.ByteArrayInputStream(readConf("paper-smoke.yaml").replace("@DIR@", "/tmp/x")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8)), "paper-smoke.yaml");
+        assertEquals(4, ExperimentPlan.of(smoke, 0).checkpoints());
+    }
+
+    private static String readConf(String name) {
+        try {
+            return java.nio.file.Files.readString(CONF.resolve(name));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
     void paperResNet50PlansTheFullGrid() {
         ExperimentConfig paper = ConfigLoader.load(CONF.resolve("paper-resnet50.yaml"));
         assertEquals("resnet50", paper.model);

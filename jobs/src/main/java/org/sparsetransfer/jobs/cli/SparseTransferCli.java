@@ -9,9 +9,9 @@ import picocli.CommandLine.Command;
 /** {@code sparse-transfer <command> [options]}: the launcher's entry point and a spark-submit main class. */
 @Command(name = "sparse-transfer", mixinStandardHelpOptions = true, version = "sparse-transfer 0.1.0",
         description = "Sparse transfer learning experiments on Spark: train a dense upstream model, prune it "
-                + "(dense, oneshot, gmp, gmp_star, imp, colt), fine-tune every checkpoint on downstream tasks, and report transfer accuracy.",
+                + "with several methods (or import published sparse checkpoints), fine-tune every checkpoint on downstream tasks, and report transfer accuracy.",
         subcommands = {Commands.Ingest.class, Commands.Upstream.class, Commands.Prune.class, Commands.Transfer.class,
-                Commands.Report.class, Commands.RunPipeline.class, Commands.Plan.class, LineageCommand.class, ModelsCommand.class, ImportWeightsCommand.class, SynthImagesCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+                Commands.Report.class, Commands.RunPipeline.class, Commands.Plan.class, LineageCommand.class, ModelsCommand.class, ImportWeightsCommand.class, ExportCommand.class, SynthImagesCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class SparseTransferCli implements Runnable {
     /** Exit code for bad input (config, data, arguments). */
     public static final int EXIT_BAD_INPUT = 2;

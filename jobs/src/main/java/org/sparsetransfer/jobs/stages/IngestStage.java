@@ -36,7 +36,9 @@ public final class IngestStage {
         ctx.describe(NAME, "checking ingested datasets");
         String dataHash = ctx.ids().dataHash();
         List<String> wanted = new ArrayList<>();
-        wanted.add(TaskRegistry.upstreamDataset(ctx.config()));
+        if (ctx.config().upstream.enabled) { // a transfer-only experiment has no upstream dataset
+            wanted.add(TaskRegistry.upstreamDataset(ctx.config()));
+        }
         wanted.addAll(ctx.config().transfer.tasks);
         List<String> missing = new ArrayList<>();
         for (String dataset : wanted) {

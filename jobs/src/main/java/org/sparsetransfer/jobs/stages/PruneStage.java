@@ -42,6 +42,10 @@ public final class PruneStage {
     }
 
     public void run(StageContext ctx) {
+        if (!ctx.config().upstream.enabled) {
+            StageContext.log(NAME, "a transfer-only experiment (upstream.enabled: false): nothing to prune");
+            return;
+        }
         ctx.describe(NAME, "planning pruning runs");
         ExperimentIds ids = ctx.ids();
         String denseId = ids.denseId();

@@ -25,8 +25,10 @@ final class ReportHtml {
                             + "the runs that exist.</p>\n");
         }
         h.append("<p>Mean ± std over seeds ")
-                .append(config.transfer.seedsDescription()).append(", in percent. Highlighted cells differ from dense significantly "
-                        + "(Welch's t-test over seeds, p &lt; 0.05); red cells are runs that all failed (see transfer_results.error). Data: <a href=\"transfer_table.csv\">transfer_table.csv</a>, "
+                .append(config.transfer.seedsDescription()).append(", in percent. ")
+                .append(ReportStage.hasDense(cells) ? "Highlighted cells differ from dense significantly "
+                        + "(Welch's t-test over seeds, p &lt; 0.05); " : escape(ReportStage.NO_DENSE) + " ")
+                .append("Red cells are runs that all failed (see transfer_results.error). Data: <a href=\"transfer_table.csv\">transfer_table.csv</a>, "
                         + "<a href=\"upstream_table.csv\">upstream_table.csv</a>.</p>\n");
         for (String regime : config.transfer.regimes) {
             h.append("<h2>").append(escape(regime)).append(" finetuning</h2>\n<table><tr><th>method</th><th>sparsity</th>");
@@ -61,10 +63,13 @@ final class ReportHtml {
         h.append("<h2>Upstream checkpoints</h2>\n<table><tr><th>method</th><th>target sparsity</th><th>actual sparsity</th>"
                 + "<th>upstream top-1</th><th>train steps</th><th>wall s</th></tr>\n");
         for (CheckpointRecord r : checkpoints) {
-            h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%.2f</td><td>%.4f</td><td>%.2f</td><td>%d</td><td>%.1f</td></tr>%n",
-                    escape(r.method()), r.targetSparsity(), r.actualSparsity(), r.upstreamTop1(), r.trainSteps(), r.wallSeconds()));
+            h.append(String.format(Locale.ROOT, "<tr><td>%s</td><td>%.2f</td><td>%.4f</td><td>%s</td><td>%d</td><td>%.1f</td></tr>%n",
+                    escape(r.method()), r.targetSparsity(), r.actualSparsity(),
+                    Double.isNaN(r.upstreamTop1()) ? "– (imported)" : String.format(Locale.ROOT, "%.2f", r.upstreamTop1()), r.trainSteps(),
+                    r.wallSeconds()));
         }
-        h.append("</table>\n<img src=\"upstream.png\" alt=\"upstream accuracy\">\n</body></html>\n");
+        h.append("</table>\n").append(plots.contains("upstream.png") ? "<img src=\"upstream.png\" alt=\"upstream accuracy\">\n" : "")
+                .append("</body></html>\n");
         return h.toString();
     }
 

@@ -46,7 +46,9 @@ final class ReportPlots {
                 files.add(write(dir, regime + "_" + task + ".png", perTask(regime, task)));
             }
         }
-        files.add(write(dir, "upstream.png", upstream()));
+        if (checkpoints.stream().anyMatch(r -> !Double.isNaN(r.upstreamTop1()))) { // a transfer-only experiment has none
+            files.add(write(dir, "upstream.png", upstream()));
+        }
         return files;
     }
 
@@ -88,7 +90,9 @@ final class ReportPlots {
     private XYChart upstream() {
         XYChart chart = chart("Upstream accuracy (Fashion-MNIST test)", "top-1 (%)");
         Map<String, List<CheckpointRecord>> methods = new LinkedHashMap<>();
-        checkpoints.forEach(r -> methods.computeIfAbsent(r.method(), m -> new ArrayList<>()).add(r));
+        // Imported checkpoints have no upstream accuracy here.
+        checkpoints.stream().filter(r -> !Double.isNaN(r.upstreamTop1()))
+                .forEach(r -> methods.computeIfAbsent(r.method(), m -> new ArrayList<>()).add(r));
         methods.forEach((method, records) -> {
             if (method.equals(DENSE)) {
                 denseLine(chart, records.get(0).upstreamTop1());

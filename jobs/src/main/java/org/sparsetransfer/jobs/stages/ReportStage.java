@@ -89,15 +89,10 @@ public final class ReportStage {
      * against dense's (null when either side has fewer than two seeds or no variance).
      */
     public record Cell(String method, double sparsity, String regime, String task, String metric, double mean, Double std,
-            long nSeeds, Double deltaVsDense, long nFailed, double[] values, Double pVsDense, long nMissing) {
+            long nSeeds, Double deltaVsDense, long nFailed, double[] values, Double pVsDense, long nMissing, MethodFamily family) {
 
         boolean significant() {
             return pVsDense != null && pVsDense < ALPHA;
-        }
-
-        /** The method's family (Iofinova et al. compare families; the tables group by it). */
-        public MethodFamily family() {
-            return PruningMethods.byKey(method, "the transfer results' method").family();
         }
 
         /** Whether the cell has a mean: at least one seed finished. */
@@ -318,13 +313,15 @@ public final class ReportStage {
 
     static List<Cell> cells(StageContext ctx, List<CheckpointRecord> checkpoints, Missing missing) {
         ExperimentConfig.Transfer t = ctx.config().transfer;
-        List<String> ids = checkpoints.stream().map(CheckpointRecord::id).toList();
+        // Each checkpoint's label, sparsity and family as this config shows it (an import's label is the config's).
+        Map<String, CheckpointRecord> byId = new LinkedHashMap<>();
+        checkpoints.forEach(c -> byId.put(c.id(), c));
         Dataset<Row> results = ctx.results().table()
                 .where(col("settings_hash").equalTo(lit(ctx.ids().transferSettingsHash()))
-                        .and(col("checkpoint_id").isin(ids.toArray()))
+                        .and(col("checkpoint_id").isin(byId.keySet().toArray()))
                         .and(col("task").isin(t.tasks.toArray()))
                         .and(configuredSeeds(t)));
-        List<Row> grouped = results.groupBy("method", "sparsity", "regime", "task", "metric")
+        List<Row> grouped = results.groupBy("checkpoint_id", "regime", "task", "metric")
                 .agg(avg(when(col("status").equalTo(ResultTable.OK), col("value"))).as("mean"),
                         stddev_samp(when(col("status").equalTo(ResultTable.OK), col("value"))).as("std"),
                         sum(when(col("status").equalTo(ResultTable.OK), 1).otherwise(0)).as("n_seeds"),
@@ -334,23 +331,25 @@ public final class ReportStage {
         Map<String, Double> denseMeans = new LinkedHashMap<>();
         Map<String, double[]> denseValues = new LinkedHashMap<>();
         for (Row r : grouped) {
-            if (r.getString(0).equals(DENSE) && !r.isNullAt(5)) {
-                denseMeans.put(r.getString(2) + "|" + r.getString(3), r.getDouble(5));
-                denseValues.put(r.getString(2) + "|" + r.getString(3), values(r));
+            if (byId.get(r.getString(0)).method().equals(DENSE) && !r.isNullAt(4)) {
+                denseMeans.put(r.getString(1) + "|" + r.getString(2), r.getDouble(4));
+                denseValues.put(r.getString(1) + "|" + r.getString(2), values(r));
             }
         }
         List<Cell> cells = new ArrayList<>();
         for (Row r : grouped) {
-            String key = r.getString(2) + "|" + r.getString(3);
+            CheckpointRecord c = byId.get(r.getString(0));
+            String key = r.getString(1) + "|" + r.getString(2);
             Double dense = denseMeans.get(key);
-            double mean = r.isNullAt(5) ? Double.NaN : r.getDouble(5); // NaN: every seed of this cell failed
+            double mean = r.isNullAt(4) ? Double.NaN : r.getDouble(4); // NaN: every seed of this cell failed
             double[] values = values(r);
-            Double p = r.getString(0).equals(DENSE) || !denseValues.containsKey(key) ? null
+            Double p = c.method().equals(DENSE) || !denseValues.containsKey(key) ? null
                     : Significance.welchP(values, denseValues.get(key));
-            cells.add(new Cell(r.getString(0), r.getDouble(1), r.getString(2), r.getString(3), r.getString(4), mean,
-                    r.isNullAt(6) ? null : r.getDouble(6), r.getLong(7), dense == null || r.isNullAt(5) ? null : mean - dense,
-                    r.getLong(8) - r.getLong(7), values, p,
-                    missing.byCell().getOrDefault(cellKey(r.getString(0), r.getDouble(1), r.getString(2), r.getString(3)), 0L)));
+            cells.add(new Cell(c.method(), c.targetSparsity(), r.getString(1), r.getString(2), r.getString(3), mean,
+                    r.isNullAt(5) ? null : r.getDouble(5), r.getLong(6), dense == null || r.isNullAt(4) ? null : mean - dense,
+                    r.getLong(7) - r.getLong(6), values, p,
+                    missing.byCell().getOrDefault(cellKey(c.method(), c.targetSparsity(), r.getString(1), r.getString(2)), 0L),
+                    c.methodFamily()));
         }
         // Cells none of whose runs has a result (only in a partial report).
         Set<String> present = new HashSet<>();
@@ -362,14 +361,14 @@ public final class ReportStage {
                     if (present.add(key)) {
                         cells.add(new Cell(c.method(), c.targetSparsity(), regime, task,
                                 TaskRegistry.metric(ctx.config(), task, "transfer.tasks").key(), Double.NaN, null, 0, null, 0,
-                                new double[0], null, missing.byCell().getOrDefault(key, 0L)));
+                                new double[0], null, missing.byCell().getOrDefault(key, 0L), c.methodFamily()));
                     }
                 }
             }
         }
-        // Grouped by family (dense first), then in the config's order of methods.
+        // Grouped by family (dense first), then in the order of the checkpoints (the config's methods, then its imports).
         List<String> methods = new ArrayList<>(List.of(DENSE));
-        ctx.config().pruning.methods.stream().filter(m -> !m.equals(DENSE)).forEach(methods::add);
+        checkpoints.stream().map(CheckpointRecord::method).filter(m -> !methods.contains(m)).forEach(methods::add);
         cells.sort(Comparator.<Cell>comparingInt(c -> c.family().ordinal())
                 .thenComparingInt(c -> methods.indexOf(c.method()))
                 .thenComparingDouble(Cell::sparsity)
@@ -379,7 +378,7 @@ public final class ReportStage {
     }
 
     private static double[] values(Row r) {
-        List<Double> list = r.getList(9);
+        List<Double> list = r.getList(8);
         return list.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
@@ -397,7 +396,8 @@ public final class ReportStage {
     static String upstreamCsv(List<CheckpointRecord> checkpoints) {
         List<List<Object>> rows = new ArrayList<>();
         for (CheckpointRecord r : checkpoints) {
-            rows.add(List.of(r.method(), fmt(r.targetSparsity()), fmt(r.actualSparsity()), fmt(r.upstreamTop1()),
+            rows.add(List.of(r.method(), fmt(r.targetSparsity()), fmt(r.actualSparsity()),
+                    Double.isNaN(r.upstreamTop1()) ? "" : fmt(r.upstreamTop1()),
                     r.trainSteps(), String.format(Locale.ROOT, "%.1f", r.wallSeconds())));
         }
         return csv(List.of("method", "sparsity", "actual_sparsity", "upstream_top1", "train_steps", "wall_s"), rows);
@@ -428,6 +428,15 @@ public final class ReportStage {
         return String.format(Locale.ROOT, "%.4f", v);
     }
 
+    /** Why a table has no Δ column: said wherever the Δ would be. */
+    static final String NO_DENSE = "This experiment has no dense checkpoint (a transfer-only experiment without imported.dense), "
+            + "so there is no Δ vs dense and no test against dense.";
+
+    /** Whether the report has the dense baseline's cells. */
+    static boolean hasDense(List<Cell> cells) {
+        return cells.stream().anyMatch(c -> c.method().equals(DENSE));
+    }
+
     /** Per regime: one row per (method, sparsity), one column per task, then the mean over tasks. */
     static String markdown(ExperimentConfig config, List<Cell> cells, List<CheckpointRecord> checkpoints, Missing missing) {
         StringBuilder md = new StringBuilder();
@@ -442,15 +451,21 @@ public final class ReportStage {
         for (String task : config.transfer.tasks) {
             metrics.add(task + " " + TaskRegistry.metric(config, task, "transfer.tasks").key());
         }
-        md.append(String.join(", ", metrics)).append(". Δ is the mean over tasks minus dense's. ")
-                .append("* marks a cell that differs from dense significantly (Welch's t-test over seeds, p < 0.05); ")
-                .append("\"failed\" marks a cell whose runs all diverged (their errors are in the transfer_results table).\n");
+        boolean dense = hasDense(cells);
+        md.append(String.join(", ", metrics)).append(". ");
+        if (dense) {
+            md.append("Δ is the mean over tasks minus dense's. ")
+                    .append("* marks a cell that differs from dense significantly (Welch's t-test over seeds, p < 0.05); ");
+        } else {
+            md.append(NO_DENSE).append(' ');
+        }
+        md.append("\"failed\" marks a cell whose runs all diverged (their errors are in the transfer_results table).\n");
         for (String regime : config.transfer.regimes) {
             md.append("\n## ").append(regime).append(" finetuning\n\n| method | sparsity |");
             config.transfer.tasks.forEach(task -> md.append(' ').append(task).append(" |"));
-            md.append(" mean over tasks | Δ vs dense | family |\n|---|---:|");
+            md.append(dense ? " mean over tasks | Δ vs dense | family |\n|---|---:|" : " mean over tasks | family |\n|---|---:|");
             config.transfer.tasks.forEach(task -> md.append("---:|"));
-            md.append("---:|---:|---|\n");
+            md.append(dense ? "---:|---:|---|\n" : "---:|---|\n");
             Map<String, Map<String, Cell>> byRow = pivot(cells, regime);
             Double denseMean = null;
             for (Map.Entry<String, Map<String, Cell>> e : byRow.entrySet()) {
@@ -476,15 +491,18 @@ public final class ReportStage {
                     denseMean = mean;
                 }
                 md.append(complete ? String.format(Locale.ROOT, " %.2f |", mean) : " – |");
-                md.append(complete && denseMean != null ? String.format(Locale.ROOT, " %+.2f |", mean - denseMean) : " – |");
+                if (dense) {
+                    md.append(complete && denseMean != null ? String.format(Locale.ROOT, " %+.2f |", mean - denseMean) : " – |");
+                }
                 md.append(' ').append(any.family().key()).append(" |\n");
             }
         }
         md.append("\n## Upstream checkpoints\n\n| method | target sparsity | actual sparsity | upstream test top-1 | train steps | wall s | stored bytes |\n")
                 .append("|---|---:|---:|---:|---:|---:|---:|\n");
         for (CheckpointRecord r : checkpoints) {
-            md.append(String.format(Locale.ROOT, "| %s | %.2f | %.4f | %.2f | %d | %.1f | %d |%n", r.method(), r.targetSparsity(),
-                    r.actualSparsity(), r.upstreamTop1(), r.trainSteps(), r.wallSeconds(), r.payloadBytes()));
+            md.append(String.format(Locale.ROOT, "| %s | %.2f | %.4f | %s | %d | %.1f | %d |%n", r.method(), r.targetSparsity(),
+                    r.actualSparsity(), Double.isNaN(r.upstreamTop1()) ? "– (imported)" : String.format(Locale.ROOT, "%.2f", r.upstreamTop1()),
+                    r.trainSteps(), r.wallSeconds(), r.payloadBytes()));
         }
         return md.toString();
     }

@@ -40,7 +40,8 @@ import org.sparsetransfer.jobs.tables.Warehouse;
  * its task succeeds (batched, see {@link ResultTable.Writer}), keyed so that a rerun replaces
  * rather than adds.
  * Runs already recorded as successful are skipped. The dense checkpoint is always included:
- * it is every table's baseline.
+ * it is every table's baseline (in a transfer-only experiment, the imported one if any). Files a
+ * config lists under {@code imported} are imported first, once.
  */
 public final class TransferStage {
     public static final String NAME = "transfer";
@@ -89,7 +90,7 @@ public final class TransferStage {
     public void run(StageContext ctx) {
         ctx.describe(NAME, "planning transfer runs");
         ExperimentConfig config = ctx.config();
-        List<CheckpointRecord> checkpoints = checkpoints(ctx);
+        List<CheckpointRecord> checkpoints = checkpoints(ctx, true);
         List<String> corrupt = ctx.checkpoints().failingChecksum(checkpoints.stream().map(CheckpointRecord::id).toList());
         if (!corrupt.isEmpty()) {
             throw new InvalidInputException("Checkpoint " + String.join(", ", corrupt) + " failed its checksum; "
@@ -188,13 +189,24 @@ public final class TransferStage {
         return copy;
     }
 
-    /** The dense checkpoint and every pruned checkpoint the config asks for, all of which must exist. */
+    /**
+     * Every checkpoint the config transfers, as the grid shows it: the dense checkpoint and every
+     * pruned one (all of which must exist), then the imported ones under their labels (which the
+     * report takes as they are stored).
+     */
     static List<CheckpointRecord> checkpoints(StageContext ctx) {
+        return checkpoints(ctx, false);
+    }
+
+    /** As {@link #checkpoints(StageContext)}; with {@code importMissing}, importing the config's files not imported yet. */
+    static List<CheckpointRecord> checkpoints(StageContext ctx, boolean importMissing) {
         List<String> ids = new ArrayList<>();
-        ids.add(ctx.ids().denseId());
-        for (PruningMethod method : ExperimentPlan.methods(ctx.config())) {
-            for (double sparsity : method.targets(ctx.config())) {
-                ids.add(ctx.ids().prunedId(method, sparsity));
+        if (ctx.config().upstream.enabled) {
+            ids.add(ctx.ids().denseId());
+            for (PruningMethod method : ExperimentPlan.methods(ctx.config())) {
+                for (double sparsity : method.targets(ctx.config())) {
+                    ids.add(ctx.ids().prunedId(method, sparsity));
+                }
             }
         }
         Map<String, CheckpointRecord> found = new LinkedHashMap<>();
@@ -204,7 +216,19 @@ public final class TransferStage {
             throw new InvalidInputException("Checkpoints " + missing + " are not in " + ctx.warehouse().checkpoints()
                     + "; run the upstream and prune commands with this config first");
         }
-        return ids.stream().map(found::get).toList();
+        List<CheckpointRecord> all = new ArrayList<>(ids.stream().map(found::get).toList());
+        for (CheckpointRecord imported : ImportedCheckpoints.resolve(ctx, importMissing)) {
+            CheckpointRecord same = all.stream().filter(c -> c.id().equals(imported.id())).findFirst().orElse(null);
+            if (same != null) {
+                throw new InvalidInputException("Imported checkpoint " + imported.method() + " is checkpoint " + imported.id()
+                        + ", which this config already transfers as " + same.method() + "; list each checkpoint once");
+            }
+            all.add(imported);
+        }
+        if (all.isEmpty()) {
+            throw new InvalidInputException("The config transfers no checkpoint");
+        }
+        return all;
     }
 
     /**

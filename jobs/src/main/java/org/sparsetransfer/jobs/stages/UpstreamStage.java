@@ -38,6 +38,10 @@ public final class UpstreamStage {
     static final double DENSE_BELOW = 0.01;
 
     public void run(StageContext ctx) {
+        if (!ctx.config().upstream.enabled) {
+            StageContext.log(NAME, "a transfer-only experiment (upstream.enabled: false): nothing to train upstream");
+            return;
+        }
         ctx.describe(NAME, "looking for the dense checkpoint");
         String id = ctx.ids().denseId();
         ctx.trainingStates().clearFinished(scopes -> ctx.checkpoints().existing(scopes));
@@ -88,7 +92,7 @@ public final class UpstreamStage {
         CheckpointRecord imported = ctx.checkpoints().describe(List.of(importedId)).stream().findFirst()
                 .orElseThrow(() -> new InvalidInputException("upstream.pretrained " + importedId + " is not in " + ctx.warehouse().checkpoints()
                         + "; import it into this warehouse first: bin/sparse-transfer import-weights --model " + ctx.config().model
-                        + " --file MODEL.safetensors --out " + ctx.warehouse().root()));
+                        + " --file MODEL.pth --method LABEL --out " + ctx.warehouse().root()));
         if (imported.actualSparsity() >= DENSE_BELOW) {
             throw new InvalidInputException(String.format("upstream.pretrained %s is %.1f%% sparse; it takes a dense model "
                     + "(the pruning methods start from it)", importedId, 100 * imported.actualSparsity()));

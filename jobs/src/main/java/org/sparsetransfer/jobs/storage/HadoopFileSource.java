@@ -60,6 +60,15 @@ public final class HadoopFileSource implements FileSource {
     }
 
     @Override
+    public long modified(String text) throws IOException {
+        FileStatus status = status(text);
+        if (status == null) {
+            throw new FileNotFoundException(text + ": no such file or directory");
+        }
+        return status.getModificationTime();
+    }
+
+    @Override
     public List<Entry> list(String text) throws IOException {
         Location dir = location(text);
         List<Entry> entries = new ArrayList<>();

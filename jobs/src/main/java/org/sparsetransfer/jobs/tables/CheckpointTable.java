@@ -39,7 +39,9 @@ public final class CheckpointTable {
             .add("checksum", DataTypes.StringType, false)
             .add("experiment", DataTypes.StringType, false)
             .add("created_at", DataTypes.TimestampType, false)
-            .add("software_version", DataTypes.StringType, true);
+            .add("software_version", DataTypes.StringType, true)
+            .add("family", DataTypes.StringType, true)
+            .add("source", DataTypes.StringType, true);
 
     private final SparkSession spark;
     private final String path;
@@ -88,6 +90,12 @@ public final class CheckpointTable {
             return List.of();
         }
         return table().where(col("id").isin(ids.toArray())).drop("payload").collectAsList().stream()
+                .map(CheckpointRecord::fromRow).toList();
+    }
+
+    /** The checkpoints imported from the file {@code source} describes ({@link CheckpointRecord#source()}), without payloads. */
+    public List<CheckpointRecord> describeBySource(String source) {
+        return table().where(col("source").equalTo(source)).drop("payload").collectAsList().stream()
                 .map(CheckpointRecord::fromRow).toList();
     }
 

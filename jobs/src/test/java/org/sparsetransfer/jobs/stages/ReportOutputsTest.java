@@ -1,5 +1,8 @@
 package org.sparsetransfer.jobs.stages;
 
+import org.sparsetransfer.core.method.MethodFamily;
+import org.sparsetransfer.core.method.PruningMethods;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -42,7 +45,7 @@ class ReportOutputsTest {
         assertTrue(md.contains("| oneshot | 0.80 | 89.90 ± 1.00 |"), md);
 
         List<String> plots = new ReportPlots(config, cells, List.of()).writeAll(dir);
-        assertEquals(List.of("mean_linear.png", "linear_mnist.png", "upstream.png"), plots);
+        assertEquals(List.of("mean_linear.png", "linear_mnist.png"), plots, "no checkpoint given: no upstream accuracy to plot");
         for (String plot : plots) {
             BufferedImage image = ImageIO.read(dir.resolve(plot).toFile());
             assertEquals(720, image.getWidth(), plot);
@@ -57,7 +60,7 @@ class ReportOutputsTest {
     void aCellWhoseRunsAllFailedIsMarkedNotPlottedAndLeftOutOfMeans() throws Exception {
         ExperimentConfig config = oneshotOnMnist(0.8);
         ReportStage.Cell failed = new ReportStage.Cell("oneshot", 0.8, "linear", "mnist", "top1", Double.NaN, null, 0, null, 2,
-                new double[0], null, 0);
+                new double[0], null, 0, MethodFamily.MAGNITUDE);
         List<ReportStage.Cell> cells = List.of(cell("dense", 0.0, 90.0, null), failed);
 
         String md = ReportStage.markdown(config, cells, List.of(), COMPLETE);
@@ -66,7 +69,7 @@ class ReportOutputsTest {
         assertTrue(csv.contains("oneshot,0.8000,linear,mnist,top1,,,0,,2,0,magnitude\n"), csv);
         assertTrue(ReportHtml.page(config, cells, List.of(), List.of(), COMPLETE).contains("<td class=\"failed\">failed (2 of 2 runs)</td>"));
         List<String> plots = new ReportPlots(config, cells, List.of()).writeAll(dir);
-        assertEquals(3, plots.size());
+        assertEquals(2, plots.size());
     }
 
     @Test
@@ -75,9 +78,9 @@ class ReportOutputsTest {
         ReportStage.Missing missing = new ReportStage.Missing(6, java.util.Map.of("oneshot|0.90|linear|mnist", 2L,
                 "oneshot|0.80|linear|mnist", 1L));
         ReportStage.Cell half = new ReportStage.Cell("oneshot", 0.8, "linear", "mnist", "top1", 88.0, null, 1, -2.0, 0,
-                new double[] {88.0}, null, 1);
+                new double[] {88.0}, null, 1, MethodFamily.MAGNITUDE);
         ReportStage.Cell none = new ReportStage.Cell("oneshot", 0.9, "linear", "mnist", "top1", Double.NaN, null, 0, null, 0,
-                new double[0], null, 2);
+                new double[0], null, 2, MethodFamily.MAGNITUDE);
         List<ReportStage.Cell> cells = List.of(cell("dense", 0.0, 90.0, null), half, none);
 
         String md = ReportStage.markdown(config, cells, List.of(), missing);
@@ -109,6 +112,6 @@ class ReportOutputsTest {
 
     private static ReportStage.Cell cell(String method, double sparsity, double mean, Double p) {
         return new ReportStage.Cell(method, sparsity, "linear", "mnist", "top1", mean, 1.0, 2, mean - 90.0, 0,
-                new double[] {mean - 0.7, mean + 0.7}, p, 0);
+                new double[] {mean - 0.7, mean + 0.7}, p, 0, PruningMethods.byKey(method, "test").family());
     }
 }
