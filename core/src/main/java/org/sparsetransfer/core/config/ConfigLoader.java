@@ -129,6 +129,7 @@ public final class ConfigLoader {
             readMethodSections(config, mapper, yaml, tree.path("pruning"), source);
             settleAlternatives(config, tree, "", source);
             resolveTransferRecipes(tree.path("transfer"), config.transfer, mapper, source);
+            checkProbeSections(tree.path("transfer"), config.transfer, source);
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds() == null ? "" : e.getKnownPropertyIds().stream()
                     .map(Object::toString).map(ConfigLoader::snake).collect(Collectors.toCollection(TreeSet::new)).toString();
@@ -491,6 +492,10 @@ public final class ConfigLoader {
             throw bad(source, "data.upstream_train + data.upstream_val", d.upstreamTrain + d.upstreamVal,
                     "at most 60000 (the Fashion-MNIST training set)");
         }
+        if (!(c.controls.cooldown > 0 && c.controls.cooldown <= 1)) {
+            throw bad(source, "controls.cooldown", c.controls.cooldown,
+                    "a fraction in (0, 1]: the share of each control's steps its learning rate decays over (1: each control trained alone)");
+        }
         positive(source, "upstream.epochs", c.upstream.epochs);
         positive(source, "upstream.batch_size", c.upstream.batchSize);
         positive(source, "upstream.lr", c.upstream.lr);
@@ -560,6 +565,7 @@ public final class ConfigLoader {
             Regime.parse(t.regimes.get(i), "transfer.regimes[" + i + "] in " + source);
         }
         nonEmpty(source, "transfer.seeds", t.seeds);
+        transferChoices(t, source);
         positive(source, "transfer.batch_size", t.batchSize);
         momentum(source, "transfer.momentum", t.momentum);
         for (Regime regime : Regime.values()) {
@@ -674,8 +680,77 @@ public final class ConfigLoader {
         label(where, "the label", label);
     }
 
+    /** Keys of an SGD recipe that an L-BFGS probe (fitted to convergence) has no use for. */
+    private static final List<String> SGD_ONLY = List.of("steps", "epochs", "lr", "lr_milestones", "lr_gamma", "lr_grid");
+
+    /**
+     * A linear recipe with {@code solver: lbfgs} gives none of the SGD keys (the probe is fitted to
+     * convergence with transfer.probe's settings), in the regime's section and in every per-task one.
+     */
+    private static void checkProbeSections(JsonNode transfer, ExperimentConfig.Transfer t, String source) {
+        List<Map.Entry<String, JsonNode>> sections = new java.util.ArrayList<>();
+        sections.add(Map.entry("transfer.linear", transfer.path("linear")));
+        transfer.path("per_task").fields().forEachRemaining(e -> sections.add(Map.entry("transfer.per_task." + e.getKey() + ".linear",
+                e.getValue().path("linear"))));
+        for (Map.Entry<String, JsonNode> section : sections) {
+            String task = section.getKey().startsWith("transfer.per_task.") ? section.getKey().split("\\.")[2] : null;
+            ExperimentConfig.Regime recipe = task == null ? t.linear : t.recipe(task, Regime.LINEAR);
+            if (recipe == null) {
+                continue; // a null section: validate names it
+            }
+            if (org.sparsetransfer.core.transfer.LinearSolver.of(recipe.solver, section.getKey() + ".solver in " + source)
+                    != org.sparsetransfer.core.transfer.LinearSolver.LBFGS) {
+                continue;
+            }
+            for (String key : SGD_ONLY) {
+                if (section.getValue().has(key)) {
+                    throw new InvalidInputException(section.getKey() + "." + key + " in " + source + ": the lbfgs solver fits the probe to "
+                            + "convergence and takes no " + key + " (its settings are transfer.probe's); remove it, or use solver: sgd");
+                }
+            }
+        }
+    }
+
+    /** The settings shared by every run's choices: the validation split and the L-BFGS probe. */
+    private static void transferChoices(ExperimentConfig.Transfer t, String source) {
+        ExperimentConfig.ValidationSplit v = t.validation;
+        if (!(v.fraction > 0 && v.fraction < 1)) {
+            throw bad(source, "transfer.validation.fraction", v.fraction, "a fraction in (0, 1), e.g. 0.2");
+        }
+        if (v.minPerClass < 2) {
+            throw bad(source, "transfer.validation.min_per_class", v.minPerClass, "at least 2 (a class needs examples on both sides)");
+        }
+        if (v.folds < 2) {
+            throw bad(source, "transfer.validation.folds", v.folds, "at least 2");
+        }
+        ExperimentConfig.Probe p = t.probe;
+        nonEmpty(source, "transfer.probe.l2_grid", p.l2Grid);
+        for (int i = 0; i < p.l2Grid.size(); i++) {
+            if (!(p.l2Grid.get(i) > 0)) {
+                throw bad(source, "transfer.probe.l2_grid[" + i + "]", p.l2Grid.get(i), "a positive penalty, e.g. 1e-4");
+            }
+        }
+        positive(source, "transfer.probe.tolerance", p.tolerance);
+        positive(source, "transfer.probe.max_iterations", p.maxIterations);
+        positive(source, "transfer.probe.sgd_tolerance", p.sgdTolerance);
+    }
+
     /** A regime's recipe: one length (steps or epochs), milestones inside it and increasing, a decay factor. */
     private static void recipe(String source, String section, ExperimentConfig.Regime r) {
+        if (r.solver != null) {
+            if (!section.endsWith("linear")) {
+                throw bad(source, section + ".solver", r.solver, "no solver: only the linear regime has one (sgd or lbfgs)");
+            }
+            org.sparsetransfer.core.transfer.LinearSolver.of(r.solver, section + ".solver in " + source);
+        }
+        if (r.lrGrid != null) {
+            nonEmpty(source, section + ".lr_grid", r.lrGrid);
+            for (int i = 0; i < r.lrGrid.size(); i++) {
+                if (!(r.lrGrid.get(i) > 0)) {
+                    throw bad(source, section + ".lr_grid[" + i + "]", r.lrGrid.get(i), "a positive learning rate");
+                }
+            }
+        }
         if (r.steps == null && r.epochs == null) {
             throw new InvalidInputException(section + " in " + source + " gives no length; give " + section + ".steps or "
                     + section + ".epochs");

@@ -30,6 +30,9 @@ public final class ExperimentConfig implements Serializable {
     public Pruning pruning = new Pruning();
     @JsonMerge
     public Transfer transfer = new Transfer();
+    /** Controls trained beside the pruning methods (the compute-matched dense model). */
+    @JsonMerge
+    public Controls controls = new Controls();
     /** Checkpoints made elsewhere (published by a method's authors), transferred beside the pipeline's own. */
     @JsonMerge
     public Imported imported = new Imported();
@@ -186,6 +189,21 @@ public final class ExperimentConfig implements Serializable {
         public String id;
     }
 
+    /**
+     * {@code dense_extended}: the dense model trained further with the dense recipe's settings (its
+     * learning rate re-warmed to upstream.lr and decayed to 0), as many extra steps as each pruned
+     * checkpoint records (its method's training beyond the dense model; IMP's and COLT's whole
+     * schedule): after the prune stage, a shared constant-rate trunk with a cooldown branch to each
+     * such budget ({@code cooldown}: the fraction of a budget its branch decays over; 1 trains each
+     * control alone), each a checkpoint transferred like every method. The report compares each
+     * sparse cell with its matched control too. No part of any other id.
+     */
+    public static final class Controls implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public boolean denseExtended = false;
+        public double cooldown = 0.2;
+    }
+
     /** Dense upstream training. */
     public static final class Upstream implements Serializable {
         private static final long serialVersionUID = 1L;
@@ -301,6 +319,12 @@ public final class ExperimentConfig implements Serializable {
          * resolves each entry into the whole recipe: the regime's keys with the task's merged in.
          */
         public Map<String, TaskRecipes> perTask = new LinkedHashMap<>();
+        /** How a task's training split is divided to choose settings (the test split never is). */
+        @JsonMerge
+        public ValidationSplit validation = new ValidationSplit();
+        /** The linear regime's L-BFGS probe ({@code linear.solver: lbfgs}): its penalties and when it has converged. */
+        @JsonMerge
+        public Probe probe = new Probe();
 
         /** The regime's own section ({@link #linear} or {@link #full}). */
         public Regime regime(org.sparsetransfer.core.transfer.Regime regime) {
@@ -332,6 +356,35 @@ public final class ExperimentConfig implements Serializable {
             }
             return String.join(", ", all.stream().map(r -> r.key() + " " + seeds(r)).toList());
         }
+    }
+
+    /**
+     * A stratified hold-out of {@code fraction} of every class of a task's training split chooses
+     * the settings that are chosen (a probe's penalty, a learning rate from {@code lr_grid}); a task
+     * with a class of fewer than {@code min_per_class} training examples (few-shot) is
+     * cross-validated in {@code folds} stratified folds instead. Seeded by data.split_seed, the task
+     * and the run's seed (so the seeds of an exact probe differ in what chose their penalty).
+     */
+    public static final class ValidationSplit implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public double fraction = 0.2;
+        public int minPerClass = 20;
+        public int folds = 5;
+    }
+
+    /**
+     * The L-BFGS probe: multinomial logistic regression with an L2 penalty from {@code l2_grid}
+     * (chosen on validation, then refitted on the whole training split), fitted until the largest
+     * gradient component is at most {@code tolerance} (or {@code max_iterations}). An SGD-trained
+     * linear head counts as converged when the same objective's gradient is at most
+     * {@code sgd_tolerance} at its end.
+     */
+    public static final class Probe implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public List<Double> l2Grid = new ArrayList<>(List.of(1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1));
+        public double tolerance = 1e-5;
+        public int maxIterations = 1000;
+        public double sgdTolerance = 1e-3;
     }
 
     /**
@@ -387,6 +440,17 @@ public final class ExperimentConfig implements Serializable {
         public float lrGamma = 0.1f;
         /** This regime's seeds; null: transfer.seeds (the study ran 5 linear and 3 full seeds). */
         public List<Long> seeds;
+        /**
+         * The linear regime's solver: sgd (the recipe's steps or epochs of SGD on the features, the
+         * study's protocol) or lbfgs (the probe fitted to convergence, see {@link Probe}; the
+         * recipe's length and learning rate do not apply). Null: sgd.
+         */
+        public String solver;
+        /**
+         * Learning rates to choose among on validation (the best is then trained on the whole
+         * training split); null: {@code lr} alone, nothing chosen.
+         */
+        public List<Float> lrGrid;
 
         public Regime() {}
 
@@ -402,6 +466,24 @@ public final class ExperimentConfig implements Serializable {
 
         public RunLength length() {
             return RunLength.of(steps, epochs == null ? null : epochs.doubleValue());
+        }
+
+        /** This recipe with learning rate {@code newLr} (one chosen from its lr_grid). */
+        public Regime withLr(float newLr) {
+            if (newLr == lr) {
+                return this;
+            }
+            Regime copy = new Regime();
+            copy.steps = steps;
+            copy.epochs = epochs;
+            copy.lr = newLr;
+            copy.weightDecay = weightDecay;
+            copy.lrMilestones = lrMilestones;
+            copy.lrGamma = lrGamma;
+            copy.seeds = seeds;
+            copy.solver = solver;
+            copy.lrGrid = lrGrid;
+            return copy;
         }
     }
 }

@@ -132,6 +132,19 @@ public final class ExperimentIds {
         return JSON.valueToTree(value);
     }
 
+    /**
+     * The dense_extended control of {@code budget} extra steps, the last {@code cooldown} fraction
+     * of them a branch off the shared trunk.
+     */
+    public String controlId(int budget, double cooldown) {
+        ObjectNode key = JSON.createObjectNode();
+        key.put("parent", denseId());
+        key.put("method", org.sparsetransfer.core.experiment.DenseExtension.METHOD);
+        key.put("budget", budget);
+        key.put("cooldown", cooldown);
+        return String.format("%s-%d-%s", org.sparsetransfer.core.experiment.DenseExtension.METHOD, budget, hash("control", key));
+    }
+
     /** Identity of the transfer recipe (not the grid: tasks, regimes and seeds are row keys). */
     public String transferSettingsHash() {
         ObjectNode transfer = nonDefault(config.transfer, defaults.transfer);

@@ -34,6 +34,19 @@ public interface ImageSource {
     /** The same images under other labels (e.g. classes renumbered within a COLT segment). */
     ImageSource relabelled(String newName, int newNumClasses, int[] newLabels);
 
+    /**
+     * The examples at {@code indices}, in that order, as a source of their own (a hold-out's
+     * parts): a view that reads through this one.
+     */
+    default ImageSource subset(String newName, int[] indices) {
+        int[] all = labels();
+        int[] chosen = new int[indices.length];
+        for (int i = 0; i < indices.length; i++) {
+            chosen[i] = all[indices[i]];
+        }
+        return new IndexedImages(this, newName, indices, chosen, numClasses());
+    }
+
     /** Number of examples per class. */
     default int[] classCounts() {
         int[] counts = new int[numClasses()];

@@ -58,6 +58,16 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
             detail.add(plan.detail());
         }
         stages.add(new Stage("prune", runs, steps, p.batchSize, bounded, detail.isEmpty() ? "none" : String.join(", ", detail)));
+        int pruned = checkpoints - (upstream || config.imported.dense != null ? 1 : 0);
+        boolean controls = config.controls.denseExtended && upstream && pruned > 0;
+        if (controls) {
+            // The budgets are the pruned checkpoints' steps, known after prune: at most one control per pruned checkpoint,
+            // the run at most as long as the longest method's plan.
+            long longest = methods(config).stream().mapToLong(m -> m.plan(schedules).steps()).max().orElse(0);
+            stages.add(new Stage("control", 1, longest, config.upstream.batchSize, true, "dense_extended: the dense model continued "
+                    + "for the pruned checkpoints' budgets (known after prune), a checkpoint per budget, at most " + pruned));
+            checkpoints += pruned;
+        }
         int imported = config.imported.checkpoints.size();
         checkpoints += imported;
         if (imported > 0 || config.imported.dense != null) {
@@ -82,7 +92,7 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
                 transferSteps += checkpoints * seedCount * taskSteps.orElse(0);
             }
         }
-        stages.add(new Stage("transfer", transferRuns, transferSteps, t.batchSize, false, String.format(Locale.ROOT,
+        stages.add(new Stage("transfer", transferRuns, transferSteps, t.batchSize, controls, String.format(Locale.ROOT,
                 "%d checkpoints x %d tasks x regimes (seeds) %s%s", checkpoints, t.tasks.size(), String.join(", ", seeds),
                 tasksUnsized ? "; steps leave out tasks sized only at ingest" : "")));
         stages.add(new Stage("report", 0, 0, 0, false, "transfer table: " + checkpoints + " checkpoints x " + t.tasks.size()
@@ -98,6 +108,9 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         /** The regime's optimizer steps on this task, when its length is known. */
         public OptionalLong steps(Regime regime) {
             ExperimentConfig.Regime recipe = config.transfer.recipe(task, regime);
+            if (probe(regime, recipe)) {
+                return OptionalLong.of(0); // fitted, not stepped: its L-BFGS iterations are known only once it ran
+            }
             if (recipe.steps != null) {
                 return OptionalLong.of(recipe.steps);
             }
@@ -108,6 +121,11 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         /** e.g. "full: 150 epochs = 15,600 steps, lr 0.01 x0.1 at epochs [50, 100], 3 seeds". */
         public String describe(Regime regime) {
             ExperimentConfig.Regime recipe = config.transfer.recipe(task, regime);
+            if (probe(regime, recipe)) {
+                return String.format(Locale.ROOT, "%s: L-BFGS probe to convergence (gradient <= %s), penalty chosen on validation from %s, "
+                        + "%d seeds", regime.key(), config.transfer.probe.tolerance, config.transfer.probe.l2Grid,
+                        config.transfer.seeds(regime).size());
+            }
             OptionalLong steps = steps(regime);
             String length = recipe.steps != null ? String.format(Locale.ROOT, "%,d steps", recipe.steps)
                     : String.format(Locale.ROOT, "%d epochs = %s", recipe.epochs,
@@ -127,6 +145,12 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         }
         config.imported.checkpoints.forEach(c -> labels.add(c.method));
         return labels;
+    }
+
+    /** Whether {@code recipe} of {@code regime} is the L-BFGS probe (linear, solver lbfgs). */
+    private static boolean probe(Regime regime, ExperimentConfig.Regime recipe) {
+        return regime == Regime.LINEAR && org.sparsetransfer.core.transfer.LinearSolver.of(recipe.solver, "transfer.linear.solver")
+                == org.sparsetransfer.core.transfer.LinearSolver.LBFGS;
     }
 
     /** The config's transfer tasks with their recipes. */

@@ -12,9 +12,12 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import org.sparsetransfer.core.data.SpillFile;
 import org.sparsetransfer.core.train.TrainingData;
+import org.sparsetransfer.core.transfer.LinearProbe;
 
 /**
  * Where linear transfer keeps a frozen backbone's features between the runs that share them.
@@ -69,8 +72,16 @@ public interface FeatureCache extends AutoCloseable {
     @Override
     default void close() {}
 
-    /** The features of a task's training and test splits. */
-    record Extracted(Split train, Split test) implements AutoCloseable {
+    /**
+     * The features of a task's training and test splits, and the linear probe's fits on the whole
+     * training split by penalty: a fit starts from zeros, so it is the same for every seed that
+     * chooses its penalty, and the seeds share it.
+     */
+    record Extracted(Split train, Split test, Map<Double, LinearProbe.Fit> probeFits) implements AutoCloseable {
+        public Extracted(Split train, Split test) {
+            this(train, test, new HashMap<>());
+        }
+
         @Override
         public void close() {
             try {

@@ -127,6 +127,22 @@ public final class LocalSgd {
         }
     }
 
+    /**
+     * Weights a training hands over as it passes given steps (the dense control's trunk at each
+     * step a cooldown branch leaves it): {@code sink} receives each as a round ends there, before any
+     * state is saved at that step, so a training resumed after a kill hands over none it passed
+     * before its state and the ones after again.
+     */
+    public record Snapshots(int[] steps, Sink sink) {
+        public static final Snapshots NONE = new Snapshots(new int[0], (step, weights) -> { });
+
+        /** Receives a snapshot. */
+        @FunctionalInterface
+        public interface Sink {
+            void accept(int step, Weights weights) throws Exception;
+        }
+    }
+
     /** The trained weights and mask, the weights after {@code keepAtStep} if asked for, the cost and the workers. */
     public record Result(Weights weights, Mask mask, Weights kept, int steps, long examplesSeen, double wallSeconds, int workers) {
         /** This run followed by {@code next} (IMP's rounds): next's weights, both runs' cost. */
@@ -149,6 +165,13 @@ public final class LocalSgd {
     public static Result train(TrainingSchedule schedule, int workers, int localSteps, int batch, MaskUpdater updater,
             Weights start, Mask startMask, int keepAtStep, Saving saving, Workers run, TrainingLoop.Progress progress)
             throws Exception {
+        return train(schedule, workers, localSteps, batch, updater, start, startMask, keepAtStep, Snapshots.NONE, saving, run, progress);
+    }
+
+    /** As the other {@code train}, handing over the weights at {@code snapshots}' steps as rounds end there (rounds are cut there). */
+    public static Result train(TrainingSchedule schedule, int workers, int localSteps, int batch, MaskUpdater updater,
+            Weights start, Mask startMask, int keepAtStep, Snapshots snapshots, Saving saving, Workers run, TrainingLoop.Progress progress)
+            throws Exception {
         long begin = System.nanoTime();
         int total = schedule.totalSteps();
         TrainingState resumed = saving.enabled() ? saving.store().latest(saving.key()).orElse(null) : null;
@@ -158,6 +181,12 @@ public final class LocalSgd {
                     + " under the warehouse's training_states/ to restart that training from its beginning");
         }
         List<Integer> cuts = new ArrayList<>(List.of(keepAtStep));
+        for (int step : snapshots.steps()) {
+            if (step < 1 || step > total) {
+                throw new IllegalArgumentException("a snapshot at step " + step + " of a training of " + total + " steps");
+            }
+            cuts.add(step);
+        }
         if (workers == 1 && saving.enabled()) {
             for (long step = saving.everySteps(); step < total; step += saving.everySteps()) {
                 cuts.add((int) step);
@@ -231,6 +260,11 @@ public final class LocalSgd {
             momentum = sum.momentum().average();
             if (keepAtStep > 0 && after == keepAtStep) {
                 kept = weights;
+            }
+            for (int step : snapshots.steps()) {
+                if (step == after) {
+                    snapshots.sink().accept(after, weights);
+                }
             }
             // At the end too, unless the whole training is shorter than the interval (a kill loses less than one then).
             boolean end = after == total && total >= saving.everySteps();

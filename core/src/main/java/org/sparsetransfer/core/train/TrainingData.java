@@ -52,6 +52,65 @@ public interface TrainingData extends AutoCloseable {
         return images instanceof ImageSet onHeap ? TensorData.upload(manager, onHeap) : new StreamedImages(manager, images);
     }
 
+    /**
+     * The examples of {@code data} at {@code indices}, in that order, as data of their own (a
+     * hold-out's parts). Only for unaugmented data (features): evaluation ranges are read as
+     * batches. The view does not close {@code data}.
+     */
+    static TrainingData subset(TrainingData data, long[] indices) {
+        int[] all = data.labelValues();
+        int[] labels = new int[indices.length];
+        for (int i = 0; i < indices.length; i++) {
+            labels[i] = all[Math.toIntExact(indices[i])];
+        }
+        return new TrainingData() {
+            @Override
+            public int size() {
+                return indices.length;
+            }
+
+            @Override
+            public int numClasses() {
+                return data.numClasses();
+            }
+
+            @Override
+            public int[] labelValues() {
+                return labels.clone();
+            }
+
+            @Override
+            public NDArray[] batch(long[] chosen, long seed, int epoch) {
+                return data.batch(map(chosen), seed, epoch);
+            }
+
+            @Override
+            public NDArray[] range(int from, int to) {
+                long[] chosen = new long[to - from];
+                for (int i = 0; i < chosen.length; i++) {
+                    chosen[i] = from + i;
+                }
+                return data.batch(map(chosen), 0, 0);
+            }
+
+            @Override
+            public int evaluationBatch() {
+                return data.evaluationBatch();
+            }
+
+            private long[] map(long[] chosen) {
+                long[] mapped = new long[chosen.length];
+                for (int i = 0; i < chosen.length; i++) {
+                    mapped[i] = indices[Math.toIntExact(chosen[i])];
+                }
+                return mapped;
+            }
+
+            @Override
+            public void close() {}
+        };
+    }
+
     /** Inputs already on the engine (e.g. extracted features), with their labels. */
     static TensorData of(NDArray inputs, int[] labels, int numClasses) {
         return new TensorData(inputs, labels, numClasses);

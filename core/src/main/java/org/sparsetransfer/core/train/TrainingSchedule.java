@@ -63,9 +63,11 @@ public interface TrainingSchedule {
     interface LearningRate {
         float at(int step, int totalSteps);
 
-        /** Linear decay from {@code max} at step 0 to {@code min} at the last step. */
+        /** Linear decay from {@code max} at step 0 to {@code min} at the last step (never past it: float rounding could make a rate of 0 negative). */
         static LearningRate linear(float max, float min) {
-            return (step, total) -> total <= 1 ? max : max + (min - max) * step / (float) (total - 1);
+            float low = Math.min(max, min);
+            float high = Math.max(max, min);
+            return (step, total) -> total <= 1 ? max : Math.max(low, Math.min(high, max + (min - max) * step / (float) (total - 1)));
         }
 
         /** {@code base}, multiplied by {@code factor} from each listed step on (PyTorch's MultiStepLR). */

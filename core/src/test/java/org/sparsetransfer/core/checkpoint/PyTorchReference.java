@@ -9,9 +9,10 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * PyTorch as the tests' reference (never a run-time dependency): Debian's python3-torch and
- * python3-torchvision for the system python3, installed by bench/setup-pytorch.sh when missing
- * (it needs root or sudo, as CI has). The scripts are in test resources {@code pytorch/}.
+ * PyTorch (and scikit-learn) as the tests' reference (never a run-time dependency): Debian's
+ * python3-torch, python3-torchvision and python3-sklearn for the system python3, installed by
+ * bench/setup-pytorch.sh when missing (it needs root or sudo, as CI has). The scripts are in test
+ * resources {@code pytorch/}.
  */
 public final class PyTorchReference {
     private static final Path PYTHON = Path.of("/usr/bin/python3");
@@ -25,9 +26,9 @@ public final class PyTorchReference {
         if (ready) {
             return;
         }
-        if (run(List.of(PYTHON.toString(), "-c", "import torch, torchvision"), null, 60).exit() != 0) {
+        if (run(List.of(PYTHON.toString(), "-c", "import torch, torchvision, sklearn"), null, 60).exit() != 0) {
             Result setup = run(List.of("bash", SETUP.toString()), null, 1800);
-            if (setup.exit() != 0 || run(List.of(PYTHON.toString(), "-c", "import torch, torchvision"), null, 60).exit() != 0) {
+            if (setup.exit() != 0 || run(List.of(PYTHON.toString(), "-c", "import torch, torchvision, sklearn"), null, 60).exit() != 0) {
                 throw new IllegalStateException("These tests compare with PyTorch, which is not installed and could not be "
                         + "installed: run `bash bench/setup-pytorch.sh` as root (Debian's python3-torch and python3-torchvision). "
                         + "Setup said: " + setup.output());

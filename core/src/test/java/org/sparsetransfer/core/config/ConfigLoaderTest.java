@@ -61,6 +61,8 @@ class ConfigLoaderTest {
         assertTrue(error("transfer:\n  regimes: [partial]\n").contains("Unknown transfer regime 'partial'"));
         assertTrue(error("upstream:\n  epochs: lots\n").contains("upstream.epochs"));
         assertTrue(error("model: resnet9000\n").contains("Unknown model 'resnet9000'"));
+        assertTrue(error("controls: {dense_extended: true, cooldown: 0}\n").contains("controls.cooldown"));
+        assertEquals(1.0, parse("controls: {dense_extended: true, cooldown: 1}\n").controls.cooldown, "1: each control trained alone");
         assertTrue(error("model: resnet50\n").contains("Bad value for model in"), "ResNets need the RGB readers");
         assertTrue(error("upstream: {epochs: 3\n").contains("not valid YAML"));
         assertTrue(error("upstream: 5\n").contains("Bad value at upstream"));
@@ -87,7 +89,10 @@ class ConfigLoaderTest {
             java.util.Map.entry("transfer.linear.lr_milestones", "5"),
             java.util.Map.entry("transfer.full.lr_milestones", "5"),
             java.util.Map.entry("fault.diverge_transfer", "{method: oneshot, task: mnist}"),
-            java.util.Map.entry("imported.checkpoints", "{method: a_published, file: a.pth}"));
+            java.util.Map.entry("imported.checkpoints", "{method: a_published, file: a.pth}"),
+            java.util.Map.entry("transfer.linear.lr_grid", "0.1"),
+            java.util.Map.entry("transfer.full.lr_grid", "0.1"),
+            java.util.Map.entry("transfer.probe.l2_grid", "0.001"));
 
     @Test
     void importedCheckpointsAreCheckedAndATransferOnlyExperimentPrunesNothing() {

@@ -73,13 +73,13 @@ class TransferRecipeTest {
 
     @Test
     void stepsWithoutMilestonesDecayOnceAtTwoThirdsAsBefore() {
-        ExperimentConfig demo = ConfigLoader.load(Path.of("../conf/demo.yaml"));
-        ExperimentConfig.Regime linear = demo.transfer.recipe("mnist", Regime.LINEAR);
-        TrainingSchedule schedule = TransferExperiment.schedule(linear, 1500, 64);
-        assertEquals(300, schedule.totalSteps());
-        assertEquals(0.05f, schedule.learningRate(199));
-        assertEquals(0.05f * 0.1f, schedule.learningRate(200), 1e-9);
-        assertEquals(List.of(0L, 1L), demo.transfer.seeds(Regime.FULL));
+        ExperimentConfig tiny = ConfigLoader.load(Path.of("../conf/tiny.yaml"));
+        ExperimentConfig.Regime linear = tiny.transfer.recipe("mnist", Regime.LINEAR);
+        TrainingSchedule schedule = TransferExperiment.schedule(linear, 600, 64);
+        assertEquals(60, schedule.totalSteps());
+        assertEquals(0.05f, schedule.learningRate(39));
+        assertEquals(0.05f * 0.1f, schedule.learningRate(40), 1e-9);
+        assertEquals(List.of(0L, 1L), tiny.transfer.seeds(Regime.FULL));
     }
 
     @Test
@@ -107,11 +107,18 @@ class TransferRecipeTest {
     void newKeysAtTheirDefaultsLeaveTheSettingsHashAlone() throws Exception {
         // Ids hash only non-default values: the new keys, given at their defaults, keep every stored results key.
         String demo = java.nio.file.Files.readString(Path.of("../conf/demo.yaml"));
-        String withDefaults = demo.replace("  full:\n    steps: 100\n", "  per_task: {}\n  full:\n    steps: 100\n    lr_gamma: 0.1\n");
+        String withDefaults = demo.replace("  full:\n    steps: 60\n", "  per_task: {}\n  full:\n    steps: 60\n    lr_gamma: 0.1\n");
         assertNotEquals(demo, withDefaults);
         ExperimentConfig explicit = parse(withDefaults);
         assertEquals(0.1f, explicit.transfer.full.lrGamma);
         assertEquals(new ExperimentIds(ConfigLoader.load(Path.of("../conf/demo.yaml"))).transferSettingsHash(), new ExperimentIds(explicit).transferSettingsHash());
+        // Likewise the keys added for the probe and the validation split, at their defaults.
+        String tiny = java.nio.file.Files.readString(Path.of("../conf/tiny.yaml"));
+        String probeDefaults = tiny.replace("  full:\n    steps: 40\n", "  validation: {fraction: 0.2, min_per_class: 20, folds: 5}\n"
+                + "  probe: {tolerance: 0.00001, max_iterations: 1000}\n  full:\n    steps: 40\n");
+        assertNotEquals(tiny, probeDefaults);
+        assertEquals(new ExperimentIds(ConfigLoader.load(Path.of("../conf/tiny.yaml"))).transferSettingsHash(),
+                new ExperimentIds(parse(probeDefaults)).transferSettingsHash());
     }
 
     @Test

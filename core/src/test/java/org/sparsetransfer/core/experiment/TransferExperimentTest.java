@@ -191,6 +191,57 @@ class TransferExperimentTest {
         assertTrue(outcomes[1].scores().top1() > 0.25, "it learns: " + outcomes[1].scores().top1());
     }
 
+    /**
+     * The L-BFGS probe chooses its penalty on validation examples of the training split only: with
+     * the test split's labels poisoned, every choice (penalty, validation score, the fit's loss) is
+     * the same and only the test score changes; it converges, and its seeds choose on their own
+     * hold-outs. A full run chooses its learning rate from an lr_grid the same way.
+     */
+    @Test
+    void theProbeAndTheLearningRateAreChosenWithoutReadingTheTestSplit() throws Exception {
+        ExperimentConfig config = org.sparsetransfer.core.config.ConfigLoader.parse(new java.io.ByteArrayInputStream("""
+                transfer:
+                  tasks: [mnist]
+                  batch_size: 32
+                  linear: {solver: lbfgs}
+                  full: {steps: 12, lr: 0.01, lr_grid: [0.05, 0.01]}
+                  probe: {l2_grid: [0.0001, 0.01, 1.0]}
+                  validation: {fraction: 0.25, min_per_class: 10}
+                """.getBytes(java.nio.charset.StandardCharsets.UTF_8)), "test.yaml");
+        UpstreamExperiment experiment = new UpstreamExperiment(config, new TaskRegistry.Splits(Synthetic.squares("up", 100, 9, 1, 0),
+                null, Synthetic.squares("up", 50, 9, 3, 0)), Device.cpu());
+        org.sparsetransfer.core.model.Weights weights = experiment.initialWeights();
+        org.sparsetransfer.core.data.ImageSet test = Synthetic.squares("down", 100, 4, 5, 2);
+        int[] poisoned = test.labels().clone();
+        for (int i = 0; i < poisoned.length; i++) {
+            poisoned[i] = (poisoned[i] + 1) % 4;
+        }
+        TaskRegistry.Splits clean = new TaskRegistry.Splits(Synthetic.squares("down", 200, 4, 4, 2), null, test);
+        TaskRegistry.Splits bad = new TaskRegistry.Splits(clean.train(), null, test.relabelled("poisoned", 4, poisoned));
+        TransferExperiment transfer = new TransferExperiment(config, Device.cpu());
+        for (Regime regime : List.of(Regime.LINEAR, Regime.FULL)) {
+            List<String> log = new java.util.ArrayList<>();
+            TransferExperiment.Outcome a = transfer.run(weights, null, "mnist", clean, regime, 0, log::add);
+            TransferExperiment.Outcome b = transfer.run(weights, null, "mnist", bad, regime, 0, TrainingLoop.Progress.SILENT);
+            assertEquals(a.details().penalty(), b.details().penalty(), regime + ": the same penalty");
+            assertEquals(a.details().learningRate(), b.details().learningRate(), regime + ": the same learning rate");
+            assertEquals(a.details().validationScore(), b.details().validationScore(), regime + ": the same validation score");
+            assertEquals(a.details().finalLoss(), b.details().finalLoss(), regime + ": the same training");
+            assertTrue(a.scores().top1() > b.scores().top1() + 0.2, regime + ": only the test score changes: " + a.scores() + " vs " + b.scores());
+            assertEquals((100 + 7) / 8, a.details().testCorrect().length, "a bit per test example");
+            assertEquals(Math.round(a.scores().top1() * 100), java.util.BitSet.valueOf(a.details().testCorrect()).cardinality());
+            if (regime == Regime.LINEAR) {
+                assertTrue(a.details().converged(), log.toString());
+                assertTrue(java.util.List.of(0.0001, 0.01, 1.0).contains(a.details().penalty()));
+                assertTrue(log.stream().anyMatch(l -> l.startsWith("linear seed 0: penalty ") && l.contains("chosen on a hold-out of ")), log.toString());
+                assertTrue(log.stream().anyMatch(l -> l.contains("converged")), log.toString());
+            } else {
+                assertTrue(java.util.Set.of(0.05f, 0.01f).contains(a.details().learningRate().floatValue()), a.details().toString());
+                assertTrue(log.stream().anyMatch(l -> l.contains("learning rate ") && l.contains(" chosen on a hold-out")), log.toString());
+            }
+        }
+    }
+
     private static FeatureCache.Split split(float[] rows, int[] labels, long bufferBytes, Path dir) throws Exception {
         FeatureCache.Split.Writer writer = FeatureCache.Split.writer(labels.length, labels, 3, bufferBytes, dir);
         writer.append(java.util.Arrays.copyOfRange(rows, 0, 12), 3);

@@ -113,6 +113,54 @@ class TrainingStateTest {
         assertEquals(6, store.steps.size(), "a training shorter than the interval saves nothing, not even its end");
     }
 
+    /**
+     * The dense control's trunk: a snapshot at step k of a constant-rate run is the run of k steps
+     * (so a branch leaving it starts where an independent run would), and a trunk killed and
+     * resumed hands over exactly the snapshots after its saved state again, with the same weights.
+     */
+    @Test
+    void snapshotsAreTheShorterRunsAndAResumedTrainingHandsOverOnlyTheLaterOnesAgain() throws Exception {
+        ExperimentConfig config = new ExperimentConfig();
+        ImageSet train = Synthetic.squares("up", 200, 9, 7, 0);
+        UpstreamExperiment experiment = new UpstreamExperiment(config, new TaskRegistry.Splits(train,
+                Synthetic.squares("up", 50, 9, 8, 0), Synthetic.squares("up", 50, 9, 9, 0)), Device.cpu());
+        TrainingLoop.Settings settings = new TrainingLoop.Settings(32, 0.9f, 5e-4f, 5L);
+        Weights start = experiment.initialWeights();
+        TrainingSchedule.LearningRate constant = (step, total) -> 0.05f;
+        int[] at = {3, 9, 16};
+        Map<Integer, Weights> handed = new java.util.TreeMap<>();
+        LocalSgd.Workers rounds = input -> roundOf(experiment, List.of(train), settings, input);
+        LocalSgd.train(TrainingSchedule.fixedMask(20, constant), 1, 5, 32, null, start, null, -1,
+                new LocalSgd.Snapshots(at, handed::put), LocalSgd.Saving.NONE, rounds, TrainingLoop.Progress.SILENT);
+        assertEquals(List.of(3, 9, 16), List.copyOf(handed.keySet()));
+        for (int k : at) {
+            LocalSgd.Result shorter = experiment.inProcess(TrainingLoop.Progress.SILENT).train(TrainingSchedule.fixedMask(k, constant), null,
+                    settings, start, null, null, -1);
+            assertEquals(shorter.weights(), handed.get(k), "the snapshot at " + k + " is the " + k + "-step run, bitwise");
+        }
+
+        MemoryStateStore store = new MemoryStateStore();
+        TrainingSchedule trunk = TrainingSchedule.fixedMask(20, constant);
+        LocalSgd.Saving saving = new LocalSgd.StatePolicy(store, "trunk", 5).saving(trunk, 1, 5, settings, null, start, null, null, -1);
+        Map<Integer, Weights> firstTry = new java.util.TreeMap<>();
+        LocalSgd.Snapshots.Sink killedAtTheSecond = (step, weights) -> {
+            if (step == 9) {
+                throw new MemoryStateStore.Killed(); // a kill inside the branch that leaves at step 9
+            }
+            firstTry.put(step, weights);
+        };
+        assertThrows(MemoryStateStore.Killed.class, () -> LocalSgd.train(trunk, 1, 5, 32, null, start, null, -1,
+                new LocalSgd.Snapshots(at, killedAtTheSecond), saving, rounds, TrainingLoop.Progress.SILENT));
+        assertEquals(5, store.latest(saving.key()).orElseThrow().step(), "the state before the branch point, none at it");
+        Map<Integer, Weights> secondTry = new java.util.TreeMap<>();
+        LocalSgd.train(trunk, 1, 5, 32, null, start, null, -1, new LocalSgd.Snapshots(at, secondTry::put), saving, rounds,
+                TrainingLoop.Progress.SILENT);
+        assertEquals(List.of(3), List.copyOf(firstTry.keySet()));
+        assertEquals(List.of(9, 16), List.copyOf(secondTry.keySet()), "the branch killed runs again; the one before does not");
+        assertEquals(handed.get(9), secondTry.get(9));
+        assertEquals(handed.get(16), secondTry.get(16));
+    }
+
     @Test
     void aStateReadsBackBitForBitAndADamagedOneIsOneClearError() {
         Weights weights = weights(-0f, 1.5f, 0f, -2f);
