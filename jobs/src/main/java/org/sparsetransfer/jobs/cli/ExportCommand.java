@@ -21,6 +21,7 @@ import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.jobs.tables.CheckpointTable;
 import org.sparsetransfer.jobs.tables.Warehouse;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -43,12 +44,9 @@ public final class ExportCommand implements Callable<Integer> {
             description = "Where to write it: a .pth, .pt or .safetensors path, or a URI such as hdfs://namenode:8020/out/r50.pth.")
     String file;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "sparse-transfer-out",
-            description = "Warehouse root: a local path or a URI such as hdfs://namenode:8020/wh. Default: ${DEFAULT-VALUE}.")
-    String out;
+    @Mixin
+    WarehouseOptions warehouseOptions;
 
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master. Default: local[*].")
-    String master;
 
     public static void main(String[] args) {
         SparseTransferCli.exit(new ExportCommand(), args);
@@ -56,13 +54,13 @@ public final class ExportCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        Warehouse warehouse = Warehouse.parse(out);
-        SparkSessions.checkMaster(master);
+        Warehouse warehouse = Warehouse.parse(warehouseOptions.out);
+        SparkSessions.checkMaster(warehouseOptions.master);
         Location target = Location.parse(file, "--file");
         if (target.name().isEmpty() || target.name().endsWith("/")) {
             throw new InvalidInputException("--file " + file + " names a directory; give a file such as model.pth or model.safetensors");
         }
-        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer export", master, java.util.Map.of());
+        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer export", warehouseOptions.master, java.util.Map.of());
         Storage storage = Storage.forSparkConf(sparkConf);
         if (storage.isDirectory(target)) {
             throw new InvalidInputException("--file " + file + " is a directory; give a file such as model.pth or model.safetensors");

@@ -18,6 +18,7 @@ import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.jobs.tables.Warehouse;
 import org.sparsetransfer.jobs.tables.WarehouseLock;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -60,12 +61,9 @@ public final class ImportWeightsCommand implements Callable<Integer> {
             description = "Input side the model is for (no weight depends on it). Default: ${DEFAULT-VALUE}.")
     int side;
 
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "sparse-transfer-out",
-            description = "Warehouse root: a local path or a URI such as hdfs://namenode:8020/wh. Default: ${DEFAULT-VALUE}.")
-    String out;
+    @Mixin
+    WarehouseOptions warehouseOptions;
 
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master. Default: local[*].")
-    String master;
 
     public static void main(String[] args) {
         SparseTransferCli.exit(new ImportWeightsCommand(), args);
@@ -73,8 +71,8 @@ public final class ImportWeightsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Warehouse warehouse = Warehouse.parse(out);
-        SparkSessions.checkMaster(master);
+        Warehouse warehouse = Warehouse.parse(warehouseOptions.out);
+        SparkSessions.checkMaster(warehouseOptions.master);
         if ((classes != null && classes < 1) || side < 32) {
             throw new InvalidInputException("--classes must be at least 1 and --side at least 32 (the RGB models downsample 32 times); "
                     + "got --classes " + classes + " --side " + side);
@@ -86,7 +84,7 @@ public final class ImportWeightsCommand implements Callable<Integer> {
             throw new InvalidInputException("--family dense: give the family of a pruning method; a dense model is imported "
                     + "without one and used as upstream.pretrained or imported.dense");
         }
-        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer import-weights", master, java.util.Map.of());
+        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer import-weights", warehouseOptions.master, java.util.Map.of());
         Storage storage = Storage.forSparkConf(sparkConf);
         FileSource files = new HadoopFileSource(storage);
         // Read and checked before anything is locked or written: a bad file stores nothing.

@@ -26,6 +26,7 @@ import org.sparsetransfer.jobs.tables.DeltaTables;
 import org.sparsetransfer.jobs.storage.Storage;
 import org.sparsetransfer.jobs.tables.Warehouse;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Prints a checkpoint's chain of parents, from the dense model trained from its seeded init. */
@@ -33,9 +34,8 @@ import picocli.CommandLine.Option;
         description = "Print the chain from the dense model (trained from the seeded init) to a checkpoint: "
                 + "id, method, stage, target and actual sparsity, upstream accuracy, training steps.")
 public final class LineageCommand implements Callable<Integer> {
-    @Option(names = "--out", paramLabel = "DIR", defaultValue = "sparse-transfer-out",
-            description = "Warehouse root: a local path or a URI such as hdfs://namenode:8020/wh. Default: ${DEFAULT-VALUE}.")
-    String out;
+    @Mixin
+    WarehouseOptions warehouseOptions;
 
     @Option(names = "--checkpoint", paramLabel = "ID", description = "The checkpoint's id.")
     String checkpoint;
@@ -50,8 +50,6 @@ public final class LineageCommand implements Callable<Integer> {
             + "experiment when the warehouse holds several (a local path or a URI).")
     String config;
 
-    @Option(names = "--master", paramLabel = "URL", description = "Spark master. Default: local[*].")
-    String master;
 
     public static void main(String[] args) {
         SparseTransferCli.exit(new LineageCommand(), args);
@@ -62,7 +60,7 @@ public final class LineageCommand implements Callable<Integer> {
         if ((checkpoint == null) == (method == null || sparsity == null)) {
             throw new InvalidInputException("lineage needs either --checkpoint ID or both --method and --sparsity");
         }
-        Warehouse warehouse = Warehouse.parse(out);
+        Warehouse warehouse = Warehouse.parse(warehouseOptions.out);
         // Everything that needs no Spark is checked before it starts (a minute on a cluster).
         PruningMethod named = method == null ? null : PruningMethods.byKey(method, "--method");
         if (named != null && !(sparsity >= 0 && sparsity < 1)) {
@@ -71,7 +69,7 @@ public final class LineageCommand implements Callable<Integer> {
         if (named == PruningMethods.dense() && sparsity != 0) {
             throw new InvalidInputException("--method dense is the dense model, at sparsity 0; give --sparsity 0, or another method");
         }
-        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer lineage", master, java.util.Map.of());
+        org.apache.spark.SparkConf sparkConf = SparkSessions.conf("sparse-transfer lineage", warehouseOptions.master, java.util.Map.of());
         Storage storage = Storage.forSparkConf(sparkConf);
         ExperimentConfig experiment = config == null ? null
                 : ConfigLoader.load(new org.sparsetransfer.jobs.storage.HadoopFileSource(storage), config);
