@@ -10,6 +10,7 @@ import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.experiment.ExperimentPlan;
 import org.sparsetransfer.core.method.PruningMethod;
 import org.sparsetransfer.core.method.PruningMethods;
+import org.sparsetransfer.jobs.stages.ControlStage;
 import org.sparsetransfer.jobs.stages.IngestStage;
 import org.sparsetransfer.jobs.stages.Pipeline;
 import org.sparsetransfer.jobs.stages.PruneStage;
@@ -101,6 +102,19 @@ public final class Commands {
         }
     }
 
+    @Command(name = "control", mixinStandardHelpOptions = true,
+            description = "Train the compute-matched dense control (controls.dense_extended): the dense model continued for as many "
+                    + "extra steps as each pruned checkpoint trained, a checkpoint at each budget. Needs the prune stage's checkpoints.")
+    public static final class Control extends StageCommand {
+        public Control() {
+            super(ControlStage.NAME, ctx -> new ControlStage().run(ctx));
+        }
+
+        public static void main(String[] args) {
+            SparseTransferCli.exit(new Control(), args);
+        }
+    }
+
     @Command(name = "transfer", mixinStandardHelpOptions = true,
             description = "Fine-tune every checkpoint on every downstream task (linear and/or full, every seed), "
                     + "one Spark task per checkpoint x task; results are merged into the Delta table transfer_results.")
@@ -166,7 +180,7 @@ public final class Commands {
     }
 
     @Command(name = "pipeline", mixinStandardHelpOptions = true,
-            description = "Run ingest, upstream, prune, transfer and report in order, skipping what is already done, "
+            description = "Run ingest, upstream, prune, control, transfer and report in order, skipping what is already done, "
                     + "and print the transfer table.")
     public static final class RunPipeline extends StageCommand {
         @Option(names = "--dry-run", description = "Print the plan (stages, training runs, optimizer steps, examples) "

@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sparse-transfer", mixinStandardHelpOptions = true, version = "sparse-transfer 0.1.0",
         description = "Sparse transfer learning experiments on Spark: train a dense upstream model, prune it "
                 + "with several methods (or import published sparse checkpoints), fine-tune every checkpoint on downstream tasks, and report transfer accuracy.",
-        subcommands = {Commands.Ingest.class, Commands.Upstream.class, Commands.Prune.class, Commands.Transfer.class,
+        subcommands = {Commands.Ingest.class, Commands.Upstream.class, Commands.Prune.class, Commands.Control.class, Commands.Transfer.class,
                 Commands.Report.class, Commands.RunPipeline.class, Commands.Plan.class, LineageCommand.class, ModelsCommand.class, ImportWeightsCommand.class, ExportCommand.class, SynthImagesCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class SparseTransferCli implements Runnable {
     /** Exit code for bad input (config, data, arguments). */

@@ -13,6 +13,9 @@ import org.sparsetransfer.core.model.Weights;
 import org.sparsetransfer.core.train.DataParallelPlan;
 import org.sparsetransfer.core.train.LocalSgd;
 import org.sparsetransfer.core.train.TrainingLoop;
+import org.sparsetransfer.core.train.TrainingSchedule;
+import org.sparsetransfer.core.prune.Mask;
+import org.sparsetransfer.core.prune.MaskUpdater;
 
 /**
  * Every upstream training as Spark tasks: core's {@link LocalSgd} over N workers (N = 1 too, the
@@ -34,35 +37,48 @@ public final class DataParallelTraining {
      */
     static LocalSgd.Trainer trainer(JavaSparkContext jsc, String stage, ExperimentConfig config,
             ExperimentConfig.DataParallel parallel, UpstreamData.TrainingRows rows, LocalSgd.StatePolicy states) {
+        return (schedule, updater, settings, start, startMask, teacher, keepAtStep) -> train(jsc, stage, config, parallel, rows, states,
+                schedule, updater, settings, start, startMask, teacher, keepAtStep, LocalSgd.Snapshots.NONE);
+    }
+
+    /** A dense training from {@code start} that hands over its weights at {@code snapshots}' steps (the dense_extended control). */
+    static LocalSgd.Result withSnapshots(JavaSparkContext jsc, String stage, ExperimentConfig config, ExperimentConfig.DataParallel parallel,
+            UpstreamData.TrainingRows rows, LocalSgd.StatePolicy states, TrainingSchedule schedule, TrainingLoop.Settings settings,
+            Weights start, LocalSgd.Snapshots snapshots) throws Exception {
+        return train(jsc, stage, config, parallel, rows, states, schedule, null, settings, start, null, null, -1, snapshots);
+    }
+
+    private static LocalSgd.Result train(JavaSparkContext jsc, String stage, ExperimentConfig config, ExperimentConfig.DataParallel parallel,
+            UpstreamData.TrainingRows rows, LocalSgd.StatePolicy states, TrainingSchedule schedule, MaskUpdater updater,
+            TrainingLoop.Settings settings, Weights start, Mask startMask, Weights teacher, int keepAtStep, LocalSgd.Snapshots snapshots)
+            throws Exception {
         int workers = parallel.workers;
-        return (schedule, updater, settings, start, startMask, teacher, keepAtStep) -> {
-            Broadcast<Weights> teacherWeights = jsc.broadcast(teacher);
-            List<Integer> workerIds = new ArrayList<>();
-            for (int i = 0; i < workers; i++) {
-                workerIds.add(i);
-            }
-            JavaRDD<Integer> tasks = TrainingResources.apply(jsc.parallelize(workerIds, workers), stage);
-            int depth = TrainingJobs.treeDepth(workers);
-            try {
-                return LocalSgd.train(schedule, workers, parallel.localSteps, settings.batchSize(), updater, start, startMask,
-                        keepAtStep, states.saving(schedule, workers, parallel.localSteps, settings, updater, start, startMask, teacher,
-                                keepAtStep), input -> {
-                            Broadcast<LocalSgd.RoundInput> round = jsc.broadcast(input);
-                            try {
-                                LocalSgd.RoundSum[] sum = new LocalSgd.RoundSum[1];
-                                TrainingJobs.inPool(TrainingJobs.TRAINING_POOL, () -> sum[0] = tasks.treeAggregate(new LocalSgd.RoundSum(),
-                                        (acc, worker) -> acc.add(trainShard(config, settings, round.value(), rows, worker, workers,
-                                                teacherWeights.value(), stage)),
-                                        LocalSgd.RoundSum::merge, depth));
-                                return sum[0];
-                            } finally {
-                                round.destroy();
-                            }
-                        }, line -> StageContext.log(stage, line));
-            } finally {
-                teacherWeights.destroy();
-            }
-        };
+        Broadcast<Weights> teacherWeights = jsc.broadcast(teacher);
+        List<Integer> workerIds = new ArrayList<>();
+        for (int i = 0; i < workers; i++) {
+            workerIds.add(i);
+        }
+        JavaRDD<Integer> tasks = TrainingResources.apply(jsc.parallelize(workerIds, workers), stage);
+        int depth = TrainingJobs.treeDepth(workers);
+        try {
+            return LocalSgd.train(schedule, workers, parallel.localSteps, settings.batchSize(), updater, start, startMask,
+                    keepAtStep, snapshots, states.saving(schedule, workers, parallel.localSteps, settings, updater, start, startMask, teacher,
+                            keepAtStep), input -> {
+                        Broadcast<LocalSgd.RoundInput> round = jsc.broadcast(input);
+                        try {
+                            LocalSgd.RoundSum[] sum = new LocalSgd.RoundSum[1];
+                            TrainingJobs.inPool(TrainingJobs.TRAINING_POOL, () -> sum[0] = tasks.treeAggregate(new LocalSgd.RoundSum(),
+                                    (acc, worker) -> acc.add(trainShard(config, settings, round.value(), rows, worker, workers,
+                                            teacherWeights.value(), stage)),
+                                    LocalSgd.RoundSum::merge, depth));
+                            return sum[0];
+                        } finally {
+                            round.destroy();
+                        }
+                    }, line -> StageContext.log(stage, line));
+        } finally {
+            teacherWeights.destroy();
+        }
     }
 
     /** The dense model's initialization (theta_0), made on an executor, where the engine and the data's classes are. */

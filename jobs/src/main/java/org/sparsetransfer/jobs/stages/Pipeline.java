@@ -13,6 +13,7 @@ public final class Pipeline {
         new IngestStage().run(ctx);
         new UpstreamStage().run(ctx);
         new PruneStage().run(ctx);
+        new ControlStage().run(ctx);
         new TransferStage().run(ctx);
         String markdown = new ReportStage().run(ctx);
         StageContext.log(NAME, String.format("finished in %.1f s", (System.nanoTime() - start) / 1e9));
@@ -21,7 +22,8 @@ public final class Pipeline {
 
     /** Everything the stages write: a pipeline run excludes every other run of the same parts. */
     public static List<String> lockScopes(ExperimentConfig config) {
-        List<String> scopes = new ArrayList<>(List.of(IngestStage.NAME, UpstreamStage.NAME, TransferStage.NAME, ReportStage.NAME));
+        List<String> scopes = new ArrayList<>(List.of(IngestStage.NAME, UpstreamStage.NAME, ControlStage.NAME, TransferStage.NAME,
+                ReportStage.NAME));
         PruneStage.methods(config).forEach(method -> scopes.add(PruneStage.lockScope(method)));
         return scopes;
     }

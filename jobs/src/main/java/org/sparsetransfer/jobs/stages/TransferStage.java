@@ -217,6 +217,17 @@ public final class TransferStage {
                     + "; run the upstream and prune commands with this config first");
         }
         List<CheckpointRecord> all = new ArrayList<>(ids.stream().map(found::get).toList());
+        if (ctx.config().controls.denseExtended && ctx.config().upstream.enabled) {
+            Map<Integer, String> controls = ControlStage.ids(ctx);
+            Map<String, CheckpointRecord> stored = new LinkedHashMap<>();
+            ctx.checkpoints().describe(controls.values()).forEach(r -> stored.put(r.id(), r));
+            List<String> absent = controls.values().stream().filter(id -> !stored.containsKey(id)).toList();
+            if (!absent.isEmpty()) {
+                throw new InvalidInputException("The dense_extended checkpoints " + absent + " are not in " + ctx.warehouse().checkpoints()
+                        + "; run the control command (the pipeline runs it after prune) with this config first");
+            }
+            controls.values().forEach(id -> all.add(stored.get(id)));
+        }
         for (CheckpointRecord imported : ImportedCheckpoints.resolve(ctx, importMissing)) {
             CheckpointRecord same = all.stream().filter(c -> c.id().equals(imported.id())).findFirst().orElse(null);
             if (same != null) {
@@ -275,6 +286,8 @@ public final class TransferStage {
         return RowFactory.create(run.source().id(), settings, run.task(), run.regime().key(), run.seed(), run.source().method(),
                 run.source().targetSparsity(), run.source().actualSparsity(), metric.key(), ok ? metric.percent(o.scores()) : null,
                 ok ? 100 * o.scores().top1() : null, ok ? 100 * o.scores().meanPerClass() : null, ok ? ResultTable.OK : ResultTable.FAILED, o.error(),
-                o.steps(), o.wallSeconds(), result.device(), new Timestamp(System.currentTimeMillis()), SoftwareVersion.current());
+                o.steps(), o.wallSeconds(), result.device(), new Timestamp(System.currentTimeMillis()), SoftwareVersion.current(),
+                o.details().finalLoss(), o.details().penalty(), o.details().learningRate(), o.details().converged(),
+                o.details().validationScore(), o.details().testCorrect());
     }
 }
