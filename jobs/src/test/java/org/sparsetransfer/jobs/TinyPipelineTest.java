@@ -1,6 +1,7 @@
 package org.sparsetransfer.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -40,6 +41,7 @@ import org.sparsetransfer.core.config.ConfigLoader;
 import org.sparsetransfer.core.config.ExperimentConfig;
 import org.sparsetransfer.core.config.ExperimentIds;
 import org.sparsetransfer.core.model.Tensor;
+import org.sparsetransfer.core.experiment.DenseExtension;
 import org.sparsetransfer.core.experiment.ExperimentPlan;
 import org.sparsetransfer.core.experiment.UpstreamSchedules;
 import org.sparsetransfer.core.method.PruningMethod;
@@ -111,24 +113,44 @@ class TinyPipelineTest {
     @Order(1)
     void bothCsvsHaveEveryMethodAndSparsity() throws Exception {
         List<String> lines = Files.readAllLines(out.resolve("report/transfer_table.csv"));
-        assertEquals("method,sparsity,regime,task,metric,mean,std,n_seeds,delta_vs_dense,n_failed,n_missing,family", lines.get(0));
+        assertEquals("method,sparsity,regime,task,metric,mean,std,n_seeds,delta_vs_dense,n_failed,n_missing,family,p_vs_dense,p_holm,"
+                + "test_vs_dense,control,delta_vs_control,p_vs_control,p_holm_control,upstream_steps,upstream_examples,n_unconverged",
+                lines.get(0));
+        Map<String, Long> budgets = budgets();
         Set<String> keys = new HashSet<>();
+        int tested = 0;
         for (String line : lines.subList(1, lines.size())) {
             String[] f = line.split(",", -1);
-            assertEquals(12, f.length, line);
-            assertEquals(PruningMethods.byKey(f[0], "test").family().key(), f[11], line);
+            assertEquals(22, f.length, line);
+            boolean control = f[0].equals(DenseExtension.METHOD);
+            assertEquals(control ? "dense" : PruningMethods.byKey(f[0], "test").family().key(), f[11], line);
             assertEquals("0", f[9], "no seed failed: " + line);
             assertEquals("0", f[10], "no seed is missing: " + line);
-            assertTrue(keys.add(f[0] + "|" + f[1] + "|" + f[2] + "|" + f[3]), "duplicate row " + line);
+            assertTrue(keys.add(f[0] + "|" + f[1] + (control ? "|" + f[19] : "") + "|" + f[2] + "|" + f[3]), "duplicate row " + line);
             assertEquals(String.valueOf(config.transfer.seeds.size()), f[7], line);
             double mean = Double.parseDouble(f[5]);
             assertTrue(mean > 10 && mean <= 100, "accuracy in percent, above chance: " + line);
             assertEquals(f[3].equals("digits8x8") ? "mean_per_class" : "top1", f[4], line);
+            assertTrue(Long.parseLong(f[19]) > 0 && Long.parseLong(f[20]) == Long.parseLong(f[19]) * (f[0].equals("dense") || control
+                    ? config.upstream.batchSize : config.pruning.batchSize) || f[0].equals("imp") || f[0].equals("colt"),
+                    "the checkpoint's upstream steps and examples: " + line);
+            assertTrue(Long.parseLong(f[21]) >= 0, line);
             if (f[0].equals("dense")) {
                 assertEquals(0.0, Double.parseDouble(f[1]));
                 assertEquals(0.0, Double.parseDouble(f[8]));
+            } else if (!control) {
+                // Every sparse cell: tested against dense (Holm-adjusted) and against the control of its own budget.
+                assertEquals(DenseExtension.METHOD + "-" + f[19], f[15], "matched by upstream steps: " + line);
+                assertTrue(budgets.containsKey(f[19]), line);
+                assertFalse(f[16].isEmpty(), "a delta vs the control: " + line);
+                if (!f[12].isEmpty()) {
+                    tested++;
+                    assertTrue(Double.parseDouble(f[13]) >= Double.parseDouble(f[12]), "Holm never lowers a p-value: " + line);
+                    assertTrue(List.of("welch", "mcnemar").contains(f[14]), line);
+                }
             }
         }
+        assertTrue(tested > 0, "some comparisons were tested");
         Set<String> expected = new HashSet<>();
         for (String regime : config.transfer.regimes) {
             for (String task : config.transfer.tasks) {
@@ -138,16 +160,26 @@ class TinyPipelineTest {
                         expected.add(method.key() + "|" + String.format("%.4f", s) + "|" + regime + "|" + task);
                     }
                 }
+                budgets.keySet().forEach(b -> expected.add(DenseExtension.METHOD + "|0.0000|" + b + "|" + regime + "|" + task));
             }
         }
         assertEquals(expected, keys);
+        String markdown = Files.readString(out.resolve("report/transfer_table.md"));
+        assertTrue(markdown.contains("## Findings"), markdown);
+        assertTrue(markdown.contains("after Holm-Bonferroni correction over the"), markdown);
+        assertTrue(markdown.contains("- Mean Δ vs dense per method family: magnitude "), markdown);
+        assertTrue(markdown.contains("- Against the compute-matched control (dense_extended"), markdown);
+        assertTrue(markdown.contains("| " + DenseExtension.METHOD + " +"), markdown);
+        assertTrue(Files.readString(out.resolve("report/index.html")).contains("<h2>Findings</h2>"));
 
         List<String> upstream = Files.readAllLines(out.resolve("report/upstream_table.csv"));
         assertEquals("method,sparsity,actual_sparsity,upstream_top1,train_steps,wall_s", upstream.get(0));
-        assertEquals(1 + prunedCheckpoints(), upstream.size() - 1);
+        assertEquals(1 + prunedCheckpoints() + budgets.size(), upstream.size() - 1);
         Set<String> methods = new HashSet<>();
         upstream.subList(1, upstream.size()).forEach(line -> methods.add(line.split(",")[0]));
-        assertEquals(new HashSet<>(config.pruning.methods), methods);
+        Set<String> expectedMethods = new HashSet<>(config.pruning.methods);
+        expectedMethods.add(DenseExtension.METHOD);
+        assertEquals(expectedMethods, methods);
 
         String html = Files.readString(out.resolve("report/index.html"));
         for (String regime : config.transfer.regimes) {
@@ -159,7 +191,6 @@ class TinyPipelineTest {
         }
         assertTrue(Files.exists(out.resolve("report/upstream.png")));
 
-        String markdown = Files.readString(out.resolve("report/transfer_table.md"));
         assertTrue(markdown.contains("mean over tasks") && markdown.contains("| colt | 0.95 |"), markdown);
         assertTrue(firstRunOutput.contains("| dense | 0.00 |"), "pipeline prints the table at the end");
     }
@@ -290,7 +321,7 @@ class TinyPipelineTest {
         InProcessCli.run("report", "--config", faulty.toString(), "--out", out.toString(), "--master", "local[2]");
         String markdown = Files.readString(out.resolve("report/transfer_table.md"));
         String fullSection = markdown.substring(markdown.indexOf("## full finetuning"));
-        assertTrue(fullSection.contains("| oneshot | 0.80 | failed (2 of 2 runs) |"), markdown);
+        assertTrue(fullSection.matches("(?s).*\\| oneshot \\| 0\\.80 \\| [0-9,]+ \\| [0-9,]+ \\| failed \\(2 of 2 runs\\) \\|.*"), markdown);
         assertTrue(Files.readString(out.resolve("report/index.html")).contains("<td class=\"failed\">failed (2 of 2 runs)</td>"));
 
         // A plain rerun retries the failed runs only, and the tables are whole again.
@@ -364,9 +395,10 @@ class TinyPipelineTest {
         InProcessCli.run("report", "--allow-incomplete", "--config", TINY.toString(), "--out", out.toString(), "--master", "local[2]");
         String markdown = Files.readString(out.resolve("report/transfer_table.md"));
         assertTrue(markdown.contains("**PARTIAL REPORT** (written with --allow-incomplete): 8 of " + configured), markdown);
-        assertTrue(markdown.contains("| gmp | 0.90 | missing (2 of 2 runs) | missing (2 of 2 runs) |"), markdown);
+        assertTrue(markdown.matches("(?s).*\\| gmp \\| 0\\.90 \\| [0-9,]+ \\| [0-9,]+ \\| missing \\(2 of 2 runs\\) \\| missing \\(2 of 2 runs\\) \\|.*"),
+                markdown);
         assertTrue(Files.readString(out.resolve("report/index.html")).contains("<b>Partial report</b>"));
-        assertTrue(Files.readString(out.resolve("report/transfer_table.csv")).contains("gmp,0.9000,linear,mnist,top1,,,0,,0,2,magnitude\n"));
+        assertTrue(Files.readString(out.resolve("report/transfer_table.csv")).contains("gmp,0.9000,linear,mnist,top1,,,0,,0,2,magnitude,"));
 
         spark = SparkSessions.create("test", "local[2]");
         spark.createDataFrame(saved, schema).write().format("delta").mode("append").save(warehouse.transferResults());
@@ -446,6 +478,13 @@ class TinyPipelineTest {
         long checkpointed = new com.fasterxml.jackson.databind.ObjectMapper().readTree(log.resolve("_last_checkpoint").toFile())
                 .get("version").asLong();
         long last = Long.parseLong(newestCommit(log).getFileName().toString().substring(0, 20));
+        while (last - checkpointed < 2) { // the newest commit was a Delta checkpoint's: add commits after it (a row merged as it is)
+            SparkSession spark = SparkSessions.create("test", "local[2]");
+            CheckpointTable table = new CheckpointTable(spark, warehouse);
+            table.write(List.of(table.get(ids.denseId()).orElseThrow()));
+            stopSpark();
+            last = Long.parseLong(newestCommit(log).getFileName().toString().substring(0, 20));
+        }
         assertTrue(last - checkpointed >= 2, "a commit between the last checkpoint " + checkpointed + " and the newest " + last);
         Path middle = log.resolve(String.format("%020d.json", checkpointed + 1));
         Files.move(middle, aside.resolveSibling(middle.getFileName()));
@@ -687,9 +726,35 @@ class TinyPipelineTest {
         return ExperimentPlan.methods(config).stream().mapToInt(m -> m.targets(config).size()).sum();
     }
 
-    /** Transfer runs of the grid: every checkpoint (dense and pruned) x task x the runs of one checkpoint on one task (regimes x seeds). */
+    /**
+     * Transfer runs of the grid: every checkpoint (dense, pruned and the controls) x task x the runs
+     * of one checkpoint on one task (regimes x seeds).
+     */
     private long transferRuns(int runsPerCheckpointAndTask) {
-        return (long) (1 + prunedCheckpoints()) * config.transfer.tasks.size() * runsPerCheckpointAndTask;
+        return (long) (1 + prunedCheckpoints() + budgets().size()) * config.transfer.tasks.size() * runsPerCheckpointAndTask;
+    }
+
+    /**
+     * The dense_extended controls the run made, by budget: the distinct training steps of the
+     * pruned checkpoints (read back from the warehouse; COLT's are known only once it ran), each
+     * with its control checkpoint's steps, which must equal it.
+     */
+    private Map<String, Long> budgets() {
+        SparkSession spark = SparkSessions.create("test", "local[2]");
+        List<CheckpointRecord> records = spark.read().format("delta").load(new Warehouse(out).checkpoints()).drop("payload").collectAsList()
+                .stream().map(CheckpointRecord::fromRow).toList();
+        Set<String> pruned = new HashSet<>();
+        for (PruningMethod method : ExperimentPlan.methods(config)) {
+            for (double s : method.targets(config)) {
+                pruned.add(ids.prunedId(method, s));
+            }
+        }
+        Map<String, Long> budgets = new java.util.TreeMap<>();
+        records.stream().filter(r -> pruned.contains(r.id())).forEach(r -> budgets.put(String.valueOf(r.trainSteps()), (long) r.trainSteps()));
+        Set<Long> controls = new HashSet<>();
+        records.stream().filter(r -> r.method().equals(DenseExtension.METHOD)).forEach(r -> controls.add((long) r.trainSteps()));
+        assertEquals(new HashSet<>(budgets.values()), controls, "one control per distinct budget, its steps the budget");
+        return budgets;
     }
 
     /** A value of a method's recipe in the config, as its YAML key names it. */

@@ -24,35 +24,48 @@ final class ReportHtml {
                     .append(escape(missing.describe(20))).append(" (the CSV's n_missing column counts every one). Grey cells lack those runs; their means use only "
                             + "the runs that exist.</p>\n");
         }
-        h.append("<p>Mean ± std over seeds ")
-                .append(config.transfer.seedsDescription()).append(", in percent. ")
-                .append(ReportStage.hasDense(cells) ? "Highlighted cells differ from dense significantly "
-                        + "(Welch's t-test over seeds, p &lt; 0.05); " : escape(ReportStage.NO_DENSE) + " ")
+        boolean dense = ReportStage.hasDense(cells);
+        boolean controls = cells.stream().anyMatch(ReportStage.Cell::control);
+        h.append("<p>Mean ± std over seeds ").append(config.transfer.seedsDescription()).append(", in percent. Steps and examples are "
+                + "each checkpoint's upstream training (a pruned one's beyond the dense model it came from). ")
+                .append(escape(dense ? ReportStage.LEGEND_DENSE.replace("* marks", "Highlighted cells (*) mark") : ReportStage.NO_DENSE))
+                .append(' ').append(controls ? escape(ReportStage.LEGEND_CONTROL) + " " : "")
                 .append("Red cells are runs that all failed (see transfer_results.error). Data: <a href=\"transfer_table.csv\">transfer_table.csv</a>, "
                         + "<a href=\"upstream_table.csv\">upstream_table.csv</a>.</p>\n");
         for (String regime : config.transfer.regimes) {
-            h.append("<h2>").append(escape(regime)).append(" finetuning</h2>\n<table><tr><th>method</th><th>sparsity</th>");
+            h.append("<h2>").append(escape(regime)).append(" finetuning</h2>\n<table><tr><th>method</th><th>sparsity</th>"
+                    + "<th>upstream steps</th><th>examples</th>");
             for (String task : config.transfer.tasks) {
                 h.append("<th>").append(escape(task)).append("<br><small>")
                         .append(TaskRegistry.metric(config, task, "transfer.tasks").key()).append("</small></th>");
             }
-            h.append("<th>family</th></tr>\n");
-            ReportStage.pivot(cells, regime).values().forEach(row -> {
-                ReportStage.Cell any = row.values().iterator().next();
-                h.append("<tr><td>").append(escape(any.method())).append(String.format(Locale.ROOT, "</td><td>%.2f</td>", any.sparsity()));
+            h.append("<th>mean over tasks</th>").append(dense ? "<th>Δ vs dense</th>" : "").append(controls ? "<th>Δ vs control</th>" : "")
+                    .append("<th>family</th></tr>\n");
+            for (ReportStage.TableRow row : ReportStage.rows(config, cells, regime)) {
+                ReportStage.Cell any = row.any();
+                h.append("<tr><td>").append(escape(any.label())).append(String.format(Locale.ROOT, "</td><td>%.2f</td><td>%,d</td><td>%,d</td>",
+                        any.sparsity(), any.upstreamSteps(), any.upstreamExamples()));
                 for (String task : config.transfer.tasks) {
-                    ReportStage.Cell c = row.get(task);
+                    ReportStage.Cell c = row.byTask().get(task);
                     if (c == null) {
                         h.append("<td>–</td>");
                     } else {
+                        String title = title(c);
                         String attributes = !c.hasMean() ? (c.nFailed() > 0 ? " class=\"failed\"" : " class=\"missing\"")
-                                : c.nMissing() > 0 ? " class=\"missing\"" : c.significant()
-                                ? " class=\"sig\" title=\"p = " + String.format(Locale.ROOT, "%.3g", c.pVsDense()) + "\"" : "";
-                        h.append("<td").append(attributes).append('>').append(c.display()).append("</td>");
+                                : c.nMissing() > 0 ? " class=\"missing\"" : c.significant() ? " class=\"sig\"" : "";
+                        h.append("<td").append(attributes).append(title.isEmpty() ? "" : " title=\"" + title + "\"").append('>')
+                                .append(c.display()).append(escape(c.marks())).append("</td>");
                     }
                 }
+                h.append(row.mean() == null ? "<td>–</td>" : String.format(Locale.ROOT, "<td>%.2f</td>", row.mean()));
+                if (dense) {
+                    h.append(row.deltaVsDense() == null ? "<td>–</td>" : String.format(Locale.ROOT, "<td>%+.2f</td>", row.deltaVsDense()));
+                }
+                if (controls) {
+                    h.append(row.deltaVsControl() == null ? "<td>–</td>" : String.format(Locale.ROOT, "<td>%+.2f</td>", row.deltaVsControl()));
+                }
                 h.append("<td>").append(escape(any.family().key())).append("</td></tr>\n");
-            });
+            }
             h.append("</table>\n");
             for (String plot : plots) {
                 if (plot.startsWith(regime + "_") || plot.equals("mean_" + regime + ".png")) {
@@ -60,6 +73,12 @@ final class ReportHtml {
                 }
             }
         }
+        h.append("<h2>Findings</h2>\n<p>Computed from this run's numbers (p-values Holm-adjusted per regime).</p>\n");
+        ReportFindings.lines(ReportFindings.of(config, cells), dense, controls).forEach((regime, lines) -> {
+            h.append("<h3>").append(escape(regime)).append(" finetuning</h3>\n<ul>\n");
+            lines.forEach(line -> h.append("<li>").append(escape(line)).append("</li>\n"));
+            h.append("</ul>\n");
+        });
         h.append("<h2>Upstream checkpoints</h2>\n<table><tr><th>method</th><th>target sparsity</th><th>actual sparsity</th>"
                 + "<th>upstream top-1</th><th>train steps</th><th>wall s</th></tr>\n");
         for (CheckpointRecord r : checkpoints) {
@@ -71,6 +90,20 @@ final class ReportHtml {
         h.append("</table>\n").append(plots.contains("upstream.png") ? "<img src=\"upstream.png\" alt=\"upstream accuracy\">\n" : "")
                 .append("</body></html>\n");
         return h.toString();
+    }
+
+    /** A cell's tests on hover: raw and Holm-adjusted p-values against dense and its control. */
+    private static String title(ReportStage.Cell c) {
+        List<String> parts = new java.util.ArrayList<>();
+        if (c.vsDense().p() != null) {
+            parts.add(String.format(Locale.ROOT, "vs dense: %s p = %.3g, Holm %.3g", c.vsDense().test(), c.vsDense().p(),
+                    c.vsDense().pHolm() == null ? Double.NaN : c.vsDense().pHolm()));
+        }
+        if (c.vsControl().p() != null) {
+            parts.add(String.format(Locale.ROOT, "vs %s: %s p = %.3g, Holm %.3g", c.vsControl().against(), c.vsControl().test(),
+                    c.vsControl().p(), c.vsControl().pHolm() == null ? Double.NaN : c.vsControl().pHolm()));
+        }
+        return escape(String.join("; ", parts));
     }
 
     private static String escape(String s) {

@@ -33,7 +33,8 @@ final class ReportPlots {
 
     ReportPlots(ExperimentConfig config, List<ReportStage.Cell> cells, List<CheckpointRecord> checkpoints) {
         this.config = config;
-        this.cells = cells.stream().filter(ReportStage.Cell::hasMean).toList(); // nothing to plot
+        // Nothing to plot for cells without a mean; the controls all sit at sparsity 0 (the tables compare them).
+        this.cells = cells.stream().filter(c -> c.hasMean() && !c.control()).toList();
         this.checkpoints = checkpoints;
     }
 
@@ -91,7 +92,7 @@ final class ReportPlots {
         XYChart chart = chart("Upstream accuracy (Fashion-MNIST test)", "top-1 (%)");
         Map<String, List<CheckpointRecord>> methods = new LinkedHashMap<>();
         // Imported checkpoints have no upstream accuracy here.
-        checkpoints.stream().filter(r -> !Double.isNaN(r.upstreamTop1()))
+        checkpoints.stream().filter(r -> !Double.isNaN(r.upstreamTop1()) && !ReportCells.isControl(r))
                 .forEach(r -> methods.computeIfAbsent(r.method(), m -> new ArrayList<>()).add(r));
         methods.forEach((method, records) -> {
             if (method.equals(DENSE)) {

@@ -1,13 +1,7 @@
 package org.sparsetransfer.jobs.stages;
 
-import static org.apache.spark.sql.functions.avg;
-import static org.apache.spark.sql.functions.collect_list;
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.stddev_samp;
-import static org.apache.spark.sql.functions.sum;
-import static org.apache.spark.sql.functions.when;
 
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
@@ -15,15 +9,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
-import org.apache.spark.sql.Column;
-import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
@@ -58,10 +49,14 @@ public final class ReportStage {
     public static final String HTML_NAME = "index.html";
     /**
      * The columns of {@code transfer_table.csv}: n_failed counts the seeds that diverged,
-     * n_missing those without any result (non-zero only in a partial report).
+     * n_missing those without any result (non-zero only in a partial report); the columns after
+     * family (added later, so the earlier keep their places): the comparison with dense (its p-value,
+     * Holm-adjusted p-value and test), the one with the matched control (dense_extended of the same
+     * upstream steps), the checkpoint's upstream training, and the runs that did not converge.
      */
     public static final List<String> CSV_COLUMNS = List.of("method", "sparsity", "regime", "task", "metric", "mean", "std",
-            "n_seeds", "delta_vs_dense", "n_failed", "n_missing", "family");
+            "n_seeds", "delta_vs_dense", "n_failed", "n_missing", "family", "p_vs_dense", "p_holm", "test_vs_dense", "control",
+            "delta_vs_control", "p_vs_control", "p_holm_control", "upstream_steps", "upstream_examples", "n_unconverged");
 
     static final StructType SCHEMA = new StructType()
             .add("method", DataTypes.StringType, false)
@@ -76,23 +71,75 @@ public final class ReportStage {
             .add("n_failed", DataTypes.LongType, false)
             .add("p_vs_dense", DataTypes.DoubleType, true)
             .add("n_missing", DataTypes.LongType, false)
-            .add("family", DataTypes.StringType, false);
+            .add("family", DataTypes.StringType, false)
+            .add("p_holm", DataTypes.DoubleType, true)
+            .add("test_vs_dense", DataTypes.StringType, true)
+            .add("control", DataTypes.StringType, true)
+            .add("delta_vs_control", DataTypes.DoubleType, true)
+            .add("p_vs_control", DataTypes.DoubleType, true)
+            .add("p_holm_control", DataTypes.DoubleType, true)
+            .add("upstream_steps", DataTypes.LongType, false)
+            .add("upstream_examples", DataTypes.LongType, false)
+            .add("n_unconverged", DataTypes.LongType, false);
 
-    /** Significance level of the Welch t-test against dense that the tables mark. */
+    /** Significance level of the tables' marks, on Holm-adjusted p-values. */
     static final double ALPHA = 0.05;
 
     /**
-     * One cell of the table: a (method, sparsity, regime, task) over seeds; n_failed counts
-     * diverged seeds (when all did, mean is NaN and the tables say "failed"); nMissing counts
-     * configured seeds without any result (only in a partial report, see
-     * {@link ReportStage#ReportStage(boolean)}); pVsDense is Welch's two-sided t-test of its seeds
-     * against dense's (null when either side has fewer than two seeds or no variance).
+     * A cell compared with a baseline ({@code against}: dense, or a control's label with its steps):
+     * the difference of means, the p-value of {@code test} (welch or mcnemar; null when neither is
+     * defined), and the p-value Holm-adjusted within its family.
      */
-    public record Cell(String method, double sparsity, String regime, String task, String metric, double mean, Double std,
-            long nSeeds, Double deltaVsDense, long nFailed, double[] values, Double pVsDense, long nMissing, MethodFamily family) {
+    public record Comparison(String against, Double delta, Double p, String test, Double pHolm) {
+        static final Comparison NONE = new Comparison(null, null, null, null, null);
 
+        /** Dense against itself: delta 0 where it has a mean. */
+        static Comparison self(boolean empty) {
+            return new Comparison(DENSE, empty ? null : 0.0, null, null, null);
+        }
+
+        Comparison withHolm(Double adjusted) {
+            return new Comparison(against, delta, p, test, adjusted);
+        }
+
+        /** Significant after the family's correction. */
         boolean significant() {
-            return pVsDense != null && pVsDense < ALPHA;
+            return pHolm != null && pHolm < ALPHA;
+        }
+    }
+
+    /**
+     * One cell of the table: a checkpoint (method, sparsity; a control's upstream steps) on a task
+     * in a regime, over seeds; n_failed counts diverged seeds (when all did, mean is NaN and the
+     * tables say "failed"); nMissing counts configured seeds without any result (only in a partial
+     * report, see {@link ReportStage#ReportStage(boolean)}); nUnconverged counts linear runs whose
+     * head did not converge; the comparisons are with dense and with the matched control.
+     */
+    public record Cell(String method, double sparsity, String regime, String task, String metric, MethodFamily family,
+            long upstreamSteps, long upstreamExamples, boolean control, double mean, Double std, long nSeeds, double[] values,
+            long nFailed, long nMissing, long nUnconverged, Comparison vsDense, Comparison vsControl) {
+
+        Cell withVsDense(Comparison c) {
+            return new Cell(method, sparsity, regime, task, metric, family, upstreamSteps, upstreamExamples, control, mean, std, nSeeds,
+                    values, nFailed, nMissing, nUnconverged, c, vsControl);
+        }
+
+        Cell withVsControl(Comparison c) {
+            return new Cell(method, sparsity, regime, task, metric, family, upstreamSteps, upstreamExamples, control, mean, std, nSeeds,
+                    values, nFailed, nMissing, nUnconverged, vsDense, c);
+        }
+
+        Double deltaVsDense() {
+            return vsDense.delta();
+        }
+
+        Double pVsDense() {
+            return vsDense.p();
+        }
+
+        /** Significantly different from dense after Holm's correction. */
+        boolean significant() {
+            return vsDense.significant();
         }
 
         /** Whether the cell has a mean: at least one seed finished. */
@@ -100,7 +147,15 @@ public final class ReportStage {
             return nSeeds > 0;
         }
 
-        /** How the Markdown and HTML tables show the cell: mean ± std, * when significant, failed and missing runs counted. */
+        /** The row's name in the tables: the method, and a control's budget. */
+        String label() {
+            return control ? method + " +" + upstreamSteps : method;
+        }
+
+        /**
+         * How the Markdown and HTML tables show the cell: mean ± std, failed, missing and
+         * not converged runs counted (the marks of significance are added by each format).
+         */
         String display() {
             if (!hasMean()) {
                 long runs = nFailed + nMissing;
@@ -108,7 +163,13 @@ public final class ReportStage {
                         : "failed (" + nFailed + " of " + runs + " runs" + (nMissing > 0 ? ", " + nMissing + " missing" : "") + ")";
             }
             return String.format(Locale.ROOT, "%.2f", mean) + (std == null ? "" : String.format(Locale.ROOT, " ± %.2f", std))
-                    + (nFailed > 0 ? " (" + nFailed + " failed)" : "") + (nMissing > 0 ? " (" + nMissing + " missing)" : "");
+                    + (nFailed > 0 ? " (" + nFailed + " failed)" : "") + (nMissing > 0 ? " (" + nMissing + " missing)" : "")
+                    + (nUnconverged > 0 ? " (" + nUnconverged + " not converged)" : "");
+        }
+
+        /** The marks after a cell's value: * significantly different from dense, † from its control (both Holm-adjusted). */
+        String marks() {
+            return (vsDense.significant() ? " *" : "") + (vsControl.significant() ? " †" : "");
         }
     }
 
@@ -167,7 +228,8 @@ public final class ReportStage {
         try {
             List<Row> rows = cells.stream().map(c -> RowFactory.create(c.method(), c.sparsity(), c.regime(), c.task(), c.metric(),
                     c.hasMean() ? c.mean() : null, c.std(), c.nSeeds(), c.deltaVsDense(), c.nFailed(), c.pVsDense(), c.nMissing(),
-                    c.family().key()))
+                    c.family().key(), c.vsDense().pHolm(), c.vsDense().test(), c.vsControl().against(), c.vsControl().delta(),
+                    c.vsControl().p(), c.vsControl().pHolm(), c.upstreamSteps(), c.upstreamExamples(), c.nUnconverged()))
                     .toList();
             ctx.spark().createDataFrame(rows, SCHEMA).coalesce(1).write().format("delta").mode("overwrite")
                     .option("overwriteSchema", "true").option("userMetadata", TOKEN_PREFIX + files.token())
@@ -288,7 +350,7 @@ public final class ReportStage {
                     for (long seed : t.seeds(Regime.parse(regime, "transfer.regimes"))) {
                         configured++;
                         if (!recorded.contains(ResultTable.key(c.id(), task, regime, seed))) {
-                            byCell.merge(cellKey(c.method(), c.targetSparsity(), regime, task), 1L, Long::sum);
+                            byCell.merge(cellKey(c, regime, task), 1L, Long::sum);
                         }
                     }
                 }
@@ -297,99 +359,34 @@ public final class ReportStage {
         return new Missing(configured, byCell);
     }
 
-    /** The rows of the configured regimes and, per regime, of its configured seeds. */
-    private static Column configuredSeeds(ExperimentConfig.Transfer t) {
-        Column any = lit(false);
-        for (String regime : t.regimes) {
-            any = any.or(col("regime").equalTo(lit(regime))
-                    .and(col("seed").isin(t.seeds(Regime.parse(regime, "transfer.regimes")).toArray())));
-        }
-        return any;
-    }
-
-    private static String cellKey(String method, double sparsity, String regime, String task) {
-        return method + "|" + String.format(Locale.ROOT, "%.2f", sparsity) + "|" + regime + "|" + task;
+    /** A cell's key in {@link Missing}, readable once its bars are spaces: "gmp 0.80 linear mnist", "dense_extended+200 0.00 ...". */
+    static String cellKey(CheckpointRecord c, String regime, String task) {
+        String label = ReportCells.isControl(c) ? c.method() + "+" + c.trainSteps() : c.method();
+        return label + "|" + String.format(Locale.ROOT, "%.2f", c.targetSparsity()) + "|" + regime + "|" + task;
     }
 
     static List<Cell> cells(StageContext ctx, List<CheckpointRecord> checkpoints, Missing missing) {
-        ExperimentConfig.Transfer t = ctx.config().transfer;
-        // Each checkpoint's label, sparsity and family as this config shows it (an import's label is the config's).
-        Map<String, CheckpointRecord> byId = new LinkedHashMap<>();
-        checkpoints.forEach(c -> byId.put(c.id(), c));
-        Dataset<Row> results = ctx.results().table()
-                .where(col("settings_hash").equalTo(lit(ctx.ids().transferSettingsHash()))
-                        .and(col("checkpoint_id").isin(byId.keySet().toArray()))
-                        .and(col("task").isin(t.tasks.toArray()))
-                        .and(configuredSeeds(t)));
-        List<Row> grouped = results.groupBy("checkpoint_id", "regime", "task", "metric")
-                .agg(avg(when(col("status").equalTo(ResultTable.OK), col("value"))).as("mean"),
-                        stddev_samp(when(col("status").equalTo(ResultTable.OK), col("value"))).as("std"),
-                        sum(when(col("status").equalTo(ResultTable.OK), 1).otherwise(0)).as("n_seeds"),
-                        count(lit(1)).as("n_runs"),
-                        collect_list(when(col("status").equalTo(ResultTable.OK), col("value"))).as("values"))
-                .collectAsList();
-        Map<String, Double> denseMeans = new LinkedHashMap<>();
-        Map<String, double[]> denseValues = new LinkedHashMap<>();
-        for (Row r : grouped) {
-            if (byId.get(r.getString(0)).method().equals(DENSE) && !r.isNullAt(4)) {
-                denseMeans.put(r.getString(1) + "|" + r.getString(2), r.getDouble(4));
-                denseValues.put(r.getString(1) + "|" + r.getString(2), values(r));
-            }
-        }
-        List<Cell> cells = new ArrayList<>();
-        for (Row r : grouped) {
-            CheckpointRecord c = byId.get(r.getString(0));
-            String key = r.getString(1) + "|" + r.getString(2);
-            Double dense = denseMeans.get(key);
-            double mean = r.isNullAt(4) ? Double.NaN : r.getDouble(4); // NaN: every seed of this cell failed
-            double[] values = values(r);
-            Double p = c.method().equals(DENSE) || !denseValues.containsKey(key) ? null
-                    : Significance.welchP(values, denseValues.get(key));
-            cells.add(new Cell(c.method(), c.targetSparsity(), r.getString(1), r.getString(2), r.getString(3), mean,
-                    r.isNullAt(5) ? null : r.getDouble(5), r.getLong(6), dense == null || r.isNullAt(4) ? null : mean - dense,
-                    r.getLong(7) - r.getLong(6), values, p,
-                    missing.byCell().getOrDefault(cellKey(c.method(), c.targetSparsity(), r.getString(1), r.getString(2)), 0L),
-                    c.methodFamily()));
-        }
-        // Cells none of whose runs has a result (only in a partial report).
-        Set<String> present = new HashSet<>();
-        cells.forEach(c -> present.add(cellKey(c.method(), c.sparsity(), c.regime(), c.task())));
-        for (CheckpointRecord c : checkpoints) {
-            for (String regime : t.regimes) {
-                for (String task : t.tasks) {
-                    String key = cellKey(c.method(), c.targetSparsity(), regime, task);
-                    if (present.add(key)) {
-                        cells.add(new Cell(c.method(), c.targetSparsity(), regime, task,
-                                TaskRegistry.metric(ctx.config(), task, "transfer.tasks").key(), Double.NaN, null, 0, null, 0,
-                                new double[0], null, missing.byCell().getOrDefault(key, 0L), c.methodFamily()));
-                    }
-                }
-            }
-        }
-        // Grouped by family (dense first), then in the order of the checkpoints (the config's methods, then its imports).
-        List<String> methods = new ArrayList<>(List.of(DENSE));
-        checkpoints.stream().map(CheckpointRecord::method).filter(m -> !methods.contains(m)).forEach(methods::add);
-        cells.sort(Comparator.<Cell>comparingInt(c -> c.family().ordinal())
-                .thenComparingInt(c -> methods.indexOf(c.method()))
-                .thenComparingDouble(Cell::sparsity)
-                .thenComparingInt(c -> t.regimes.indexOf(c.regime()))
-                .thenComparingInt(c -> t.tasks.indexOf(c.task())));
-        return cells;
-    }
-
-    private static double[] values(Row r) {
-        List<Double> list = r.getList(8);
-        return list.stream().mapToDouble(Double::doubleValue).toArray();
+        return ReportCells.of(ctx, checkpoints, missing);
     }
 
     static String csv(List<Cell> cells) {
         List<List<Object>> rows = new ArrayList<>();
         for (Cell c : cells) {
-            rows.add(List.of(c.method(), fmt(c.sparsity()), c.regime(), c.task(), c.metric(), c.hasMean() ? fmt(c.mean()) : "",
+            rows.add(java.util.Arrays.asList(c.method(), fmt(c.sparsity()), c.regime(), c.task(), c.metric(), c.hasMean() ? fmt(c.mean()) : "",
                     c.std() == null ? "" : fmt(c.std()), c.nSeeds(), c.deltaVsDense() == null ? "" : fmt(c.deltaVsDense()),
-                    c.nFailed(), c.nMissing(), c.family().key()));
+                    c.nFailed(), c.nMissing(), c.family().key(), p(c.vsDense().p()), p(c.vsDense().pHolm()), text(c.vsDense().test()),
+                    text(c.vsControl().against()), c.vsControl().delta() == null ? "" : fmt(c.vsControl().delta()), p(c.vsControl().p()),
+                    p(c.vsControl().pHolm()), c.upstreamSteps(), c.upstreamExamples(), c.nUnconverged()));
         }
         return csv(CSV_COLUMNS, rows);
+    }
+
+    private static String p(Double p) {
+        return p == null ? "" : String.format(Locale.ROOT, "%.6g", p);
+    }
+
+    private static String text(String s) {
+        return s == null ? "" : s;
     }
 
     /** One row per checkpoint the report covers, dense included. */
@@ -418,7 +415,7 @@ public final class ReportStage {
         Map<String, Map<String, Cell>> rows = new LinkedHashMap<>();
         for (Cell c : cells) {
             if (c.regime().equals(regime)) {
-                rows.computeIfAbsent(c.method() + "|" + c.sparsity(), k -> new LinkedHashMap<>()).put(c.task(), c);
+                rows.computeIfAbsent(c.label() + "|" + c.sparsity(), k -> new LinkedHashMap<>()).put(c.task(), c);
             }
         }
         return rows;
@@ -437,7 +434,11 @@ public final class ReportStage {
         return cells.stream().anyMatch(c -> c.method().equals(DENSE));
     }
 
-    /** Per regime: one row per (method, sparsity), one column per task, then the mean over tasks. */
+    /**
+     * Per regime: one row per checkpoint (method, sparsity; a control's budget) with its upstream
+     * training, one column per task, the mean over tasks, Δ vs dense and vs the matched control;
+     * then the findings, then the upstream checkpoints.
+     */
     static String markdown(ExperimentConfig config, List<Cell> cells, List<CheckpointRecord> checkpoints, Missing missing) {
         StringBuilder md = new StringBuilder();
         md.append("# Transfer accuracy: ").append(config.name).append("\n\n");
@@ -452,58 +453,88 @@ public final class ReportStage {
             metrics.add(task + " " + TaskRegistry.metric(config, task, "transfer.tasks").key());
         }
         boolean dense = hasDense(cells);
-        md.append(String.join(", ", metrics)).append(". ");
-        if (dense) {
-            md.append("Δ is the mean over tasks minus dense's. ")
-                    .append("* marks a cell that differs from dense significantly (Welch's t-test over seeds, p < 0.05); ");
-        } else {
-            md.append(NO_DENSE).append(' ');
+        boolean controls = cells.stream().anyMatch(Cell::control);
+        md.append(String.join(", ", metrics)).append(". Steps and examples are each checkpoint's upstream training (a pruned one's "
+                + "beyond the dense model it came from; IMP's and COLT's whole schedule). ");
+        md.append(dense ? LEGEND_DENSE : NO_DENSE).append(' ');
+        if (controls) {
+            md.append(LEGEND_CONTROL).append(' ');
         }
-        md.append("\"failed\" marks a cell whose runs all diverged (their errors are in the transfer_results table).\n");
+        md.append("\"failed\" marks a cell whose runs all diverged (their errors are in the transfer_results table); \"not converged\" "
+                + "counts linear runs whose head did not reach the probe's tolerance.\n");
         for (String regime : config.transfer.regimes) {
-            md.append("\n## ").append(regime).append(" finetuning\n\n| method | sparsity |");
+            md.append("\n## ").append(regime).append(" finetuning\n\n| method | sparsity | upstream steps | examples |");
             config.transfer.tasks.forEach(task -> md.append(' ').append(task).append(" |"));
-            md.append(dense ? " mean over tasks | Δ vs dense | family |\n|---|---:|" : " mean over tasks | family |\n|---|---:|");
+            md.append(" mean over tasks |").append(dense ? " Δ vs dense |" : "").append(controls ? " Δ vs control |" : "")
+                    .append(" family |\n|---|---:|---:|---:|");
             config.transfer.tasks.forEach(task -> md.append("---:|"));
-            md.append(dense ? "---:|---:|---|\n" : "---:|---|\n");
-            Map<String, Map<String, Cell>> byRow = pivot(cells, regime);
-            Double denseMean = null;
-            for (Map.Entry<String, Map<String, Cell>> e : byRow.entrySet()) {
-                Cell any = e.getValue().values().iterator().next();
-                md.append("| ").append(any.method()).append(" | ").append(String.format(Locale.ROOT, "%.2f", any.sparsity())).append(" |");
-                double sum = 0;
-                int n = 0;
+            md.append("---:|").append(dense ? "---:|" : "").append(controls ? "---:|" : "").append("---|\n");
+            for (TableRow row : rows(config, cells, regime)) {
+                Cell any = row.any();
+                md.append("| ").append(any.label()).append(" | ").append(String.format(Locale.ROOT, "%.2f | %,d | %,d |", any.sparsity(),
+                        any.upstreamSteps(), any.upstreamExamples()));
                 for (String task : config.transfer.tasks) {
-                    Cell c = e.getValue().get(task);
-                    if (c == null) {
-                        md.append(" – |");
-                    } else {
-                        md.append(' ').append(c.display()).append(c.significant() ? " * |" : " |");
-                        if (c.hasMean()) {
-                            sum += c.mean();
-                            n++;
-                        }
-                    }
+                    Cell c = row.byTask().get(task);
+                    md.append(c == null ? " – |" : " " + c.display() + c.marks() + " |");
                 }
-                double mean = n == 0 ? Double.NaN : sum / n;
-                boolean complete = n == config.transfer.tasks.size();
-                if (any.method().equals(DENSE) && complete) {
-                    denseMean = mean;
-                }
-                md.append(complete ? String.format(Locale.ROOT, " %.2f |", mean) : " – |");
+                md.append(row.mean() == null ? " – |" : String.format(Locale.ROOT, " %.2f |", row.mean()));
                 if (dense) {
-                    md.append(complete && denseMean != null ? String.format(Locale.ROOT, " %+.2f |", mean - denseMean) : " – |");
+                    md.append(row.deltaVsDense() == null ? " – |" : String.format(Locale.ROOT, " %+.2f |", row.deltaVsDense()));
+                }
+                if (controls) {
+                    md.append(row.deltaVsControl() == null ? " – |" : String.format(Locale.ROOT, " %+.2f |", row.deltaVsControl()));
                 }
                 md.append(' ').append(any.family().key()).append(" |\n");
             }
         }
-        md.append("\n## Upstream checkpoints\n\n| method | target sparsity | actual sparsity | upstream test top-1 | train steps | wall s | stored bytes |\n")
-                .append("|---|---:|---:|---:|---:|---:|---:|\n");
+        md.append("\n## Findings\n\nComputed from this run's numbers (p-values Holm-adjusted per regime).\n");
+        ReportFindings.lines(ReportFindings.of(config, cells), dense, controls).forEach((regime, lines) -> {
+            md.append("\n### ").append(regime).append(" finetuning\n\n");
+            lines.forEach(line -> md.append("- ").append(line).append('\n'));
+        });
+        md.append("\n## Upstream checkpoints\n\n| method | target sparsity | actual sparsity | upstream test top-1 | train steps | examples | wall s "
+                + "| stored bytes |\n").append("|---|---:|---:|---:|---:|---:|---:|---:|\n");
         for (CheckpointRecord r : checkpoints) {
-            md.append(String.format(Locale.ROOT, "| %s | %.2f | %.4f | %s | %d | %.1f | %d |%n", r.method(), r.targetSparsity(),
-                    r.actualSparsity(), Double.isNaN(r.upstreamTop1()) ? "– (imported)" : String.format(Locale.ROOT, "%.2f", r.upstreamTop1()),
-                    r.trainSteps(), r.wallSeconds(), r.payloadBytes()));
+            md.append(String.format(Locale.ROOT, "| %s | %.2f | %.4f | %s | %d | %d | %.1f | %d |%n",
+                    ReportCells.isControl(r) ? r.method() + " +" + r.trainSteps() : r.method(), r.targetSparsity(), r.actualSparsity(),
+                    Double.isNaN(r.upstreamTop1()) ? "– (imported)" : String.format(Locale.ROOT, "%.2f", r.upstreamTop1()),
+                    r.trainSteps(), r.examplesSeen(), r.wallSeconds(), r.payloadBytes()));
         }
         return md.toString();
+    }
+
+    /** The legend of the marks against dense. */
+    static final String LEGEND_DENSE = "Δ vs dense is the mean over tasks minus dense's. * marks a cell that differs from dense "
+            + "significantly after Holm-Bonferroni correction over the regime's comparisons with dense (adjusted p < 0.05; per cell "
+            + "Welch's t-test over seeds, or McNemar's exact test on the paired test predictions where the seeds do not vary, as "
+            + "with the exact L-BFGS probe).";
+
+    /** The legend of the marks against the matched controls. */
+    static final String LEGEND_CONTROL = "Δ vs control is the same against the cell's compute-matched control (dense_extended +N: "
+            + "the dense model trained the checkpoint's N upstream steps further); † marks a significant difference from it after "
+            + "Holm-Bonferroni correction over those comparisons.";
+
+    /** One row of a regime's table (one checkpoint): its cells by task, and its means over tasks where every task has one. */
+    record TableRow(Cell any, Map<String, Cell> byTask, Double mean, Double deltaVsDense, Double deltaVsControl) {}
+
+    /** A regime's rows, in table order; the means over tasks only for rows with every task. */
+    static List<TableRow> rows(ExperimentConfig config, List<Cell> cells, String regime) {
+        List<TableRow> rows = new ArrayList<>();
+        for (Map<String, Cell> byTask : pivot(cells, regime).values()) {
+            List<Cell> present = config.transfer.tasks.stream().map(byTask::get).filter(c -> c != null && c.hasMean()).toList();
+            boolean complete = present.size() == config.transfer.tasks.size();
+            rows.add(new TableRow(byTask.values().iterator().next(), byTask,
+                    complete ? present.stream().mapToDouble(Cell::mean).average().orElseThrow() : null,
+                    complete ? meanOf(present, c -> c.vsDense().delta()) : null,
+                    complete ? meanOf(present, c -> c.vsControl().delta()) : null));
+        }
+        return rows;
+    }
+
+    private static Double meanOf(List<Cell> cells, java.util.function.Function<Cell, Double> value) {
+        if (cells.stream().anyMatch(c -> value.apply(c) == null)) {
+            return null;
+        }
+        return cells.stream().mapToDouble(c -> value.apply(c)).average().orElseThrow();
     }
 }

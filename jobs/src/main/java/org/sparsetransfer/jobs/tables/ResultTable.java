@@ -43,7 +43,14 @@ public final class ResultTable {
             .add("wall_s", DataTypes.DoubleType, false)
             .add("device", DataTypes.StringType, false)
             .add("created_at", DataTypes.TimestampType, false)
-            .add("software_version", DataTypes.StringType, true);
+            .add("software_version", DataTypes.StringType, true)
+            // What the run chose and how far it converged (TransferExperiment.Details); null where a run has none.
+            .add("final_loss", DataTypes.DoubleType, true)
+            .add("penalty", DataTypes.DoubleType, true)
+            .add("learning_rate", DataTypes.DoubleType, true)
+            .add("converged", DataTypes.BooleanType, true)
+            .add("validation_score", DataTypes.DoubleType, true)
+            .add("test_correct", DataTypes.BinaryType, true);
 
     private final SparkSession spark;
     private final String path;

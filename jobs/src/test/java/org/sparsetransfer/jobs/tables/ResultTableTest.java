@@ -58,7 +58,7 @@ class ResultTableTest {
 
     private static Row row(String checkpoint, long seed, String status, Double value) {
         return RowFactory.create(checkpoint, SETTINGS, "mnist", "linear", seed, "gmp", 0.9, 0.9, "top1", value, value, value,
-                status, value == null ? "diverged" : null, 10, 1.0, "cpu()", new Timestamp(0), "test");
+                status, value == null ? "diverged" : null, 10, 1.0, "cpu()", new Timestamp(0), "test", null, null, null, null, null, null);
     }
 
     private static String key(String checkpoint, long seed) {
