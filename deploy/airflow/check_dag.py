@@ -6,7 +6,7 @@
    4.x/5.x, Airflow 2.x/3.x), and nothing is passed through ** (which could not be checked).
 2. Run against stand-ins for the few Airflow names it imports, it builds tasks whose ids are unique,
    whose java_class is a class with a main method in APP_JAR and whose first application argument is a
-   sparse-transfer command, in the chain ingest -> upstream -> prune_* (parallel) -> transfer -> report,
+   sparse-transfer command, in the chain ingest -> upstream -> prune_* (parallel) -> control -> transfer -> report,
    with no cycle; schedule is None and retries are set.
 Prints every problem found and exits 1 if there is any.
 """
@@ -32,7 +32,7 @@ BASE_OPERATOR_ARGS = {
     "on_retry_callback", "trigger_rule", "run_as_user", "max_active_tis_per_dag", "executor_config",
     "do_xcom_push", "inlets", "outlets", "task_group", "doc", "doc_md", "doc_json", "doc_yaml", "doc_rst",
 }
-COMMANDS = {"ingest", "upstream", "prune", "transfer", "report", "pipeline"}
+COMMANDS = {"ingest", "upstream", "prune", "control", "transfer", "report", "pipeline"}
 
 
 def called_name(call):
@@ -152,8 +152,8 @@ def check_graph(dag, jar, problems):
     prune = sorted(t for t in dag.tasks if t.startswith("prune_"))
     if not prune:
         problems.append("no prune_<method> task")
-    expected = {("ingest", "upstream"), ("transfer", "report")}
-    expected |= {("upstream", p) for p in prune} | {(p, "transfer") for p in prune}
+    expected = {("ingest", "upstream"), ("control", "transfer"), ("transfer", "report")}
+    expected |= {("upstream", p) for p in prune} | {(p, "control") for p in prune}
     actual = {(t.task_id, d) for t in dag.tasks.values() for d in t.downstream}
     for missing in sorted(expected - actual):
         problems.append(f"missing dependency {missing[0]} >> {missing[1]}")

@@ -99,7 +99,9 @@ with DAG(
     ingest = stage("ingest", "ingest")
     upstream = stage("upstream", "upstream")
     prune = [stage(f"prune_{method}", "prune", "--method", method) for method in PRUNE_METHODS]
+    # The compute-matched dense control (controls.dense_extended) needs every pruned checkpoint; without it the command does nothing.
+    control = stage("control", "control")
     transfer = stage("transfer", "transfer")
     report = stage("report", "report")
 
-    ingest >> upstream >> prune >> transfer >> report
+    ingest >> upstream >> prune >> control >> transfer >> report

@@ -28,8 +28,8 @@ class AirflowDagIT {
         Result r = check(DAG);
         assertEquals(0, r.code, r.output);
         // The prune tasks are conf/tiny.yaml's plan's methods, in its order, from the application's plan --json.
-        assertTrue(r.output.contains("OK (12 tasks: ingest, upstream, prune_oneshot, prune_gmp, prune_gmp_star, prune_imp, prune_colt, "
-                + "prune_acdc, prune_rigl, prune_nm, transfer, report)"), r.output);
+        assertTrue(r.output.contains("OK (13 tasks: ingest, upstream, prune_oneshot, prune_gmp, prune_gmp_star, prune_imp, prune_colt, "
+                + "prune_acdc, prune_rigl, prune_nm, control, transfer, report)"), r.output);
     }
 
     @Test
