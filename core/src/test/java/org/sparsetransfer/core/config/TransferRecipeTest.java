@@ -107,7 +107,7 @@ class TransferRecipeTest {
     void newKeysAtTheirDefaultsLeaveTheSettingsHashAlone() throws Exception {
         // Ids hash only non-default values: the new keys, given at their defaults, keep every stored results key.
         String demo = java.nio.file.Files.readString(Path.of("../conf/demo.yaml"));
-        String withDefaults = demo.replace("  full:\n    steps: 60\n", "  per_task: {}\n  full:\n    steps: 60\n    lr_gamma: 0.1\n");
+        String withDefaults = demo.replaceFirst("\n  full:\n    steps: (\\d+)\n", "\n  per_task: {}\n  full:\n    steps: $1\n    lr_gamma: 0.1\n");
         assertNotEquals(demo, withDefaults);
         ExperimentConfig explicit = parse(withDefaults);
         assertEquals(0.1f, explicit.transfer.full.lrGamma);
