@@ -61,11 +61,13 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         int pruned = checkpoints - (upstream || config.imported.dense != null ? 1 : 0);
         boolean controls = config.controls.denseExtended && upstream && pruned > 0;
         if (controls) {
-            // The budgets are the pruned checkpoints' steps, known after prune: at most one control per pruned checkpoint,
-            // the run at most as long as the longest method's plan.
+            // The budgets are the pruned checkpoints' steps, known after prune: at most one control per pruned checkpoint, each
+            // at most the longest method's plan, so the trunk is shorter than that and every cooldown branch at most its fraction.
             long longest = methods(config).stream().mapToLong(m -> m.plan(schedules).steps()).max().orElse(0);
-            stages.add(new Stage("control", 1, longest, config.upstream.batchSize, true, "dense_extended: the dense model continued "
-                    + "for the pruned checkpoints' budgets (known after prune), a checkpoint per budget, at most " + pruned));
+            long cooldown = Math.max(1, Math.round(config.controls.cooldown * longest));
+            stages.add(new Stage("control", 1 + pruned, longest + (pruned - 1) * cooldown, config.upstream.batchSize, true,
+                    "dense_extended: the dense model continued on a constant-rate trunk, a cooldown branch to each of the pruned "
+                    + "checkpoints' budgets (known after prune), at most " + pruned));
             checkpoints += pruned;
         }
         int imported = config.imported.checkpoints.size();

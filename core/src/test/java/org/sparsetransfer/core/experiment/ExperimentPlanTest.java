@@ -33,7 +33,20 @@ class ExperimentPlanTest {
         // checkpoint (their budgets are known after prune), so the transfer runs are an upper bound.
         assertEquals(1 + 23 + 23, plan.checkpoints());
         assertTrue(s.get("control").upperBound() && s.get("transfer").upperBound());
-        assertEquals(1, s.get("control").runs(), "one continuation run");
+        assertEquals(1 + 23, s.get("control").runs(), "the trunk and at most one cooldown branch per pruned checkpoint");
+        long longestPlan = 0;
+        for (String key : tiny.pruning.methods) {
+            longestPlan = Math.max(longestPlan, PruningMethods.byKey(key, "test").plan(new UpstreamSchedules(tiny, tiny.data.upstreamTrain))
+                    .steps());
+        }
+        // The worst case the bound must hold: 23 distinct budgets up to the longest plan, a trunk and a branch each.
+        List<Integer> worst = new java.util.ArrayList<>();
+        for (int i = 0; i < 23; i++) {
+            worst.add((int) longestPlan - i);
+        }
+        List<DenseExtension.Branch> branches = DenseExtension.branches(worst, tiny.controls.cooldown);
+        long worstSteps = DenseExtension.trunkSteps(branches) + branches.stream().mapToLong(DenseExtension.Branch::cooldown).sum();
+        assertTrue(s.get("control").steps() >= worstSteps, s.get("control").steps() + " bounds " + worstSteps);
         assertEquals(47L * 4 * 2 * 2, s.get("transfer").runs(), "checkpoints x 4 tasks x 2 regimes x 2 seeds");
         // The new methods plan what their recipes say: one run per target, from the initialization or the dense model.
         UpstreamSchedules schedules = new UpstreamSchedules(tiny, tiny.data.upstreamTrain);
