@@ -142,7 +142,12 @@ class StandaloneClusterIT {
             Warehouse reference = uninterruptedTransfer(reader.sparkContext().hadoopConfiguration());
             List<String> compared = new ArrayList<>(List.of(results.columns()));
             compared.removeAll(RESULT_COLUMNS_OF_THE_RUN); // when and how long, not what
-            org.apache.spark.sql.Column[] columns = compared.stream().map(org.apache.spark.sql.functions::col)
+            // Binary columns (a run's test predictions) as hex: a row's text names a byte array by its identity, not its bytes.
+            org.apache.spark.sql.types.StructType schema = results.schema();
+            org.apache.spark.sql.Column[] columns = compared.stream()
+                    .map(name -> schema.apply(name).dataType() instanceof org.apache.spark.sql.types.BinaryType
+                            ? org.apache.spark.sql.functions.hex(org.apache.spark.sql.functions.col(name)).as(name)
+                            : org.apache.spark.sql.functions.col(name))
                     .toArray(org.apache.spark.sql.Column[]::new);
             List<String> afterTheKill = results.select(columns).collectAsList().stream().map(Row::toString).sorted().toList();
             List<String> uninterrupted = reader.read().format("delta").load(reference.transferResults()).select(columns)
