@@ -141,13 +141,14 @@ public final class TransferExperiment {
             int dimension = features.train().dimension();
             Chosen chosen = chooseLearningRate(recipe, validation, metric, progress, (lr, trainPart, scored) -> {
                 try (Network head = head(task, dimension, seed)) {
-                    train(head, subset(train, trainPart), recipe.withLr(lr), seed, LocalSgd.StatePolicy.NONE, TrainingLoop.Progress.SILENT);
-                    return score(head, subset(train, scored), metric.get());
+                    train(head, TrainingData.subset(train, trainPart), recipe.withLr(lr), seed, LocalSgd.StatePolicy.NONE, TrainingLoop.Progress.SILENT);
+                    return score(head, TrainingData.subset(train, scored), metric.get());
                 }
             });
             try (Network head = head(task, dimension, seed)) {
                 Trained trained = train(head, train, recipe.withLr(chosen.lr()), seed, states, progress);
-                Scores scores = Evaluator.evaluate(head, test);
+                int[] predicted = Evaluator.predict(head, test);
+                Scores scores = Scores.of(predicted, test.labelValues(), test.numClasses());
                 double[] objective = LinearProbe.objectiveAt(train, dimension, recipe.weightDecay, probeParameters(head, dimension));
                 boolean converged = objective[1] <= config.transfer.probe.sgdTolerance;
                 progress.log(String.format(Locale.ROOT, "the head's objective %.6f, largest gradient component %.2e: %s", objective[0],
@@ -157,7 +158,7 @@ public final class TransferExperiment {
                         100 * scores.meanPerClass()));
                 return new Outcome(Regime.LINEAR, seed, scores, trained.steps(), trained.earlierSeconds() + seconds(start), null,
                         new Details(objective[2], null, chosen.selected() ? (double) chosen.lr() : null, converged, chosen.score(),
-                                correct(Evaluator.predict(head, test), test.labelValues())));
+                                correct(predicted, test.labelValues())));
             }
         } catch (TrainingDivergedException e) {
             progress.log("FAILED: " + e.getMessage());
@@ -248,10 +249,6 @@ public final class TransferExperiment {
         }
         byte[] packed = java.util.Arrays.copyOf(bits.toByteArray(), (truth.length + 7) / 8);
         return packed;
-    }
-
-    private static TrainingData subset(TrainingData data, long[] indices) {
-        return TrainingData.subset(data, indices);
     }
 
     private static double seconds(long startNanos) {

@@ -68,7 +68,7 @@ public final class Lbfgs {
         double[] g = new double[n];
         double value = f.evaluate(x, g);
         int evaluations = 1;
-        checkFinite(value, g, 0);
+        checkFinite(value, g);
         double[][] s = new double[settings.memory()][];
         double[][] y = new double[settings.memory()][];
         double[] rho = new double[settings.memory()];
@@ -106,8 +106,8 @@ public final class Lbfgs {
                 scale(direction, -1.0 / Math.max(1.0, norm(g)));
                 slope = dot(g, direction);
             }
-            LineSearch search = new LineSearch(f, x, value, g, direction, slope);
-            boolean found = search.run(1.0);
+            LineSearch search = new LineSearch(f, x, value, direction, slope);
+            boolean found = search.run();
             evaluations += search.evaluations;
             if (!found) {
                 return new Result(x, value, gMax, iteration, evaluations, Stop.LINE_SEARCH);
@@ -148,7 +148,7 @@ public final class Lbfgs {
         double[] g;
         double value;
 
-        LineSearch(Objective f, double[] start, double value0, double[] g0, double[] direction, double slope0) {
+        LineSearch(Objective f, double[] start, double value0, double[] direction, double slope0) {
             this.f = f;
             this.start = start;
             this.value0 = value0;
@@ -169,11 +169,12 @@ public final class Lbfgs {
             return new double[] {v, dot(gradient, direction)};
         }
 
-        boolean run(double first) {
+        /** From the trial step 1 (the quasi-Newton step, which L-BFGS's scaling makes well sized). */
+        boolean run() {
             double aPrev = 0;
             double vPrev = value0;
             double dPrev = slope0;
-            double a = first;
+            double a = 1.0;
             for (int i = 0; evaluations < LINE_SEARCH_EVALUATIONS; i++) {
                 double[] p = at(a);
                 if (!Double.isFinite(p[0])) { // overshot into overflow: back off
@@ -248,9 +249,9 @@ public final class Lbfgs {
         }
     }
 
-    private static void checkFinite(double value, double[] g, int iteration) {
+    private static void checkFinite(double value, double[] g) {
         if (!Double.isFinite(value) || !Double.isFinite(maxAbs(g))) {
-            throw new ArithmeticException("the objective is not finite at iteration " + iteration);
+            throw new ArithmeticException("the objective is not finite at iteration 0");
         }
     }
 

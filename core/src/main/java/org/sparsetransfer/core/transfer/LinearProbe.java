@@ -66,11 +66,15 @@ public final class LinearProbe {
             for (int i = 0; i < truth.length; i++) {
                 truth[i] = labels[(int) fold.validation()[i]];
             }
-            for (int i = 0; i < path.size(); i++) {
-                Fit fit = fit(data, fold.train(), dimension, path.get(i), start, ranking);
-                start = fit.parameters();
-                int[] predicted = predict(data, fold.validation(), fit);
-                total[i] += metric.percent(Scores.of(predicted, truth, data.numClasses())) / validation.folds().size();
+            // The fold's examples are gathered once for all its penalties.
+            try (Examples train = new Examples(data, fold.train(), dimension, data.numClasses());
+                    Examples held = new Examples(data, fold.validation(), dimension, data.numClasses())) {
+                for (int i = 0; i < path.size(); i++) {
+                    Fit fit = fit(train, path.get(i), start, ranking);
+                    start = fit.parameters();
+                    int[] predicted = held.predict(fit);
+                    total[i] += metric.percent(Scores.of(predicted, truth, data.numClasses())) / validation.folds().size();
+                }
             }
         }
         int best = 0;
@@ -89,19 +93,22 @@ public final class LinearProbe {
      * penalty {@code lambda}, from {@code start} (null: zeros).
      */
     public static Fit fit(TrainingData data, long[] indices, int dimension, double lambda, double[] start, Lbfgs.Settings settings) {
-        int classes = data.numClasses();
-        try (Loss loss = new Loss(data, indices == null ? all(data.size()) : indices, dimension, classes, lambda)) {
-            double[] x0 = start != null ? start : new double[(dimension + 1) * classes];
-            Lbfgs.Result result = Lbfgs.minimize(loss, x0, settings);
-            return new Fit(result.x(), dimension, classes, lambda, result, loss.dataLoss(result.x()));
+        try (Examples examples = new Examples(data, indices == null ? all(data.size()) : indices, dimension, data.numClasses())) {
+            return fit(examples, lambda, start, settings);
         }
+    }
+
+    private static Fit fit(Examples examples, double lambda, double[] start, Lbfgs.Settings settings) {
+        double[] x0 = start != null ? start : new double[(examples.dimension + 1) * examples.classes];
+        Lbfgs.Result result = Lbfgs.minimize(examples.objective(lambda), x0, settings);
+        return new Fit(result.x(), examples.dimension, examples.classes, lambda, result, examples.dataLoss(result.x()));
     }
 
     /** The exact objective's value and gradient's largest component at {@code parameters} (a head trained otherwise). */
     public static double[] objectiveAt(TrainingData data, int dimension, double lambda, double[] parameters) {
-        try (Loss loss = new Loss(data, all(data.size()), dimension, data.numClasses(), lambda)) {
+        try (Examples loss = new Examples(data, all(data.size()), dimension, data.numClasses())) {
             double[] gradient = new double[parameters.length];
-            double value = loss.evaluate(parameters, gradient);
+            double value = loss.objective(lambda).evaluate(parameters, gradient);
             double max = 0;
             for (double g : gradient) {
                 max = Math.max(max, Math.abs(g));
@@ -118,34 +125,41 @@ public final class LinearProbe {
             long[] chunk = Arrays.copyOfRange(rows, from, Math.min(from + BATCH, rows.length));
             try (NDScope scope = new NDScope()) { // every array made here is closed with the batch
                 scope.suppressNotUsedWarning();
-                NDArray x = data.batch(chunk, 0, 0)[0].toType(DataType.FLOAT64, false);
-                NDManager engine = x.getManager();
-                int[] labels = x.matMul(weights(engine, fit.parameters(), fit.dimension(), fit.classes()))
-                        .add(bias(engine, fit.parameters(), fit.dimension(), fit.classes()))
-                        .argMax(1).toType(DataType.INT32, false).toIntArray();
+                int[] labels = classes(data.batch(chunk, 0, 0)[0].toType(DataType.FLOAT64, false), fit);
                 System.arraycopy(labels, 0, predicted, from, labels.length);
             }
         }
         return predicted;
     }
 
+    /** The probe's classes of a batch of float64 features. */
+    private static int[] classes(NDArray x, Fit fit) {
+        NDManager engine = x.getManager();
+        return x.matMul(weights(engine, fit.parameters(), fit.dimension(), fit.classes()))
+                .add(bias(engine, fit.parameters(), fit.dimension(), fit.classes()))
+                .argMax(1).toType(DataType.INT32, false).toIntArray();
+    }
+
     /**
-     * The objective over a set of examples, evaluated batch by batch on the features' engine. The
-     * examples' features (as float64) and one-hot labels stay on the engine between evaluations
-     * while they take at most {@link #RESIDENT_BYTES} (gathering them was most of an evaluation's
-     * time); larger sets are read anew for every evaluation, so memory does not grow with them.
+     * A set of examples and the objective over them at any penalty, evaluated batch by batch on the
+     * features' engine. The examples' features (as float64) and one-hot labels stay on the engine
+     * between evaluations (and the penalties of a regularization path) while they take at most
+     * {@link #RESIDENT_BYTES} (gathering them was most of an evaluation's time); larger sets are
+     * read anew for every evaluation, so memory does not grow with them.
      */
-    private static final class Loss implements Lbfgs.Objective, AutoCloseable {
+    private static final class Examples implements AutoCloseable {
         private final TrainingData data;
         private final long[] indices;
         private final int dimension;
         private final int classes;
-        private final double lambda;
         /** Each batch's features and one-hot labels, or null: read per evaluation. */
         private final List<NDArray[]> resident;
         private NDManager owner;
+        /** The parameters of the last evaluation and its mean cross-entropy, which a fit's end asks for again. */
+        private double[] lastParameters;
+        private double lastDataLoss;
 
-        Loss(TrainingData data, long[] indices, int dimension, int classes, double lambda) {
+        Examples(TrainingData data, long[] indices, int dimension, int classes) {
             if (indices.length == 0) {
                 throw new IllegalArgumentException("no examples to fit");
             }
@@ -153,7 +167,6 @@ public final class LinearProbe {
             this.indices = indices;
             this.dimension = dimension;
             this.classes = classes;
-            this.lambda = lambda;
             this.resident = (long) indices.length * (dimension + classes) * Double.BYTES <= RESIDENT_BYTES ? gather() : null;
         }
 
@@ -184,17 +197,36 @@ public final class LinearProbe {
                     xy[1].toType(DataType.INT64, false).oneHot(classes).toType(DataType.FLOAT64, false)};
         }
 
-        /** The mean cross-entropy alone (the penalty left out). */
+        /** The objective at penalty {@code lambda}. */
+        Lbfgs.Objective objective(double lambda) {
+            return (parameters, gradient) -> evaluate(parameters, gradient, lambda);
+        }
+
+        /** The mean cross-entropy alone (the penalty left out); the last evaluation's when it was at these parameters. */
         double dataLoss(double[] parameters) {
-            return evaluate(parameters, null, false);
+            return Arrays.equals(parameters, lastParameters) ? lastDataLoss : evaluate(parameters, null, 0);
         }
 
-        @Override
-        public double evaluate(double[] parameters, double[] gradient) {
-            return evaluate(parameters, gradient, true);
+        /** The probe's classes of these examples, in their order. */
+        int[] predict(Fit fit) {
+            int[] predicted = new int[indices.length];
+            for (int b = 0, from = 0; from < indices.length; b++, from += BATCH) {
+                try (NDScope scope = new NDScope()) { // every array made here is closed with the batch
+                    scope.suppressNotUsedWarning();
+                    int[] labels = classes(batch(b)[0], fit);
+                    System.arraycopy(labels, 0, predicted, from, labels.length);
+                }
+            }
+            return predicted;
         }
 
-        private double evaluate(double[] parameters, double[] gradient, boolean penalized) {
+        /** Batch {@code b}: resident, or read now (closed with the caller's scope). */
+        private NDArray[] batch(int b) {
+            return resident != null ? resident.get(b)
+                    : batch(Arrays.copyOfRange(indices, b * BATCH, Math.min((b + 1) * BATCH, indices.length)));
+        }
+
+        private double evaluate(double[] parameters, double[] gradient, double lambda) {
             double sum = 0;
             double[] gradW = gradient == null ? null : new double[dimension * classes];
             double[] gradB = gradient == null ? null : new double[classes];
@@ -202,8 +234,7 @@ public final class LinearProbe {
             for (int b = 0; b < batches; b++) {
                 try (NDScope scope = new NDScope()) { // every array made here is closed with the batch
                     scope.suppressNotUsedWarning();
-                    NDArray[] xy = resident != null ? resident.get(b)
-                            : batch(Arrays.copyOfRange(indices, b * BATCH, Math.min((b + 1) * BATCH, indices.length)));
+                    NDArray[] xy = batch(b);
                     NDArray x = xy[0];
                     NDArray y = xy[1];
                     NDManager engine = x.getManager();
@@ -218,14 +249,13 @@ public final class LinearProbe {
                 }
             }
             double n = indices.length;
-            double value = sum / n;
+            lastParameters = parameters.clone();
+            lastDataLoss = sum / n;
             double norm = 0;
             for (int i = 0; i < dimension * classes; i++) {
                 norm += parameters[i] * parameters[i];
             }
-            if (penalized) {
-                value += lambda / 2 * norm;
-            }
+            double value = sum / n + lambda / 2 * norm;
             if (gradient != null) {
                 for (int i = 0; i < dimension * classes; i++) {
                     gradient[i] = gradW[i] / n + lambda * parameters[i];

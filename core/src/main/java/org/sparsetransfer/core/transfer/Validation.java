@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.sparsetransfer.core.data.Sampling;
 
 /**
  * How a task's training split is divided to choose settings (a linear probe's penalty, a learning
@@ -20,19 +21,24 @@ public record Validation(List<Fold> folds, boolean crossValidated) {
     public record Settings(double fraction, int minPerClass, int folds) {}
 
     public static Validation of(int[] labels, int classes, Settings settings, long seed) {
-        List<List<Integer>> byClass = new ArrayList<>();
+        int[] counts = new int[classes];
+        for (int label : labels) {
+            counts[label]++;
+        }
+        int[][] byClass = new int[classes][];
         for (int c = 0; c < classes; c++) {
-            byClass.add(new ArrayList<>());
+            byClass[c] = new int[counts[c]];
+            counts[c] = 0;
         }
         for (int i = 0; i < labels.length; i++) {
-            byClass.get(labels[i]).add(i);
+            byClass[labels[i]][counts[labels[i]]++] = i;
         }
         SplittableRandom random = new SplittableRandom(seed);
         int smallest = Integer.MAX_VALUE;
-        for (List<Integer> members : byClass) {
-            shuffle(members, random);
-            if (!members.isEmpty()) {
-                smallest = Math.min(smallest, members.size());
+        for (int[] members : byClass) {
+            Sampling.shuffle(members, random);
+            if (members.length > 0) {
+                smallest = Math.min(smallest, members.length);
             }
         }
         if (smallest == Integer.MAX_VALUE) {
@@ -41,10 +47,10 @@ public record Validation(List<Fold> folds, boolean crossValidated) {
         if (smallest >= settings.minPerClass()) {
             List<Long> train = new ArrayList<>();
             List<Long> validation = new ArrayList<>();
-            for (List<Integer> members : byClass) {
-                int held = (int) Math.max(1, Math.min(members.size() - 1, Math.round(settings.fraction() * members.size())));
-                for (int i = 0; i < members.size(); i++) {
-                    (i < held ? validation : train).add((long) members.get(i));
+            for (int[] members : byClass) {
+                int held = (int) Math.max(1, Math.min(members.length - 1, Math.round(settings.fraction() * members.length)));
+                for (int i = 0; i < members.length; i++) {
+                    (i < held ? validation : train).add((long) members[i]);
                 }
             }
             return new Validation(List.of(new Fold(sorted(train), sorted(validation))), false);
@@ -55,7 +61,7 @@ public record Validation(List<Fold> folds, boolean crossValidated) {
             parts.add(new ArrayList<>());
         }
         int next = 0;
-        for (List<Integer> members : byClass) {
+        for (int[] members : byClass) {
             for (int member : members) { // round-robin continues across classes, so folds stay balanced in size
                 parts.get(next++ % k).add((long) member);
             }
@@ -77,15 +83,6 @@ public record Validation(List<Fold> folds, boolean crossValidated) {
     public String describe() {
         return crossValidated ? folds.size() + "-fold cross-validation on the training examples"
                 : "a hold-out of " + folds.get(0).validation().length + " training examples";
-    }
-
-    private static void shuffle(List<Integer> list, SplittableRandom random) {
-        for (int i = list.size() - 1; i > 0; i--) {
-            int j = random.nextInt(i + 1);
-            Integer t = list.get(i);
-            list.set(i, list.get(j));
-            list.set(j, t);
-        }
     }
 
     private static long[] sorted(List<Long> indices) {
