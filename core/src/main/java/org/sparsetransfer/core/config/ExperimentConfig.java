@@ -43,6 +43,11 @@ public final class ExperimentConfig implements Serializable {
     @JsonMerge
     public Fault fault = new Fault();
 
+    /** Whether the experiment trains the dense_extended controls: asked for, and there is an upstream training to extend. */
+    public boolean trainsControls() {
+        return controls.denseExtended && upstream.enabled;
+    }
+
     /**
      * Every training (dense, each pruning method's, each transfer run) saves its state (weights,
      * momentum buffers, mask, step) to the warehouse's {@code training_states/} at least every

@@ -59,7 +59,7 @@ public record ExperimentPlan(List<Stage> stages, int checkpoints) {
         }
         stages.add(new Stage("prune", runs, steps, p.batchSize, bounded, detail.isEmpty() ? "none" : String.join(", ", detail)));
         int pruned = checkpoints - (upstream || config.imported.dense != null ? 1 : 0);
-        boolean controls = config.controls.denseExtended && upstream && pruned > 0;
+        boolean controls = config.trainsControls() && pruned > 0;
         if (controls) {
             // The budgets are the pruned checkpoints' steps, known after prune: at most one control per pruned checkpoint, each
             // at most the longest method's plan, so the trunk is shorter than that and every cooldown branch at most its fraction.

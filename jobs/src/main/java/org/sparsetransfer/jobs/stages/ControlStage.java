@@ -31,7 +31,7 @@ public final class ControlStage {
 
     public void run(StageContext ctx) {
         ExperimentConfig config = ctx.config();
-        if (!config.controls.denseExtended || !config.upstream.enabled) {
+        if (!config.trainsControls()) {
             return;
         }
         ctx.describe(NAME, "planning the dense control");
@@ -42,8 +42,15 @@ public final class ControlStage {
         }
         List<DenseExtension.Branch> branches = DenseExtension.branches(ids.keySet(), config.controls.cooldown);
         String trunkScope = ids.get(branches.get(branches.size() - 1).budget()) + "-trunk";
-        ctx.trainingStates().clearFinished(scopes -> finishedScopes(ctx, ids, trunkScope));
         Set<String> stored = ctx.checkpoints().existing(ids.values());
+        // States a kill left behind after their control was stored; the trunk's once every control is.
+        ctx.trainingStates().clearFinished(scopes -> {
+            List<String> finished = new ArrayList<>(stored);
+            if (stored.size() == ids.size()) {
+                finished.add(trunkScope);
+            }
+            return finished.stream().filter(scopes::contains).toList();
+        });
         if (stored.size() == ids.size()) {
             StageContext.log(NAME, "the " + ids.size() + " dense_extended checkpoints exist (budgets " + ids.keySet() + " steps), skipping");
             return;
@@ -100,16 +107,6 @@ public final class ControlStage {
                 record.upstreamTop1()));
     }
 
-    /** Saved training states no longer needed: each stored control's branch, and the trunk once every control is stored. */
-    private static List<String> finishedScopes(StageContext ctx, Map<Integer, String> ids, String trunkScope) {
-        Set<String> stored = ctx.checkpoints().existing(ids.values());
-        List<String> finished = new ArrayList<>(stored);
-        if (stored.size() == ids.size()) {
-            finished.add(trunkScope);
-        }
-        return finished;
-    }
-
     /**
      * Each budget's control id: the budgets are the config's pruned checkpoints' training steps
      * (which must be stored); an id hashes its budget and the cooldown fraction.
@@ -121,12 +118,9 @@ public final class ControlStage {
                 pruned.add(ctx.ids().prunedId(method, sparsity));
             }
         }
-        List<CheckpointRecord> records = ctx.checkpoints().describe(pruned);
-        if (records.size() < pruned.size()) {
-            throw new InvalidInputException("The dense_extended control matches the pruned checkpoints' training, but "
-                    + (pruned.size() - records.size()) + " of them are not in " + ctx.warehouse().checkpoints()
-                    + "; run the prune command with this config first");
-        }
+        List<CheckpointRecord> records = ctx.checkpoints().describeAll(pruned, missing -> new InvalidInputException(
+                "The dense_extended control matches the pruned checkpoints' training, but " + missing.size() + " of them are not in "
+                + ctx.warehouse().checkpoints() + "; run the prune command with this config first"));
         List<Integer> budgets = DenseExtension.budgets(records.stream().map(CheckpointRecord::trainSteps).toList());
         Map<Integer, String> ids = new LinkedHashMap<>();
         budgets.forEach(b -> ids.put(b, ctx.ids().controlId(b, ctx.config().controls.cooldown)));

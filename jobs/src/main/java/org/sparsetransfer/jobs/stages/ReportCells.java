@@ -61,18 +61,29 @@ final class ReportCells {
         }
     }
 
-    static List<ReportStage.Cell> of(StageContext ctx, List<CheckpointRecord> checkpoints, ReportStage.Missing missing) {
-        ExperimentConfig config = ctx.config();
-        ExperimentConfig.Transfer t = config.transfer;
-        Map<String, CheckpointRecord> byId = new LinkedHashMap<>();
-        checkpoints.forEach(c -> byId.put(c.id(), c));
-        List<Row> rows = ctx.results().table()
+    /** Positions in the rows of {@link #results}. */
+    static final int CHECKPOINT = 0;
+    static final int REGIME = 1;
+    static final int TASK = 2;
+    static final int SEED = 4;
+
+    /** The result rows of the config's runs of {@code checkpoints} (its settings, tasks and seeds), read once per report. */
+    static List<Row> results(StageContext ctx, List<CheckpointRecord> checkpoints) {
+        ExperimentConfig.Transfer t = ctx.config().transfer;
+        return ctx.results().table()
                 .where(col("settings_hash").equalTo(lit(ctx.ids().transferSettingsHash()))
-                        .and(col("checkpoint_id").isin(byId.keySet().toArray()))
+                        .and(col("checkpoint_id").isin(checkpoints.stream().map(CheckpointRecord::id).toArray()))
                         .and(col("task").isin(t.tasks.toArray()))
                         .and(configuredSeeds(t)))
                 .select("checkpoint_id", "regime", "task", "metric", "seed", "status", "value", "converged", "test_correct")
                 .collectAsList();
+    }
+
+    static List<ReportStage.Cell> of(StageContext ctx, List<CheckpointRecord> checkpoints, ReportStage.Missing missing, List<Row> rows) {
+        ExperimentConfig config = ctx.config();
+        ExperimentConfig.Transfer t = config.transfer;
+        Map<String, CheckpointRecord> byId = new LinkedHashMap<>();
+        checkpoints.forEach(c -> byId.put(c.id(), c));
         Map<String, Group> groups = new LinkedHashMap<>();
         for (Row r : rows) {
             CheckpointRecord c = byId.get(r.getString(0));
@@ -180,14 +191,14 @@ final class ReportCells {
     private static List<ReportStage.Cell> adjusted(List<ReportStage.Cell> cells, List<String> regimes) {
         List<ReportStage.Cell> out = new ArrayList<>(cells);
         for (String regime : regimes) {
-            for (boolean againstControl : new boolean[] {false, true}) {
-                List<Integer> members = new ArrayList<>();
-                for (int i = 0; i < out.size(); i++) {
-                    ReportStage.Cell c = out.get(i);
-                    if (c.regime().equals(regime) && !c.method().equals(DENSE) && !c.control()) {
-                        members.add(i);
-                    }
+            List<Integer> members = new ArrayList<>();
+            for (int i = 0; i < out.size(); i++) {
+                ReportStage.Cell c = out.get(i);
+                if (c.regime().equals(regime) && !c.method().equals(DENSE) && !c.control()) {
+                    members.add(i);
                 }
+            }
+            for (boolean againstControl : new boolean[] {false, true}) {
                 Double[] p = members.stream().map(i -> (againstControl ? out.get(i).vsControl() : out.get(i).vsDense()).p())
                         .toArray(Double[]::new);
                 Double[] holm = Significance.holm(p);

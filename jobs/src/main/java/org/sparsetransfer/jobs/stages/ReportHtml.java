@@ -94,15 +94,10 @@ final class ReportHtml {
 
     /** A cell's tests on hover: raw and Holm-adjusted p-values against dense and its control. */
     private static String title(ReportStage.Cell c) {
-        List<String> parts = new java.util.ArrayList<>();
-        if (c.vsDense().p() != null) {
-            parts.add(String.format(Locale.ROOT, "vs dense: %s p = %.3g, Holm %.3g", c.vsDense().test(), c.vsDense().p(),
-                    c.vsDense().pHolm() == null ? Double.NaN : c.vsDense().pHolm()));
-        }
-        if (c.vsControl().p() != null) {
-            parts.add(String.format(Locale.ROOT, "vs %s: %s p = %.3g, Holm %.3g", c.vsControl().against(), c.vsControl().test(),
-                    c.vsControl().p(), c.vsControl().pHolm() == null ? Double.NaN : c.vsControl().pHolm()));
-        }
+        List<String> parts = java.util.stream.Stream.of(c.vsDense(), c.vsControl()).filter(k -> k.p() != null)
+                .map(k -> String.format(Locale.ROOT, "vs %s: %s p = %.3g, Holm %.3g", k.against(), k.test(), k.p(),
+                        k.pHolm() == null ? Double.NaN : k.pHolm()))
+                .toList();
         return escape(String.join("; ", parts));
     }
 

@@ -1,8 +1,5 @@
 package org.sparsetransfer.jobs.stages;
 
-import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.lit;
-
 import com.fasterxml.jackson.dataformat.csv.CsvMapper;
 import com.fasterxml.jackson.dataformat.csv.CsvSchema;
 import java.io.IOException;
@@ -220,8 +217,9 @@ public final class ReportStage {
             StageContext.log(NAME, "completed the publication of an earlier report that was interrupted (" + token + ")");
         }
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(ctx);
-        Missing missing = missing(ctx, checkpoints);
-        List<Cell> cells = checkedCells(ctx, checkpoints, missing);
+        List<Row> results = ReportCells.results(ctx, checkpoints);
+        Missing missing = missing(ctx.config(), checkpoints, results);
+        List<Cell> cells = checkedCells(ctx, checkpoints, missing, results);
         Rendered rendered = render(ctx, storage, cells, checkpoints, missing, dir);
         ReportPublication files = rendered.files();
         boolean committed = false;
@@ -259,8 +257,9 @@ public final class ReportStage {
         Storage storage = Storage.of(spark);
         ReportPublication.recover(storage, dir, null);
         List<CheckpointRecord> checkpoints = TransferStage.checkpoints(past);
-        Missing missing = missing(past, checkpoints);
-        List<Cell> cells = checkedCells(past, checkpoints, missing);
+        List<Row> results = ReportCells.results(past, checkpoints);
+        Missing missing = missing(config, checkpoints, results);
+        List<Cell> cells = checkedCells(past, checkpoints, missing, results);
         Rendered rendered = render(past, storage, cells, checkpoints, missing, dir);
         rendered.files().commit();
         logWritten(dir, cells, missing);
@@ -289,7 +288,7 @@ public final class ReportStage {
     }
 
     /** The cells, after refusing a report that lacks runs (unless partial reports are allowed) or has no result at all. */
-    private List<Cell> checkedCells(StageContext ctx, List<CheckpointRecord> checkpoints, Missing missing) {
+    private List<Cell> checkedCells(StageContext ctx, List<CheckpointRecord> checkpoints, Missing missing, List<Row> results) {
         if (missing.runs() == missing.configured()) {
             throw new InvalidInputException("No transfer results for this config in " + ctx.warehouse().transferResults()
                     + "; run the transfer command (or pipeline) with this config first");
@@ -299,7 +298,7 @@ public final class ReportStage {
                     + "transfer command (or pipeline) and this config, or pass --allow-incomplete to write a partial report "
                     + "that marks the cells lacking runs");
         }
-        return cells(ctx, checkpoints, missing);
+        return ReportCells.of(ctx, checkpoints, missing, results);
     }
 
     /** A report's files, staged and sealed, and its Markdown (which pipeline prints). */
@@ -334,14 +333,12 @@ public final class ReportStage {
                 + (missing.any() ? "; PARTIAL: " + missing.describe(3) : ""));
     }
 
-    /** The configured runs (checkpoint x task x regime x seed) without any result row, counted per cell. */
-    static Missing missing(StageContext ctx, List<CheckpointRecord> checkpoints) {
-        ExperimentConfig.Transfer t = ctx.config().transfer;
+    /** The configured runs (checkpoint x task x regime x seed) without any result row among {@code results}, counted per cell. */
+    static Missing missing(ExperimentConfig config, List<CheckpointRecord> checkpoints, List<Row> results) {
+        ExperimentConfig.Transfer t = config.transfer;
         Set<String> recorded = new HashSet<>();
-        ctx.results().table().where(col("settings_hash").equalTo(lit(ctx.ids().transferSettingsHash()))
-                        .and(col("checkpoint_id").isin(checkpoints.stream().map(CheckpointRecord::id).toArray())))
-                .select("checkpoint_id", "task", "regime", "seed").collectAsList()
-                .forEach(r -> recorded.add(ResultTable.key(r.getString(0), r.getString(1), r.getString(2), r.getLong(3))));
+        results.forEach(r -> recorded.add(ResultTable.key(r.getString(ReportCells.CHECKPOINT), r.getString(ReportCells.TASK),
+                r.getString(ReportCells.REGIME), r.getLong(ReportCells.SEED))));
         Map<String, Long> byCell = new LinkedHashMap<>();
         int configured = 0;
         for (CheckpointRecord c : checkpoints) {
@@ -365,9 +362,6 @@ public final class ReportStage {
         return label + "|" + String.format(Locale.ROOT, "%.2f", c.targetSparsity()) + "|" + regime + "|" + task;
     }
 
-    static List<Cell> cells(StageContext ctx, List<CheckpointRecord> checkpoints, Missing missing) {
-        return ReportCells.of(ctx, checkpoints, missing);
-    }
 
     static String csv(List<Cell> cells) {
         List<List<Object>> rows = new ArrayList<>();

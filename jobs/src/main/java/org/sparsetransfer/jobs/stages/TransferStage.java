@@ -209,24 +209,12 @@ public final class TransferStage {
                 }
             }
         }
-        Map<String, CheckpointRecord> found = new LinkedHashMap<>();
-        ctx.checkpoints().describe(ids).forEach(r -> found.put(r.id(), r));
-        List<String> missing = ids.stream().filter(id -> !found.containsKey(id)).toList();
-        if (!missing.isEmpty()) {
-            throw new InvalidInputException("Checkpoints " + missing + " are not in " + ctx.warehouse().checkpoints()
-                    + "; run the upstream and prune commands with this config first");
-        }
-        List<CheckpointRecord> all = new ArrayList<>(ids.stream().map(found::get).toList());
-        if (ctx.config().controls.denseExtended && ctx.config().upstream.enabled) {
-            Map<Integer, String> controls = ControlStage.ids(ctx);
-            Map<String, CheckpointRecord> stored = new LinkedHashMap<>();
-            ctx.checkpoints().describe(controls.values()).forEach(r -> stored.put(r.id(), r));
-            List<String> absent = controls.values().stream().filter(id -> !stored.containsKey(id)).toList();
-            if (!absent.isEmpty()) {
-                throw new InvalidInputException("The dense_extended checkpoints " + absent + " are not in " + ctx.warehouse().checkpoints()
-                        + "; run the control command (the pipeline runs it after prune) with this config first");
-            }
-            controls.values().forEach(id -> all.add(stored.get(id)));
+        List<CheckpointRecord> all = new ArrayList<>(ctx.checkpoints().describeAll(ids, missing -> new InvalidInputException("Checkpoints "
+                + missing + " are not in " + ctx.warehouse().checkpoints() + "; run the upstream and prune commands with this config first")));
+        if (ctx.config().trainsControls()) {
+            all.addAll(ctx.checkpoints().describeAll(List.copyOf(ControlStage.ids(ctx).values()), absent -> new InvalidInputException(
+                    "The dense_extended checkpoints " + absent + " are not in " + ctx.warehouse().checkpoints()
+                    + "; run the control command (the pipeline runs it after prune) with this config first")));
         }
         for (CheckpointRecord imported : ImportedCheckpoints.resolve(ctx, importMissing)) {
             CheckpointRecord same = all.stream().filter(c -> c.id().equals(imported.id())).findFirst().orElse(null);

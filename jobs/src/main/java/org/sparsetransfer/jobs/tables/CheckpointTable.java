@@ -93,6 +93,20 @@ public final class CheckpointTable {
                 .map(CheckpointRecord::fromRow).toList();
     }
 
+    /**
+     * {@link #describe} of every one of {@code ids}, in their order; {@code whenMissing} makes the
+     * error (it names what to run) from the ids the table lacks.
+     */
+    public List<CheckpointRecord> describeAll(List<String> ids, java.util.function.Function<List<String>, RuntimeException> whenMissing) {
+        Map<String, CheckpointRecord> found = new java.util.HashMap<>();
+        describe(ids).forEach(r -> found.put(r.id(), r));
+        List<String> missing = ids.stream().filter(id -> !found.containsKey(id)).toList();
+        if (!missing.isEmpty()) {
+            throw whenMissing.apply(missing);
+        }
+        return ids.stream().map(found::get).toList();
+    }
+
     /** The checkpoints imported from the file {@code source} describes ({@link CheckpointRecord#source()}), without payloads. */
     public List<CheckpointRecord> describeBySource(String source) {
         return table().where(col("source").equalTo(source)).drop("payload").collectAsList().stream()
